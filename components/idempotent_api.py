@@ -1,0 +1,75 @@
+"""``IdempotentApi``: an HTTP API that starts a named execution of a workflow once, and reads it.
+
+Routes (seed 000's contract):
+
+- ``POST /workflow`` ``{"name", "input"}`` (or the name in an ``Idempotency-Key`` header):
+  201 new execution, 200 same name and input again, 409 same name with another input, 400 bad input.
+- ``GET /workflow/{name}``: status, input, output, error, cause and dates; 404 for an unknown name.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, TypedDict
+
+import pulumi
+
+from components import iam
+from components.function import HandlerFunction
+from components.http_api import HttpApi
+
+
+class IdempotentApiArgs(TypedDict, total=False):
+    """Arguments of :class:`IdempotentApi`."""
+
+    state_machine_arn: pulumi.Input[str]
+    """The Standard workflow the API starts. Required."""
+    authorization_type: str
+    """Authorization of ``POST /workflow``: ``AWS_IAM`` (default: callers sign with SigV4) or ``NONE``."""
+    throttle_rate: pulumi.Input[float]
+    """Requests per second per route. Default 50."""
+    throttle_burst: pulumi.Input[int]
+    """Burst per route. Default 100."""
+    log_retention_days: pulumi.Input[int]
+    """Days the API's and the handler's log groups keep logs. Default 14."""
+
+
+class IdempotentApi(pulumi.ComponentResource):
+    """An HTTP API fronting one Standard workflow: start by name exactly once, read by name."""
+
+    url: pulumi.Output[str]
+    function: HandlerFunction
+    http_api: HttpApi
+
+    def __init__(self, name: str, args: IdempotentApiArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("sfn-patterns:index:IdempotentApi", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        state_machine_arn = args["state_machine_arn"]
+        retention = args.get("log_retention_days", 14)
+
+        self.function = HandlerFunction(
+            f"{name}-handler",
+            {
+                "handler": "idempotent_api",
+                "environment": {"STATE_MACHINE_ARN": state_machine_arn},
+                "statements": iam.grant_start_execution(state_machine_arn),
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+        route = {"function_arn": self.function.arn, "function_name": self.function.name}
+        self.http_api = HttpApi(
+            f"{name}-api",
+            {
+                "routes": [
+                    {**route, "route_key": "POST /workflow",
+                     "authorization_type": args.get("authorization_type", "AWS_IAM")},
+                    {**route, "route_key": "GET /workflow/{name}", "authorization_type": "NONE"},
+                ],
+                "throttle_rate": args.get("throttle_rate", 50),
+                "throttle_burst": args.get("throttle_burst", 100),
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+        self.url = self.http_api.url
+        self.register_outputs({"url": self.url})
