@@ -1,0 +1,178 @@
+"""CallbackTaskFinalizer and TokenStore against moto, with real task tokens from a waiting execution."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import boto3
+import pytest
+
+from common.tokens import (
+    AlreadyCompleted,
+    CallbackTaskFinalizer,
+    KeyInUse,
+    TaskTimedOut,
+    TokenStore,
+    UnknownTask,
+)
+
+ROLE = "arn:aws:iam::123456789012:role/sfn"
+
+
+def _waiting_execution(timeout: int = 60) -> tuple[str, str, str]:
+    """Start an execution that waits on an SQS callback task; return (table, execution ARN, token)."""
+    dynamodb = boto3.client("dynamodb")
+    table = f"tokens-{uuid.uuid4().hex[:6]}"
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    definition = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "TimeoutSeconds": timeout,
+                "Parameters": {"QueueUrl": queue_url, "MessageBody": {"token.$": "$$.Task.Token"}},
+                "End": True,
+            }
+        },
+    }
+    sfn = boto3.client("stepfunctions")
+    arn = sfn.create_state_machine(name=f"sm-{uuid.uuid4().hex[:6]}", definition=json.dumps(definition), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+    execution = sfn.start_execution(stateMachineArn=arn, name="run-1", input="{}")["executionArn"]
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages", [])
+        if messages:
+            return table, execution, json.loads(messages[0]["Body"])["token"]
+        time.sleep(0.05)
+    raise AssertionError("the execution never sent its task token")
+
+
+def _status(execution: str, until: str = "RUNNING", timeout: float = 10) -> dict:
+    sfn = boto3.client("stepfunctions")
+    deadline = time.time() + timeout
+    while True:
+        description = sfn.describe_execution(executionArn=execution)
+        if description["status"] != until or time.time() > deadline:
+            return description
+        time.sleep(0.05)
+
+
+def test_success_completes_the_execution_once(aws: None) -> None:
+    table, execution, token = _waiting_execution()
+    TokenStore(table).register("task-1", token, 60, execution)
+    finalizer = CallbackTaskFinalizer(table)
+    finalizer.success("task-1", {"answer": 42})
+    description = _status(execution)
+    assert description["status"] == "SUCCEEDED"
+    assert json.loads(description["output"]) == {"answer": 42}
+    row = TokenStore(table).get("task-1")
+    assert row["status"] == "SUCCEEDED" and "token" not in row  # the token is deleted once used
+    with pytest.raises(AlreadyCompleted):
+        finalizer.success("task-1", {"answer": 43})
+    with pytest.raises(AlreadyCompleted):
+        finalizer.heartbeat("task-1")
+
+
+def test_failure_fails_the_execution_with_the_error(aws: None) -> None:
+    table, execution, token = _waiting_execution()
+    TokenStore(table).register("task-2", token, 60, execution)
+    CallbackTaskFinalizer(table).failure("task-2", "PaymentDeclined", "card expired")
+    description = _status(execution)
+    assert description["status"] == "FAILED"
+    assert description["error"] == "PaymentDeclined"
+    assert TokenStore(table).get("task-2")["status"] == "FAILED"
+
+
+def test_unknown_key_is_refused(aws: None) -> None:
+    table, _, _ = _waiting_execution()
+    finalizer = CallbackTaskFinalizer(table)
+    for call in (lambda: finalizer.success("nope", {}), lambda: finalizer.failure("nope", "E"), lambda: finalizer.heartbeat("nope")):
+        with pytest.raises(UnknownTask):
+            call()
+
+
+def test_concurrent_completions_give_one_success(aws: None) -> None:
+    table, execution, token = _waiting_execution()
+    TokenStore(table).register("task-3", token, 60, execution)
+    finalizer = CallbackTaskFinalizer(table)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def complete(n: int) -> None:
+        barrier.wait()
+        try:
+            finalizer.success("task-3", {"by": n})
+            outcomes.append("ok")
+        except AlreadyCompleted:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=complete, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict", "conflict", "conflict", "ok"]
+    assert _status(execution)["status"] == "SUCCEEDED"
+
+
+def test_second_live_execution_cannot_take_the_key(aws: None) -> None:
+    table, execution, token = _waiting_execution()
+    store = TokenStore(table)
+    store.register("order-1", token, 60, execution)
+    with pytest.raises(KeyInUse):
+        store.register("order-1", "other-token", 60, execution + "-other")
+    assert store.get("order-1")["token"] == token  # the first execution keeps its token
+    store.register("order-1", "retried-token", 60, execution)  # the same execution may re-register
+    assert store.get("order-1")["token"] == "retried-token"
+
+
+def test_completion_after_the_deadline_is_timed_out(aws: None) -> None:
+    table, execution, token = _waiting_execution()
+    store = TokenStore(table)
+    store.register("task-4", token, 0, execution)
+    time.sleep(1.1)
+    assert store.status("task-4") == "TIMED_OUT"
+    with pytest.raises(TaskTimedOut):
+        CallbackTaskFinalizer(table).success("task-4", {})
+
+
+def test_token_refused_by_step_functions_marks_timed_out(aws: None) -> None:
+    table, execution, token = _waiting_execution(timeout=1)
+    TokenStore(table).register("task-5", token, 60, execution)
+    assert _status(execution)["status"] == "FAILED"  # the task timed out in Step Functions
+    with pytest.raises(TaskTimedOut):
+        CallbackTaskFinalizer(table).success("task-5", {})
+    assert TokenStore(table).get("task-5")["status"] == "TIMED_OUT"
+
+
+def test_transient_aws_failure_restores_the_token(aws: None) -> None:
+    table, execution, token = _waiting_execution()
+    TokenStore(table).register("task-6", token, 60, execution)
+    finalizer = CallbackTaskFinalizer(table)
+    real_send = finalizer.sfn.send_task_success
+    from botocore.exceptions import ClientError
+
+    def throttled(**kwargs):
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "SendTaskSuccess")
+
+    finalizer.sfn.send_task_success = throttled
+    with pytest.raises(ClientError):
+        finalizer.success("task-6", {"n": 1})
+    row = TokenStore(table).get("task-6")
+    assert row["status"] == "WAITING" and row["token"] == token  # nothing lost: a retry can complete it
+    finalizer.sfn.send_task_success = real_send
+    finalizer.success("task-6", {"n": 1})
+    assert _status(execution)["status"] == "SUCCEEDED"
