@@ -61,6 +61,13 @@ class ProgramRun:
             raise KeyError(f"{len(matches)} resources named {name!r}")
         return matches[0]
 
+    def named_of(self, type_token: str, name: str) -> DeclaredResource:
+        """The declared resource of one type with this logical name."""
+        matches = [r for r in self.of_type(type_token) if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources of type {type_token} named {name!r}")
+        return matches[0]
+
 
 class RecordingMocks(pulumi.runtime.Mocks):
     """Base mocks that record each declared resource; subclasses decide its id and state."""

@@ -1,0 +1,27 @@
+"""Helpers for unit tests under Pulumi mocks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from local.program import FakeCloud, ProgramRun, run_inline
+
+
+def build(fn: Callable[[], Any], config: dict[str, str] | None = None) -> ProgramRun:
+    """Run ``fn`` as a Pulumi program under :class:`FakeCloud` and return what it declared."""
+    return run_inline(FakeCloud(), fn, config=config)
+
+
+def policy_statements(run: ProgramRun, policy_name: str) -> list[dict[str, Any]]:
+    """The statements of the RolePolicy with logical name ``policy_name``."""
+    return json.loads(run.named_of("aws:iam/rolePolicy:RolePolicy", policy_name).inputs["policy"])["Statement"]
+
+
+def actions(statements: list[dict[str, Any]]) -> set[str]:
+    """Every action of ``statements``."""
+    found: set[str] = set()
+    for statement in statements:
+        value = statement["Action"]
+        found.update([value] if isinstance(value, str) else value)
+    return found

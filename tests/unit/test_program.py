@@ -1,0 +1,81 @@
+"""The whole demo stack (__main__.py) under Pulumi mocks: outputs, parenting and stack-wide rules."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from local.program import FakeCloud, ProgramRun, run_program
+from tests.unit.helpers import build
+
+
+@pytest.fixture(scope="module")
+def program() -> ProgramRun:
+    return run_program(FakeCloud())
+
+
+def test_endpoints_output_maps_each_pattern_to_its_api_url(program: ProgramRun) -> None:
+    endpoints = program.outputs["endpoints"]
+    assert {"chain", "composite"} <= set(endpoints)
+    api_urls = {api.state["apiEndpoint"] for api in program.of_type("aws:apigatewayv2/api:Api")}
+    for url in endpoints.values():
+        assert url in api_urls
+
+
+def test_state_machine_arns_are_exported(program: ProgramRun) -> None:
+    arns = {sm.state["arn"] for sm in program.of_type("aws:sfn/stateMachine:StateMachine")}
+    assert set(program.outputs["stateMachines"].values()) <= arns
+    assert {"chain", "composite"} <= set(program.outputs["stateMachines"])
+
+
+def test_every_cloud_resource_belongs_to_a_component(program: ProgramRun) -> None:
+    for resource in program.resources:
+        if resource.custom:
+            assert resource.parent_types and resource.parent_types[-1].startswith("sfn-patterns:"), resource.name
+
+
+def test_no_policy_allows_a_wildcard_action(program: ProgramRun) -> None:
+    for policy in program.of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            assert statement["Effect"] == "Allow"
+            assert not any("*" in action for action in statement["Action"]), policy.name
+
+
+def test_log_groups_keep_logs_for_the_configured_days(program: ProgramRun) -> None:
+    groups = program.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert groups and all(g.inputs["retentionInDays"] == 14 for g in groups)
+
+
+def test_config_knobs_reach_the_resources() -> None:
+    run = run_program(
+        FakeCloud(),
+        config={
+            "sfn-patterns:logRetentionDays": "30",
+            "sfn-patterns:apiThrottleRate": "7",
+            "sfn-patterns:apiThrottleBurst": "9",
+            "sfn-patterns:apiAuthorization": "AWS_IAM",
+        },
+    )
+    assert all(g.inputs["retentionInDays"] == 30 for g in run.of_type("aws:cloudwatch/logGroup:LogGroup"))
+    for stage in run.of_type("aws:apigatewayv2/stage:Stage"):
+        assert stage.inputs["defaultRouteSettings"] == {"throttlingRateLimit": 7, "throttlingBurstLimit": 9}
+    workflow_posts = [r for r in run.of_type("aws:apigatewayv2/route:Route") if r.inputs["routeKey"] == "POST /workflow"]
+    assert len(workflow_posts) == 2 and all(r.inputs["authorizationType"] == "AWS_IAM" for r in workflow_posts)
+
+
+def test_idempotent_api_grants_only_start_and_describe() -> None:
+    from components.idempotent_api import IdempotentApi
+    from tests.unit.helpers import policy_statements
+
+    sm = "arn:aws:states:us-east-1:123456789012:stateMachine:wf"
+    run = build(lambda: IdempotentApi("api", {"state_machine_arn": sm}))
+    fn = run.named_of("aws:lambda/function:Function", "api-handler")
+    assert fn.inputs["environment"] == {"variables": {"STATE_MACHINE_ARN": sm}}
+    assert fn.parent_types == ["sfn-patterns:index:HandlerFunction"]
+    statements = policy_statements(run, "api-handler-policy")
+    assert {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": [sm]} in statements
+    assert {"Effect": "Allow", "Action": ["states:DescribeExecution"],
+            "Resource": ["arn:aws:states:us-east-1:123456789012:execution:wf:*"]} in statements
+    routes = {r.inputs["routeKey"]: r.inputs["authorizationType"] for r in run.of_type("aws:apigatewayv2/route:Route")}
+    assert routes == {"POST /workflow": "AWS_IAM", "GET /workflow/{name}": "NONE"}  # secure by default

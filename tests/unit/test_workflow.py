@@ -1,0 +1,114 @@
+"""Workflow: definitions from YAML with handler:/workflow: references, and their errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from components.workflow import Workflow, WorkflowDefinitionError, load_definition
+from tests.unit.helpers import actions, build, policy_statements
+
+LAMBDA_SERVICE_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+
+
+def test_chain_builds_one_lambda_per_handler_and_derives_the_role() -> None:
+    run = build(lambda: Workflow("chain", {"definition_file": "chain.yaml"}))
+    functions = {f.name: f for f in run.of_type("aws:lambda/function:Function")}
+    assert set(functions) == {"chain-reverse", "chain-shout"}
+    assert functions["chain-reverse"].inputs["handler"] == "reverse.handler"
+    sm = run.named_of("aws:sfn/stateMachine:StateMachine", "chain")
+    definition = json.loads(sm.inputs["definition"])
+    reverse_arn = functions["chain-reverse"].state["arn"]
+    shout_arn = functions["chain-shout"].state["arn"]
+    assert definition["States"]["Reverse"]["Resource"] == reverse_arn
+    assert definition["States"]["Shout"]["Resource"] == shout_arn
+    for state in definition["States"].values():
+        assert state["Retry"][0]["ErrorEquals"] == LAMBDA_SERVICE_ERRORS  # only Lambda's service errors
+        assert "Catch" not in state
+    statements = policy_statements(run, "chain-policy")
+    invoke = [s for s in statements if s["Action"] == ["lambda:InvokeFunction"]]
+    assert [s["Resource"] for s in invoke] == [[reverse_arn, reverse_arn + ":*"], [shout_arn, shout_arn + ":*"]]
+    assert not any(a.startswith(("states:", "dynamodb:", "sns:")) for a in actions(statements))
+
+
+def test_composite_references_the_chain_by_arn() -> None:
+    chain_arn = "arn:aws:states:us-east-1:123456789012:stateMachine:chain-abc"
+    run = build(lambda: Workflow("composite", {"definition_file": "composite.yaml", "workflows": {"chain": chain_arn}}))
+    assert not run.of_type("aws:lambda/function:Function")
+    definition = json.loads(run.named_of("aws:sfn/stateMachine:StateMachine", "composite").inputs["definition"])
+    task = definition["States"]["EachItem"]["ItemProcessor"]["States"]["RunChain"]
+    assert task["Resource"] == "arn:aws:states:::states:startExecution.sync:2"
+    assert task["Parameters"]["StateMachineArn"] == chain_arn
+    statements = policy_statements(run, "composite-policy")
+    assert {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": [chain_arn]} in statements
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "wf.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_unknown_handler_names_file_and_state(tmp_path: Path) -> None:
+    path = _write(tmp_path, "StartAt: A\nStates:\n  A: {Type: Task, Resource: 'handler:nosuch', End: true}\n")
+    with pytest.raises(WorkflowDefinitionError, match=r"wf\.yaml: state 'A': unknown handler 'handler:nosuch'"):
+        load_definition(path)
+
+
+def test_missing_workflow_reference_names_file_and_state(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "StartAt: A\nStates:\n  A:\n    Type: Task\n    Resource: arn:aws:states:::states:startExecution\n"
+        "    Parameters: {StateMachineArn: 'workflow:ghost'}\n    End: true\n",
+    )
+    with pytest.raises(WorkflowDefinitionError, match=r"wf\.yaml: state 'A': unknown workflow reference 'workflow:ghost'"):
+        build(lambda: Workflow("wf", {"definition_file": str(path)}))
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("StartAt: [", "not valid YAML/JSON"),
+        ("- a\n- b\n", "not a mapping"),
+        ("StartAt: A\nStates: {}\n", "has no States"),
+        ("StartAt: B\nStates:\n  A: {Type: Pass, End: true}\n", "StartAt 'B' names no state"),
+        ("StartAt: A\nStates:\n  A: {Type: Pas, End: true}\n", "state 'A': missing or unknown Type"),
+        ("StartAt: A\nStates:\n  A: {Type: Pass, Next: C}\n", "state 'A': transition to unknown state 'C'"),
+        ("StartAt: A\nStates:\n  A: {Type: Pass}\n", "state 'A': neither Next nor End"),
+        ("StartAt: A\nStates:\n  A: {Type: Task, End: true}\n", "state 'A': Task without a Resource"),
+    ],
+)
+def test_malformed_definitions_are_refused_with_the_file_name(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(WorkflowDefinitionError, match="wf.yaml") as error:
+        load_definition(_write(tmp_path, text))
+    assert message in str(error.value)
+
+
+def test_missing_file_is_refused() -> None:
+    with pytest.raises(WorkflowDefinitionError, match="not found"):
+        build(lambda: Workflow("wf", {"definition_file": "nosuch.yaml"}))
+
+
+def test_handler_settings_reach_the_lambda(tmp_path: Path) -> None:
+    path = _write(tmp_path, "StartAt: A\nStates:\n  A: {Type: Task, Resource: 'handler:reverse', End: true}\n")
+    run = build(
+        lambda: Workflow(
+            "wf",
+            {
+                "definition_file": str(path),
+                "handlers": {"reverse": {"environment": {"MODE": "x"}, "timeout": 3}},
+                "log_retention_days": 5,
+            },
+        )
+    )
+    fn = run.named_of("aws:lambda/function:Function", "wf-reverse")
+    assert fn.inputs["environment"] == {"variables": {"MODE": "x"}} and fn.inputs["timeout"] == 3
+    assert fn.parent_types == ["sfn-patterns:index:HandlerFunction"]
+    assert all(g.inputs["retentionInDays"] == 5 for g in run.of_type("aws:cloudwatch/logGroup:LogGroup"))
