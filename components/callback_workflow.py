@@ -1,0 +1,298 @@
+"""``CallbackWorkflow``: a task that waits for an external system to call back, by task id (seeds 000, 001, 002).
+
+``POST /tasks`` starts an execution named by the task id. Its callback state is one
+``lambda:invoke.waitForTaskToken`` Task on the ``callback_register`` Lambda, which stores the task
+token in the token table under the task id (with the SHA-256 hash of a fresh per-task secret) and
+only THEN publishes ``{"taskId", "input", "callbackUrl", "secret"}`` to the component's SNS topic.
+The external party answers with ``PUT /tasks/{taskId}`` (or ``POST /tasks/{taskId}/heartbeat``),
+proving with the secret in an ``X-Task-Secret`` header that it was handed the task; the
+``callback_api`` Lambda then completes the task exactly once through ``CallbackTaskFinalizer``.
+The raw token never leaves AWS. A callback that never comes ends the execution at the wait's
+timeout or heartbeat, through a Catch, with the error ``CallbackTimedOut``.
+
+Optional handler modules run as Lambda Task states before the wait (their output is the input the
+external party gets) and after it (they get the callback's output).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence, TypedDict
+
+import pulumi
+
+from components import iam
+from components.function import HandlerFunction
+from components.http_api import HttpApi
+from components.messaging import secure_table, secure_topic
+from components.state_machine import StateMachine
+
+#: Default seconds a task may wait for its callback: long enough for a service-to-service job
+#: (minutes) with a wide margin, short enough that a lost task is noticed within the hour and no
+#: token outlives its usefulness by long.
+DEFAULT_TIMEOUT_SECONDS = 3600
+#: Default seconds without a heartbeat (or completion) before the wait is given up: a worker that
+#: crashed is noticed after 5 minutes instead of at the timeout; a long job reports every few minutes.
+DEFAULT_HEARTBEAT_SECONDS = 300
+#: Name of the callback state and of the error the execution fails with when no callback comes.
+WAIT_STATE = "WaitForCallback"
+TIMED_OUT_STATE = "CallbackTimedOut"
+TIMED_OUT_ERROR = "CallbackTimedOut"
+#: Step Functions' largest TimeoutSeconds for a Task (a Standard execution lasts at most a year).
+MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
+#: Lambda's own transient errors: the only ones a Lambda Task retries (a handler's error fails the run).
+LAMBDA_SERVICE_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+_RESERVED_STATES = {WAIT_STATE, TIMED_OUT_STATE}
+
+
+class StepHandlerSettings(TypedDict, total=False):
+    """Settings of one ``before``/``after`` handler's Lambda (keyed by module name)."""
+
+    environment: Mapping[str, pulumi.Input[str]]
+    """Environment variables of that handler's Lambda."""
+    statements: Sequence[iam.Statement]
+    """IAM statements that handler's Lambda needs."""
+    timeout: pulumi.Input[int]
+    """Seconds; default 10."""
+
+
+class CallbackWorkflowArgs(TypedDict, total=False):
+    """Arguments of :class:`CallbackWorkflow`."""
+
+    timeout_seconds: int
+    """Seconds the task waits for its callback before the execution fails with ``CallbackTimedOut``; also the token row's TTL. Default 3600."""
+    heartbeat_seconds: Optional[int]
+    """Seconds without a heartbeat or completion before the wait is given up (must be below the timeout); 0 or None: no heartbeat. Default 300."""
+    before: Sequence[str]
+    """Handler modules (in ``handlers/``) run, in order, as Lambda Task states before the wait. Default: none."""
+    after: Sequence[str]
+    """Handler modules run, in order, after the callback, on its output. Default: none."""
+    handlers: Mapping[str, StepHandlerSettings]
+    """Settings of the ``before``/``after`` handlers' Lambdas, by module name. Default: none."""
+    authorization_type: str
+    """Authorization of ``POST /tasks`` and ``GET /tasks/{taskId}``: ``AWS_IAM`` (default, SigV4-signed) or ``NONE``.
+    ``PUT /tasks/{taskId}`` and the heartbeat route are proven by the per-task secret instead."""
+    throttle_rate: pulumi.Input[float]
+    """Requests per second per route. Default 50."""
+    throttle_burst: pulumi.Input[int]
+    """Burst per route. Default 100."""
+    log_retention_days: pulumi.Input[int]
+    """Days every log group of the component keeps logs. Default 14."""
+
+
+class CallbackWorkflow(pulumi.ComponentResource):
+    """A Standard workflow whose task waits for an external system, which completes it by task id over HTTP."""
+
+    table: Any
+    topic: Any
+    register_function: HandlerFunction
+    api_function: HandlerFunction
+    step_functions: dict[str, HandlerFunction]
+    state_machine: StateMachine
+    http_api: HttpApi
+    url: pulumi.Output[str]
+    topic_arn: pulumi.Output[str]
+    table_name: pulumi.Output[str]
+    state_machine_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: CallbackWorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("sfn-patterns:index:CallbackWorkflow", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        timeout, heartbeat = check_timeouts(
+            args.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS), args.get("heartbeat_seconds", DEFAULT_HEARTBEAT_SECONDS)
+        )
+        before, after = list(args.get("before", [])), list(args.get("after", []))
+        retention = args.get("log_retention_days", 14)
+
+        # The token table (TTL = the wait's deadline) and the channel to the external party.
+        self.table = secure_table(f"{name}-tokens", child, hash_key="pk", ttl_attribute="expiresAt")
+        self.topic = secure_topic(f"{name}-tasks", child)
+
+        # The register Lambda needs the API's URL, and the API's routes need a Lambda that needs the
+        # state machine, which needs the register Lambda: the URL is filled in once the API exists.
+        api_url, resolve_api_url = pulumi.deferred_output()
+        self.register_function = HandlerFunction(
+            f"{name}-register",
+            {
+                "handler": "callback_register",
+                "environment": {
+                    "TABLE_NAME": self.table.name,
+                    "TOPIC_ARN": self.topic.arn,
+                    "API_URL": api_url,
+                    "TASK_TIMEOUT_SECONDS": str(timeout),
+                },
+                "statements": iam.grant_token_registration(self.table.arn) + iam.grant_publish(self.topic.arn),
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+
+        # Optional work before and after the wait, one Lambda per handler module.
+        settings = args.get("handlers", {})
+        self.step_functions = {}
+        for module in before + after:
+            conf = settings.get(module, {})
+            self.step_functions[module] = HandlerFunction(
+                f"{name}-{module.replace('_', '-')}",
+                {
+                    "handler": module,
+                    "environment": conf.get("environment", {}),
+                    "statements": conf.get("statements", []),
+                    "timeout": conf.get("timeout", 10),
+                    "log_retention_days": retention,
+                },
+                opts=child,
+            )
+
+        substitutions: dict[str, pulumi.Input[str]] = {"RegisterFunction": self.register_function.arn}
+        substitutions.update({_handler_key(m): fn.arn for m, fn in self.step_functions.items()})
+        self.state_machine = StateMachine(
+            name,
+            {
+                "definition": callback_definition(timeout, heartbeat, before, after),
+                "substitutions": substitutions,
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+
+        # The HTTP API: start and read tasks, complete them and send heartbeats.
+        self.api_function = HandlerFunction(
+            f"{name}-api",
+            {
+                "handler": "callback_api",
+                "environment": {"STATE_MACHINE_ARN": self.state_machine.arn, "TABLE_NAME": self.table.name},
+                "statements": iam.grant_start_execution(self.state_machine.arn)
+                + iam.grant_task_response(self.state_machine.arn)
+                + iam.grant_token_completion(self.table.arn),
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+        route = {"function_arn": self.api_function.arn, "function_name": self.api_function.name}
+        caller_auth = args.get("authorization_type", "AWS_IAM")
+        self.http_api = HttpApi(
+            f"{name}-api",
+            {
+                "routes": [
+                    {**route, "route_key": "POST /tasks", "authorization_type": caller_auth},
+                    {**route, "route_key": "GET /tasks/{taskId}", "authorization_type": caller_auth},
+                    # Proven by the per-task secret (X-Task-Secret), checked by the handler.
+                    {**route, "route_key": "PUT /tasks/{taskId}", "authorization_type": "NONE"},
+                    {**route, "route_key": "POST /tasks/{taskId}/heartbeat", "authorization_type": "NONE"},
+                ],
+                "throttle_rate": args.get("throttle_rate", 50),
+                "throttle_burst": args.get("throttle_burst", 100),
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+        resolve_api_url(self.http_api.url)
+
+        self.url = self.http_api.url
+        self.topic_arn = self.topic.arn
+        self.table_name = self.table.name
+        self.state_machine_arn = self.state_machine.arn
+        self.register_outputs(
+            {
+                "url": self.url,
+                "topic_arn": self.topic_arn,
+                "table_name": self.table_name,
+                "state_machine_arn": self.state_machine_arn,
+            }
+        )
+
+
+def check_timeouts(timeout_seconds: Any, heartbeat_seconds: Any) -> tuple[int, Optional[int]]:
+    """The wait's (timeout, heartbeat) when Step Functions accepts them; otherwise ``ValueError``."""
+    if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, int) or not 1 <= timeout_seconds <= MAX_TIMEOUT_SECONDS:
+        raise ValueError(f"timeout_seconds must be an integer from 1 to {MAX_TIMEOUT_SECONDS}, got {timeout_seconds!r}")
+    if heartbeat_seconds in (None, 0):
+        return timeout_seconds, None
+    if isinstance(heartbeat_seconds, bool) or not isinstance(heartbeat_seconds, int) or not 1 <= heartbeat_seconds < timeout_seconds:
+        raise ValueError(
+            f"heartbeat_seconds must be an integer from 1 to timeout_seconds - 1 ({timeout_seconds - 1}), "
+            f"or 0/None for no heartbeat; got {heartbeat_seconds!r}"
+        )
+    return timeout_seconds, heartbeat_seconds
+
+
+def _handler_key(module: str) -> str:
+    return f"Handler_{module}"
+
+
+def callback_definition(
+    timeout_seconds: int,
+    heartbeat_seconds: Optional[int] = DEFAULT_HEARTBEAT_SECONDS,
+    before: Sequence[str] = (),
+    after: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The ASL of a callback workflow, with ``${RegisterFunction}`` and ``${Handler_<module>}`` placeholders.
+
+    ``before`` handlers -> ``WaitForCallback`` (the register Lambda, ``.waitForTaskToken``) ->
+    ``after`` handlers. The wait catches ``States.Timeout`` and ``States.HeartbeatTimeout`` into
+    the Fail state ``CallbackTimedOut``; a callback reporting failure fails the execution with
+    the caller's error name.
+    """
+    names = list(before) + list(after)
+    for module in names:
+        if not module.isidentifier():
+            raise ValueError(f"handler module names must be Python identifiers, got {module!r}")
+    if len(set(names)) != len(names) or _RESERVED_STATES & set(names):
+        raise ValueError(f"before/after handlers must be distinct and not named {sorted(_RESERVED_STATES)}: {names}")
+
+    order = list(before) + [WAIT_STATE] + list(after)
+    states: dict[str, Any] = {}
+    for index, state_name in enumerate(order):
+        following = order[index + 1] if index + 1 < len(order) else None
+        if state_name == WAIT_STATE:
+            state: dict[str, Any] = {
+                "Type": "Task",
+                "Comment": "Store the token under the task id, then notify the external party; wait for its callback.",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {
+                    "FunctionName": "${RegisterFunction}",
+                    "Payload": {
+                        "taskId.$": "$$.Execution.Name",
+                        "executionArn.$": "$$.Execution.Id",
+                        "taskToken.$": "$$.Task.Token",
+                        "input.$": "$",
+                    },
+                },
+                "TimeoutSeconds": timeout_seconds,
+            }
+            if heartbeat_seconds:
+                state["HeartbeatSeconds"] = heartbeat_seconds
+            state["Retry"] = [_lambda_retry()]
+            state["Catch"] = [
+                {
+                    # moto reports an expired heartbeat as States.Timeout; AWS as States.HeartbeatTimeout.
+                    "ErrorEquals": ["States.Timeout", "States.HeartbeatTimeout"],
+                    "Next": TIMED_OUT_STATE,
+                }
+            ]
+        else:
+            state = {"Type": "Task", "Resource": "${" + _handler_key(state_name) + "}", "Retry": [_lambda_retry()]}
+        if following:
+            state["Next"] = following
+        else:
+            state["End"] = True
+        states[state_name] = state
+    states[TIMED_OUT_STATE] = {
+        "Type": "Fail",
+        "Error": TIMED_OUT_ERROR,
+        "Cause": "no callback came before the task's timeout or heartbeat expired",
+    }
+    return {
+        "Comment": "Callback workflow: a task waits for an external system, correlated by task id",
+        "StartAt": order[0],
+        "States": states,
+    }
+
+
+def _lambda_retry() -> dict[str, Any]:
+    return {"ErrorEquals": list(LAMBDA_SERVICE_ERRORS), "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2}

@@ -1,0 +1,69 @@
+"""DEMO ONLY (not part of the reusable components): seed 000's external service for the demo stack.
+
+``DemoExternalService`` subscribes the ``external_service`` handler to a CallbackWorkflow's topic,
+so every task the workflow hands out is worked on and called back over the public HTTP API, as an
+outside system would. SNS invokes the Lambda asynchronously: the function gets a retry policy and
+a dead-letter queue, and the subscription a redrive policy to its own encrypted dead-letter queue
+(for deliveries SNS itself cannot make).
+"""
+
+from __future__ import annotations
+
+from typing import Optional, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components.function import HandlerFunction
+from components.messaging import secure_queue
+
+
+class DemoExternalServiceArgs(TypedDict, total=False):
+    """Arguments of :class:`DemoExternalService`."""
+
+    topic_arn: pulumi.Input[str]
+    """The CallbackWorkflow topic whose notifications the service serves. Required."""
+    log_retention_days: pulumi.Input[int]
+    """Days the function's log group keeps logs. Default 14."""
+
+
+class DemoExternalService(pulumi.ComponentResource):
+    """The demo external service: an SNS-subscribed Lambda that calls tasks back over HTTP."""
+
+    function: HandlerFunction
+    subscription: aws.sns.TopicSubscription
+
+    def __init__(self, name: str, args: DemoExternalServiceArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("sfn-patterns:index:DemoExternalService", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        topic_arn = args["topic_arn"]
+
+        self.function = HandlerFunction(
+            f"{name}-fn",
+            {
+                "handler": "external_service",
+                # Two HTTP calls of at most 10 s each (the "twice" case runs them concurrently).
+                "timeout": 30,
+                "async_invocation": True,
+                "log_retention_days": args.get("log_retention_days", 14),
+            },
+            opts=child,
+        )
+        permission = aws.lambda_.Permission(
+            f"{name}-sns",
+            action="lambda:InvokeFunction",
+            function=self.function.name,
+            principal="sns.amazonaws.com",
+            source_arn=topic_arn,
+            opts=child,
+        )
+        dead_letters = secure_queue(f"{name}-sns-dlq", child, senders=[("sns.amazonaws.com", topic_arn)])
+        self.subscription = aws.sns.TopicSubscription(
+            f"{name}-subscription",
+            topic=topic_arn,
+            protocol="lambda",
+            endpoint=self.function.arn,
+            redrive_policy=pulumi.Output.json_dumps({"deadLetterTargetArn": dead_letters.arn}),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )
+        self.register_outputs({"function_arn": self.function.arn})

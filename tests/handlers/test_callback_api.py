@@ -1,0 +1,470 @@
+"""CallbackWorkflow's routes against moto, on the component's real ASL run by moto's interpreter.
+
+The state machine is ``callback_definition(...)`` rendered with a moto Lambda whose invocations run
+``callback_register`` in-process (moto would need Docker); notifications are read from an SQS queue
+subscribed to the topic, as an external party would receive them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any, Callable, Iterator, Optional
+
+import boto3
+import pytest
+from moto.awslambda.models import LambdaFunction
+
+import callback_api
+import callback_register
+import reverse
+import shout
+from common.tokens import TokenStore, secret_hash
+from components.callback_workflow import callback_definition
+from components.state_machine import render
+from tests.handlers.conftest import http_event, response_json
+
+API_URL = "https://cb.execute-api.us-east-1.amazonaws.com"
+#: Handler modules the fake Lambda service runs in-process, by function name.
+IN_PROCESS = {"register": callback_register.handler, "reverse": reverse.handler, "shout": shout.handler}
+
+
+def _zip() -> bytes:
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+    # moto runs Lambdas in Docker; here the named handler module runs in this process instead.
+    try:
+        result = IN_PROCESS[self.function_name](event if event is not None else {}, None)
+    except Exception as error:  # noqa: BLE001 - reported as a function error, as Lambda does
+        return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}), True, ""
+    return json.dumps(result), False, ""
+
+
+@dataclass
+class CallbackStack:
+    """One deployed callback workflow on moto and the means to drive it."""
+
+    state_machine_arn: str
+    table: str
+    topic_arn: str
+    queue_url: str
+
+    def call(self, route_key: str, body: Any = None, path: Optional[dict[str, str]] = None,
+             headers: Optional[dict[str, str]] = None, raw_body: Optional[str] = None) -> tuple[int, Any]:
+        """Serve one request with ``callback_api``; (status, parsed body)."""
+        response = callback_api.handler(http_event(route_key, body, path, headers, raw_body))
+        return response["statusCode"], response_json(response)
+
+    def start(self, task_id: str, task_input: Optional[dict[str, Any]] = None) -> tuple[int, Any]:
+        """``POST /tasks``."""
+        return self.call("POST /tasks", {"taskId": task_id, "input": task_input or {}})
+
+    def get(self, task_id: str) -> tuple[int, Any]:
+        """``GET /tasks/{taskId}``."""
+        return self.call("GET /tasks/{taskId}", path={"taskId": task_id})
+
+    def put(self, task_id: str, body: Any, secret: Optional[str] = None, raw_body: Optional[str] = None) -> tuple[int, Any]:
+        """``PUT /tasks/{taskId}`` with the secret header when given."""
+        headers = {"X-Task-Secret": secret} if secret is not None else {}
+        return self.call("PUT /tasks/{taskId}", body, {"taskId": task_id}, headers, raw_body)
+
+    def heartbeat(self, task_id: str, secret: Optional[str] = None) -> tuple[int, Any]:
+        """``POST /tasks/{taskId}/heartbeat``."""
+        headers = {"X-Task-Secret": secret} if secret is not None else {}
+        return self.call("POST /tasks/{taskId}/heartbeat", None, {"taskId": task_id}, headers)
+
+    def notification(self, task_id: str, timeout: float = 10) -> dict[str, Any]:
+        """The notification the topic delivered for ``task_id`` (waits for it)."""
+        sqs = boto3.client("sqs")
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for message in sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", []):
+                body = json.loads(json.loads(message["Body"])["Message"])
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                if body["taskId"] == task_id:
+                    return body
+            time.sleep(0.05)
+        raise AssertionError(f"no notification for task {task_id}")
+
+    def execution(self, task_id: str, timeout: float = 10) -> dict[str, Any]:
+        """The execution of ``task_id`` once it is no longer RUNNING (or after ``timeout``)."""
+        sfn = boto3.client("stepfunctions")
+        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{task_id}"
+        deadline = time.time() + timeout
+        while True:
+            description = sfn.describe_execution(executionArn=arn)
+            if description["status"] != "RUNNING" or time.time() > deadline:
+                return description
+            time.sleep(0.05)
+
+    def row(self, task_id: str) -> Optional[dict[str, Any]]:
+        """The token row of ``task_id``."""
+        return TokenStore(self.table).get(task_id)
+
+
+@pytest.fixture
+def make_stack(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., CallbackStack]]:
+    """Deploy a callback workflow on moto: ``make_stack(timeout=60, heartbeat=None, before=(), after=())``."""
+    monkeypatch.setattr(LambdaFunction, "_invoke_lambda", _invoke_in_process)
+
+    def deploy(timeout: int = 60, heartbeat: Optional[int] = None, before: tuple[str, ...] = (),
+               after: tuple[str, ...] = ()) -> CallbackStack:
+        suffix = uuid.uuid4().hex[:6]
+        role = boto3.client("iam").create_role(
+            RoleName=f"role-{suffix}", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        functions = {}
+        for name in ("register", *before, *after):
+            functions[name] = boto3.client("lambda").create_function(
+                FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler",
+                Code={"ZipFile": _zip()},
+            )["FunctionArn"]
+        table = f"tokens-{suffix}"
+        boto3.client("dynamodb").create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        topic_arn = boto3.client("sns").create_topic(Name=f"tasks-{suffix}")["TopicArn"]
+        sqs = boto3.client("sqs")
+        queue_url = sqs.create_queue(QueueName=f"external-{suffix}")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        boto3.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        definition = render(
+            callback_definition(timeout, heartbeat, before, after),
+            {"RegisterFunction": functions["register"], **{f"Handler_{m}": functions[m] for m in (*before, *after)}},
+        )
+        sm_arn = boto3.client("stepfunctions").create_state_machine(
+            name=f"callback-{suffix}", definition=json.dumps(definition), roleArn=role
+        )["stateMachineArn"]
+        for key, value in {"STATE_MACHINE_ARN": sm_arn, "TABLE_NAME": table, "TOPIC_ARN": topic_arn,
+                           "API_URL": API_URL, "TASK_TIMEOUT_SECONDS": str(timeout)}.items():
+            monkeypatch.setenv(key, value)
+        return CallbackStack(sm_arn, table, topic_arn, queue_url)
+
+    yield deploy
+
+
+@pytest.fixture
+def stack(make_stack: Callable[..., CallbackStack]) -> CallbackStack:
+    """A callback workflow with a 60 s timeout and no heartbeat."""
+    return make_stack()
+
+
+def _waiting(stack: CallbackStack, task_id: str, task_input: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """Start a task and return its notification (the task then waits)."""
+    assert stack.start(task_id, task_input or {"n": 1})[0] == 202
+    return stack.notification(task_id)
+
+
+# --- POST /tasks -------------------------------------------------------------------------------
+
+
+def test_post_starts_a_task_that_waits_and_notifies(stack: CallbackStack) -> None:
+    status, body = stack.start("order-1", {"amount": 5})
+    assert (status, body) == (202, {"taskId": "order-1", "status": "RUNNING"})
+    message = stack.notification("order-1")
+    assert message["input"] == {"amount": 5}
+    assert message["callbackUrl"] == f"{API_URL}/tasks/order-1"
+    assert stack.get("order-1") [1]["status"] == "WAITING"
+
+
+def test_post_without_task_id_generates_one(stack: CallbackStack) -> None:
+    status, body = stack.call("POST /tasks", {"input": {"a": 1}})
+    assert status == 202 and len(body["taskId"]) == 32 and body["status"] == "RUNNING"
+    assert stack.notification(body["taskId"])["input"] == {"a": 1}
+
+
+def test_repeated_post_is_the_same_task_and_other_input_conflicts(stack: CallbackStack) -> None:
+    first = stack.start("order-2", {"amount": 5})
+    assert stack.start("order-2", {"amount": 5}) == first == (202, {"taskId": "order-2", "status": "RUNNING"})
+    status, body = stack.start("order-2", {"amount": 6})
+    assert status == 409 and body["error"] == "NameConflict"
+    stack.notification("order-2")
+    executions = boto3.client("stepfunctions").list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+    assert len(executions) == 1
+
+
+def test_concurrent_posts_start_one_task(stack: CallbackStack) -> None:
+    results: list[tuple[int, Any]] = []
+    barrier = threading.Barrier(4)
+
+    def post() -> None:
+        barrier.wait()
+        results.append(stack.start("order-3", {"x": 1}))
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r[0] for r in results] == [202] * 4
+    executions = boto3.client("stepfunctions").list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+    assert len(executions) == 1
+
+
+#: Bad POST bodies and the error code each gets.
+BAD_POSTS = [
+    ("{not json", "MalformedJson"),
+    ("", "MalformedJson"),
+    ("[1, 2]", "InvalidBody"),
+    ('{"input": [1]}', "InvalidInput"),
+    ('{"input": "text"}', "InvalidInput"),
+    ('{"taskId": "has space", "input": {}}', "InvalidName"),
+    ('{"taskId": "' + "x" * 81 + '", "input": {}}', "InvalidName"),
+    ('{"taskId": 12, "input": {}}', "InvalidName"),
+    ('{"taskId": null, "input": {}}', "MissingField"),
+    ('{"input": {}, "tasId": "typo"}', "UnknownField"),
+]
+
+
+def test_post_refuses_bad_bodies_and_starts_nothing(stack: CallbackStack) -> None:
+    for raw, code in BAD_POSTS:
+        status, body = stack.call("POST /tasks", raw_body=raw)
+        assert (status, body["error"]) == (400, code), raw
+        assert body["message"]
+    executions = boto3.client("stepfunctions").list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+    assert executions == []
+
+
+def test_post_refuses_an_input_too_large(stack: CallbackStack) -> None:
+    status, body = stack.call("POST /tasks", {"input": {"blob": "x" * (256 * 1024)}})
+    assert status == 400 and body["error"] == "InputTooLarge"
+
+
+# --- GET /tasks/{taskId} -----------------------------------------------------------------------
+
+
+def test_get_unknown_and_invalid_ids(stack: CallbackStack) -> None:
+    status, body = stack.get("nobody")
+    assert status == 404 and body["error"] == "NotFound"
+    status, body = stack.get("bad id!")
+    assert status == 400 and body["error"] == "InvalidName"
+
+
+def test_get_follows_a_task_to_success(stack: CallbackStack) -> None:
+    message = _waiting(stack, "order-4", {"amount": 7})
+    status, body = stack.get("order-4")
+    assert status == 200 and body["status"] == "WAITING" and body["input"] == {"amount": 7}
+    assert "output" not in body and "secret" not in json.dumps(body) and "token" not in json.dumps(body).lower()
+    assert stack.put("order-4", {"status": "SUCCEEDED", "output": {"paid": True}}, message["secret"]) == (
+        200, {"taskId": "order-4", "status": "SUCCEEDED"})
+    assert stack.execution("order-4")["status"] == "SUCCEEDED"
+    status, body = stack.get("order-4")
+    assert status == 200 and body["status"] == "SUCCEEDED" and body["output"] == {"paid": True}
+    assert body["input"] == {"amount": 7} and body["stopDate"]
+    # A repeated POST answers with the task as it is now.
+    assert stack.start("order-4", {"amount": 7}) == (202, {"taskId": "order-4", "status": "SUCCEEDED"})
+
+
+# --- PUT /tasks/{taskId} -----------------------------------------------------------------------
+
+
+def test_put_failed_fails_the_execution_with_the_callers_error(stack: CallbackStack) -> None:
+    message = _waiting(stack, "order-5")
+    status, body = stack.put("order-5", {"status": "FAILED", "error": "PaymentDeclined", "cause": "card expired"},
+                             message["secret"])
+    assert (status, body) == (200, {"taskId": "order-5", "status": "FAILED"})
+    description = stack.execution("order-5")
+    assert description["status"] == "FAILED" and description["error"] == "PaymentDeclined"
+    status, body = stack.get("order-5")
+    assert body["status"] == "FAILED" and body["error"] == "PaymentDeclined"
+    assert stack.row("order-5")["status"] == "FAILED"
+
+
+def test_put_unknown_task_is_404(stack: CallbackStack) -> None:
+    status, body = stack.put("ghost", {"status": "SUCCEEDED", "output": {}}, "whatever")
+    assert status == 404 and body["error"] == "NotFound"
+    assert stack.heartbeat("ghost", "whatever")[0] == 404
+
+
+def test_put_without_or_with_wrong_secret_changes_nothing(stack: CallbackStack) -> None:
+    message = _waiting(stack, "order-6")
+    before = stack.row("order-6")
+    status, body = stack.put("order-6", {"status": "SUCCEEDED", "output": {}})
+    assert status == 401 and body["error"] == "MissingSecret"
+    status, body = stack.put("order-6", {"status": "SUCCEEDED", "output": {}}, "")
+    assert status == 401
+    status, body = stack.put("order-6", {"status": "SUCCEEDED", "output": {}}, message["secret"] + "x")
+    assert status == 403 and body["error"] == "WrongSecret"
+    assert stack.heartbeat("order-6")[0] == 401
+    assert stack.heartbeat("order-6", "nope")[0] == 403
+    # Another task's secret does not open this one.
+    other = _waiting(stack, "order-6b")
+    assert stack.put("order-6", {"status": "SUCCEEDED", "output": {}}, other["secret"])[0] == 403
+    assert stack.row("order-6") == before
+    assert stack.get("order-6")[1]["status"] == "WAITING"
+    assert stack.put("order-6", {"status": "SUCCEEDED", "output": {"ok": 1}}, message["secret"])[0] == 200
+
+
+#: Bad PUT bodies (JSON value or raw text) and the error code each gets.
+BAD_PUTS: list[tuple[Any, Optional[str], str]] = [
+    (None, "{oops", "MalformedJson"),
+    (None, "", "MalformedJson"),
+    (["SUCCEEDED"], None, "InvalidBody"),
+    ({}, None, "InvalidField"),
+    ({"status": "DONE"}, None, "InvalidField"),
+    ({"status": "succeeded"}, None, "InvalidField"),
+    ({"status": "SUCCEEDED", "output": [1]}, None, "InvalidInput"),
+    ({"status": "SUCCEEDED", "output": "text"}, None, "InvalidInput"),
+    ({"status": "SUCCEEDED", "output": {"blob": "x" * (256 * 1024)}}, None, "InputTooLarge"),
+    ({"status": "SUCCEEDED", "error": "E"}, None, "UnknownField"),
+    ({"status": "FAILED"}, None, "MissingField"),
+    ({"status": "FAILED", "error": ""}, None, "MissingField"),
+    ({"status": "FAILED", "error": 42}, None, "InvalidField"),
+    ({"status": "FAILED", "error": "E" * 257}, None, "InvalidField"),
+    ({"status": "FAILED", "error": "E", "cause": 1}, None, "InvalidField"),
+    ({"status": "FAILED", "error": "E", "output": {}}, None, "UnknownField"),
+    ({"status": "FAILED", "error": "States.Timeout"}, None, "ReservedError"),
+    ({"status": "FAILED", "error": "CallbackTimedOut"}, None, "ReservedError"),
+]
+
+
+def test_put_refuses_bad_bodies_and_the_task_keeps_waiting(stack: CallbackStack) -> None:
+    message = _waiting(stack, "order-7")
+    before = stack.row("order-7")
+    for body, raw, code in BAD_PUTS:
+        status, answer = stack.put("order-7", body, message["secret"], raw_body=raw)
+        assert (status, answer["error"]) == (400, code), (body, raw)
+        assert answer["message"]
+    assert stack.row("order-7") == before
+    assert stack.get("order-7")[1]["status"] == "WAITING"
+    assert stack.put("order-7", {"status": "SUCCEEDED"}, message["secret"]) == (
+        200, {"taskId": "order-7", "status": "SUCCEEDED"})  # output defaults to {}
+    assert json.loads(stack.execution("order-7")["output"]) == {}
+
+
+def test_put_on_an_invalid_task_id_is_400(stack: CallbackStack) -> None:
+    status, body = stack.put("no/slash", {"status": "SUCCEEDED"}, "s")
+    assert status == 400 and body["error"] == "InvalidName"
+
+
+def test_second_completion_is_409_and_token_consumed_once(stack: CallbackStack) -> None:
+    message = _waiting(stack, "order-8")
+    assert stack.put("order-8", {"status": "SUCCEEDED", "output": {"n": 1}}, message["secret"])[0] == 200
+    status, body = stack.put("order-8", {"status": "FAILED", "error": "Late"}, message["secret"])
+    assert status == 409 and body["error"] == "AlreadyCompleted"
+    assert stack.heartbeat("order-8", message["secret"])[0] == 409
+    assert "token" not in stack.row("order-8")
+    assert json.loads(stack.execution("order-8")["output"]) == {"n": 1}
+
+
+def test_concurrent_completions_give_one_200_and_one_409(stack: CallbackStack) -> None:
+    message = _waiting(stack, "order-9")
+    results: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def complete(n: int) -> None:
+        barrier.wait()
+        results.append(stack.put("order-9", {"status": "SUCCEEDED", "output": {"by": n}}, message["secret"])[0])
+
+    threads = [threading.Thread(target=complete, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [200, 409]
+    assert stack.execution("order-9")["status"] == "SUCCEEDED"
+
+
+def test_put_before_the_task_waits_is_409(make_stack: Callable[..., CallbackStack]) -> None:
+    stack = make_stack()
+    # A running execution without a token row (as before its register step ran): nothing to prove against.
+    _waiting(stack, "early")
+    boto3.client("dynamodb").delete_item(TableName=stack.table, Key={"pk": {"S": "early"}})
+    status, body = stack.put("early", {"status": "SUCCEEDED"}, "s")
+    assert status == 409 and body["error"] == "NotWaiting"
+    assert stack.heartbeat("early", "s")[0] == 409
+
+
+# --- heartbeat and timeouts --------------------------------------------------------------------
+
+
+def test_heartbeats_keep_a_task_alive_past_its_heartbeat(make_stack: Callable[..., CallbackStack]) -> None:
+    stack = make_stack(timeout=30, heartbeat=1)
+    message = _waiting(stack, "beat")
+    for _ in range(4):  # 2 s in all, twice the heartbeat
+        assert stack.heartbeat("beat", message["secret"]) == (200, {"taskId": "beat", "status": "WAITING"})
+        time.sleep(0.5)
+    assert stack.get("beat")[1]["status"] == "WAITING"
+    assert stack.put("beat", {"status": "SUCCEEDED", "output": {}}, message["secret"])[0] == 200
+    assert stack.execution("beat")["status"] == "SUCCEEDED"
+
+
+def test_missed_heartbeat_times_out_and_completion_is_410(make_stack: Callable[..., CallbackStack]) -> None:
+    stack = make_stack(timeout=30, heartbeat=1)
+    message = _waiting(stack, "silent")
+    description = stack.execution("silent", timeout=8)
+    assert description["status"] == "FAILED" and description["error"] == "CallbackTimedOut"
+    status, body = stack.get("silent")
+    assert body["status"] == "TIMED_OUT" and body["error"] == "CallbackTimedOut"
+    status, body = stack.put("silent", {"status": "SUCCEEDED", "output": {}}, message["secret"])
+    assert status == 410 and body["error"] == "TaskTimedOut"
+    assert stack.row("silent")["status"] == "TIMED_OUT"
+    assert stack.heartbeat("silent", message["secret"])[0] == 410
+    assert stack.put("silent", {"status": "SUCCEEDED", "output": {}}, "wrong")[0] == 403  # proof still checked
+
+
+def test_task_timeout_ends_the_execution_and_completion_is_410(make_stack: Callable[..., CallbackStack]) -> None:
+    stack = make_stack(timeout=2)
+    message = _waiting(stack, "slow")
+    description = stack.execution("slow", timeout=8)
+    assert description["status"] == "FAILED" and description["error"] == "CallbackTimedOut"
+    assert stack.get("slow")[1]["status"] == "TIMED_OUT"
+    status, body = stack.put("slow", {"status": "FAILED", "error": "TooLate"}, message["secret"])
+    assert status == 410 and body["error"] == "TaskTimedOut"
+
+
+def test_expired_row_still_answers_410(make_stack: Callable[..., CallbackStack]) -> None:
+    stack = make_stack(timeout=2)
+    message = _waiting(stack, "purged")
+    assert stack.execution("purged", timeout=8)["error"] == "CallbackTimedOut"
+    # DynamoDB TTL deleted the row: the execution still tells what happened.
+    boto3.client("dynamodb").delete_item(TableName=stack.table, Key={"pk": {"S": "purged"}})
+    status, body = stack.put("purged", {"status": "SUCCEEDED", "output": {}}, message["secret"])
+    assert status == 410 and body["error"] == "TaskTimedOut"
+
+
+# --- work before and after the wait --------------------------------------------------------------
+
+
+def test_before_and_after_handlers_run_around_the_wait(make_stack: Callable[..., CallbackStack]) -> None:
+    stack = make_stack(before=("reverse",), after=("shout",))
+    assert stack.start("chain-1", {"payload": "hi mom"})[0] == 202
+    message = stack.notification("chain-1")
+    assert message["input"] == {"payload": "mom ih"}  # the external party gets the prepared input
+    assert stack.put("chain-1", {"status": "SUCCEEDED", "output": {"payload": "done"}}, message["secret"])[0] == 200
+    description = stack.execution("chain-1")
+    assert description["status"] == "SUCCEEDED"
+    assert json.loads(description["output"])["body"] == {"payload": "DONE"}
+    status, body = stack.get("chain-1")
+    assert body["input"] == {"payload": "hi mom"} and body["output"]["body"] == {"payload": "DONE"}
+
+
+def test_a_failing_before_handler_fails_the_task_without_notifying(make_stack: Callable[..., CallbackStack]) -> None:
+    stack = make_stack(before=("reverse",))
+    assert stack.start("chain-2", {"payload": 5})[0] == 202
+    description = stack.execution("chain-2")
+    assert description["status"] == "FAILED" and description["error"] == "InvalidPayload"
+    assert stack.row("chain-2") is None
+    assert stack.get("chain-2")[1]["status"] == "FAILED"
+    assert stack.put("chain-2", {"status": "SUCCEEDED"}, "s") == (
+        409, {"error": "AlreadyCompleted", "message": "the task 'chain-2' is already completed (FAILED)"})
+
+
+def test_the_secret_is_stored_only_as_its_hash(stack: CallbackStack) -> None:
+    message = _waiting(stack, "hash-1")
+    row = stack.row("hash-1")
+    assert row["secretHash"] == secret_hash(message["secret"])
+    assert message["secret"] not in json.dumps(row)
