@@ -1,0 +1,299 @@
+"""``PausableWorkflow``: preprocessing, a pause until an async service or a person resumes the job
+through an SNS topic, then post processing (seed 004, without its faults).
+
+The state machine has three states on the happy path (as seed 004) and one Fail state:
+
+``Preprocess`` (a handler Lambda; its result goes to ``$.preprocessed``) -> ``Pause`` (a
+``lambda:invoke.waitForTaskToken`` task on the pause Lambda, result to ``$.result``) ->
+``Postprocess`` (a handler Lambda; its result is the execution's output). ``Pause`` has
+``TimeoutSeconds``; a timeout is caught into ``PauseTimedOut`` (a Fail state with that error).
+
+The pause Lambda validates the manual flag (``InvalidManualFlag`` fails the execution), stores the
+task token in the pause table under the job id (the execution name) and, unless the job is manual,
+invokes the async service Lambda asynchronously with ``{"jobId", "input"}``. The async service (or
+anyone allowed to publish) answers on the resume topic with ``{"jobId", "status", "output" |
+"error", "cause"}``; the resume Lambda, subscribed to it, completes the pause exactly once through
+``CallbackTaskFinalizer``. An HTTP API starts jobs, reads them (``PAUSED`` while waiting) and
+publishes resumes for people.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping, Optional, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+from components.function import HandlerFunction
+from components.http_api import HttpApi
+from components.messaging import secure_queue, secure_table, secure_topic
+from components.state_machine import StateMachine
+
+#: Default seconds a job may stay paused before the execution fails with ``PauseTimedOut``.
+DEFAULT_PAUSE_TIMEOUT_SECONDS = 24 * 3600
+#: Longest pause accepted (a year, Step Functions' limit on a Standard execution).
+MAX_PAUSE_TIMEOUT_SECONDS = 365 * 24 * 3600
+#: The Fail state's error when a pause outlives its timeout.
+PAUSE_TIMED_OUT = "PauseTimedOut"
+
+_LAMBDA_SERVICE_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+
+
+class PausableWorkflowArgs(TypedDict, total=False):
+    """Arguments of :class:`PausableWorkflow`."""
+
+    preprocess: str
+    """Handler module of the preprocessing step (gets the execution input). Default: the demo ``pausable_preprocess``."""
+    postprocess: str
+    """Handler module of the post-processing step (gets the state after the pause). Default: the demo ``pausable_postprocess``."""
+    async_service: str
+    """Handler module of the async service that does the long job: invoked asynchronously with
+    ``{"jobId", "input"}``, it must publish the resume message to ``RESUME_TOPIC_ARN`` (it may
+    also hand the job id on to an outside service that publishes later). Default: the demo
+    ``pausable_async_service`` (seed 004's)."""
+    async_service_environment: Mapping[str, pulumi.Input[str]]
+    """Extra environment of the async service Lambda (``RESUME_TOPIC_ARN`` is always set). Default: none."""
+    async_service_timeout: int
+    """Seconds the async service Lambda may run. Default 60."""
+    pause_timeout_seconds: int
+    """Seconds a job may stay paused before the execution fails with ``PauseTimedOut``; the pause
+    table's rows expire with it. Default 86400 (a day); at most a year."""
+    authorization_type: str
+    """Authorization of the state-changing routes (``POST /jobs``, ``POST /jobs/{jobId}/resume``):
+    ``AWS_IAM`` (default) or ``NONE``. ``GET /jobs/{jobId}`` is open."""
+    throttle_rate: pulumi.Input[float]
+    """Requests per second per route. Default 50."""
+    throttle_burst: pulumi.Input[int]
+    """Burst per route. Default 100."""
+    log_retention_days: pulumi.Input[int]
+    """Days every log group of the workflow keeps logs. Default 14."""
+
+
+def pausable_definition(pause_timeout_seconds: int) -> dict[str, Any]:
+    """The ASL of the workflow, with ``${Preprocess}``, ``${Pause}`` and ``${Postprocess}`` placeholders."""
+    retry_lambda = [{"ErrorEquals": _LAMBDA_SERVICE_ERRORS, "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2}]
+    return {
+        "Comment": "Preprocess, pause until resumed through the resume topic, post-process (seed 004)",
+        "StartAt": "Preprocess",
+        "States": {
+            "Preprocess": {
+                "Type": "Task",
+                "Resource": "${Preprocess}",
+                "ResultPath": "$.preprocessed",
+                "Retry": retry_lambda,
+                "Next": "Pause",
+            },
+            "Pause": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {
+                    "FunctionName": "${Pause}",
+                    "Payload": {
+                        "token.$": "$$.Task.Token",
+                        "jobId.$": "$$.Execution.Name",
+                        "executionArn.$": "$$.Execution.Id",
+                        "job.$": "$",
+                    },
+                },
+                "TimeoutSeconds": pause_timeout_seconds,
+                "ResultPath": "$.result",
+                "Retry": [
+                    {
+                        "ErrorEquals": _LAMBDA_SERVICE_ERRORS + ["AsyncServiceUnavailable"],
+                        "IntervalSeconds": 1,
+                        "MaxAttempts": 3,
+                        "BackoffRate": 2,
+                    }
+                ],
+                "Catch": [
+                    {
+                        # moto reports a heartbeat expiry as States.Timeout; AWS as States.HeartbeatTimeout.
+                        "ErrorEquals": ["States.Timeout", "States.HeartbeatTimeout"],
+                        "ResultPath": "$.timeout",
+                        "Next": PAUSE_TIMED_OUT,
+                    }
+                ],
+                "Next": "Postprocess",
+            },
+            "Postprocess": {
+                "Type": "Task",
+                "Resource": "${Postprocess}",
+                "Retry": retry_lambda,
+                "End": True,
+            },
+            PAUSE_TIMED_OUT: {
+                "Type": "Fail",
+                "Error": PAUSE_TIMED_OUT,
+                "Cause": f"the job was not resumed within {pause_timeout_seconds} seconds",
+            },
+        },
+    }
+
+
+class PausableWorkflow(pulumi.ComponentResource):
+    """Preprocess, pause until resumed through an SNS topic (by a service or a person), post-process."""
+
+    url: pulumi.Output[str]
+    resume_topic_arn: pulumi.Output[str]
+    table_name: pulumi.Output[str]
+    state_machine_arn: pulumi.Output[str]
+    state_machine: StateMachine
+    functions: dict[str, HandlerFunction]
+    resume_dead_letter_queue: aws.sqs.Queue
+    http_api: HttpApi
+
+    def __init__(
+        self, name: str, args: Optional[PausableWorkflowArgs] = None, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__("sfn-patterns:index:PausableWorkflow", name, None, opts)
+        args = args or {}
+        child = pulumi.ResourceOptions(parent=self)
+        retention = args.get("log_retention_days", 14)
+        timeout = int(args.get("pause_timeout_seconds", DEFAULT_PAUSE_TIMEOUT_SECONDS))
+        if not 1 <= timeout <= MAX_PAUSE_TIMEOUT_SECONDS:
+            raise ValueError(
+                f"PausableWorkflow {name!r}: pause_timeout_seconds must be 1 to {MAX_PAUSE_TIMEOUT_SECONDS}, got {timeout}"
+            )
+
+        # Storage and messaging: the pause table (token per job id, expiring with the pause) and the resume topic.
+        table = secure_table(f"{name}-pauses", child, hash_key="pk", ttl_attribute="expiresAt")
+        topic = secure_topic(f"{name}-resume", child)
+
+        def function(suffix: str, settings: dict[str, Any]) -> HandlerFunction:
+            return HandlerFunction(f"{name}-{suffix}", {"log_retention_days": retention, **settings}, opts=child)
+
+        # The steps and the async service.
+        async_service = function(
+            "async-service",
+            {
+                "handler": args.get("async_service", "pausable_async_service"),
+                "environment": {**args.get("async_service_environment", {}), "RESUME_TOPIC_ARN": topic.arn},
+                "statements": iam.grant_publish(topic.arn),
+                "timeout": args.get("async_service_timeout", 60),
+                "async_invocation": True,
+            },
+        )
+        preprocess = function("preprocess", {"handler": args.get("preprocess", "pausable_preprocess")})
+        postprocess = function("postprocess", {"handler": args.get("postprocess", "pausable_postprocess")})
+        pause = function(
+            "pause",
+            {
+                "handler": "pausable_pause",
+                "environment": {
+                    "TABLE_NAME": table.name,
+                    "PAUSE_TIMEOUT_SECONDS": str(timeout),
+                    "ASYNC_SERVICE_ARN": async_service.arn,
+                },
+                # register() is a conditional PutItem; nothing else touches the table.
+                "statements": [iam.statement(["dynamodb:PutItem"], [table.arn])] + iam.grant_invoke(async_service.arn),
+            },
+        )
+
+        # The state machine: its role is derived from the three Task states.
+        self.state_machine = StateMachine(
+            f"{name}-workflow",
+            {
+                "definition": pausable_definition(timeout),
+                "substitutions": {"Preprocess": preprocess.arn, "Pause": pause.arn, "Postprocess": postprocess.arn},
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+        state_machine_arn = self.state_machine.arn
+
+        # Resume: the topic's Lambda subscriber, with a redrive policy to an encrypted dead-letter queue.
+        resume = function(
+            "resume",
+            {
+                "handler": "pausable_resume",
+                "environment": {"TABLE_NAME": table.name},
+                "statements": [
+                    # CallbackTaskFinalizer: claim/restore/mark (UpdateItem), read on refusal (GetItem).
+                    iam.statement(["dynamodb:GetItem", "dynamodb:UpdateItem"], [table.arn]),
+                    iam.statement(["states:SendTaskSuccess", "states:SendTaskFailure"], [state_machine_arn]),
+                ],
+                "async_invocation": True,
+            },
+        )
+        self.resume_dead_letter_queue = secure_queue(
+            f"{name}-resume-sns-dlq", child, senders=[("sns.amazonaws.com", topic.arn)]
+        )
+        permission = aws.lambda_.Permission(
+            f"{name}-resume-sns",
+            action="lambda:InvokeFunction",
+            function=resume.name,
+            principal="sns.amazonaws.com",
+            source_arn=topic.arn,
+            opts=child,
+        )
+        aws.sns.TopicSubscription(
+            f"{name}-resume",
+            topic=topic.arn,
+            protocol="lambda",
+            endpoint=resume.arn,
+            redrive_policy=self.resume_dead_letter_queue.arn.apply(
+                lambda arn: json.dumps({"deadLetterTargetArn": arn})
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )
+
+        # The HTTP API: start, read, resume by hand.
+        api = function(
+            "api",
+            {
+                "handler": "pausable_api",
+                "environment": {
+                    "STATE_MACHINE_ARN": state_machine_arn,
+                    "TABLE_NAME": table.name,
+                    "RESUME_TOPIC_ARN": topic.arn,
+                },
+                "statements": iam.grant_start_execution(state_machine_arn)
+                # Reads the pause row; marks and unmarks its resumeRequestedAt (UpdateItem).
+                + [iam.statement(["dynamodb:GetItem", "dynamodb:UpdateItem"], [table.arn])]
+                + iam.grant_publish(topic.arn),
+            },
+        )
+        authorization = args.get("authorization_type", "AWS_IAM")
+        route = {"function_arn": api.arn, "function_name": api.name}
+        self.http_api = HttpApi(
+            f"{name}-api",
+            {
+                "routes": [
+                    {**route, "route_key": "POST /jobs", "authorization_type": authorization},
+                    {**route, "route_key": "GET /jobs/{jobId}", "authorization_type": "NONE"},
+                    {**route, "route_key": "POST /jobs/{jobId}/resume", "authorization_type": authorization},
+                ],
+                "throttle_rate": args.get("throttle_rate", 50),
+                "throttle_burst": args.get("throttle_burst", 100),
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+
+        self.functions = {
+            "preprocess": preprocess,
+            "pause": pause,
+            "postprocess": postprocess,
+            "async_service": async_service,
+            "resume": resume,
+            "api": api,
+        }
+        self.url = self.http_api.url
+        self.resume_topic_arn = topic.arn
+        self.table_name = table.name
+        self.state_machine_arn = state_machine_arn
+        self.register_outputs(
+            {
+                "url": self.url,
+                "resume_topic_arn": self.resume_topic_arn,
+                "table_name": self.table_name,
+                "state_machine_arn": self.state_machine_arn,
+            }
+        )

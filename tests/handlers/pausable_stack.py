@@ -1,0 +1,229 @@
+"""A PausableWorkflow deployed on moto for the handler tests, and the means to drive it.
+
+The state machine is the component's real ASL (``pausable_definition``) run by moto's interpreter.
+Its Lambdas (preprocess, pause, postprocess, the demo async service) are moto functions whose
+invocations run the handler modules in this process (moto would need Docker); an ``Event``
+invocation runs at once. The resume topic has an SQS queue subscribed, standing in for the resume
+Lambda's subscription: :meth:`PausableStack.deliver` hands what the topic received to
+``pausable_resume`` as SNS would.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from io import BytesIO
+from typing import Any, Callable, Optional
+
+import boto3
+import pytest
+from moto.awslambda.models import LambdaFunction
+from moto.dynamodb.models import DynamoDBBackend
+
+import pausable_api
+import pausable_async_service
+import pausable_pause
+import pausable_postprocess
+import pausable_preprocess
+import pausable_resume
+from common.tokens import TokenStore
+from components.pausable_workflow import pausable_definition
+from components.state_machine import render
+from tests.handlers.conftest import http_event, response_json
+
+#: Handler modules run in-process, by moto function name (less its ``-<suffix>``).
+IN_PROCESS: dict[str, Callable[[Any, Any], Any]] = {
+    "preprocess": pausable_preprocess.handler,
+    "pause": pausable_pause.handler,
+    "postprocess": pausable_postprocess.handler,
+    "async-service": pausable_async_service.handler,
+}
+
+
+def _zip() -> bytes:
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+    # moto runs Lambdas in Docker; here the handler module runs in this process instead, and a
+    # raised exception is answered in Lambda's error shape (errorType = the class name).
+    try:
+        result = IN_PROCESS[self.function_name.rsplit("-", 1)[0]](event if event is not None else {}, None)
+    except Exception as error:  # noqa: BLE001 - reported as a function error, as Lambda does
+        return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}), True, ""
+    return json.dumps(result), False, ""
+
+
+_WRITE_LOCK = threading.RLock()
+
+
+def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def write(*args: Any, **kwargs: Any) -> Any:
+        with _WRITE_LOCK:
+            return method(*args, **kwargs)
+
+    return write
+
+
+def serialize_dynamodb_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto 5.2.5 gap: a conditional write checks and writes without a lock, so two threads can both
+    pass ``#s = :waiting`` (measured: 5 of 40 four-way races had two winners). DynamoDB applies
+    each conditional write atomically; one lock around moto's writes does the same here."""
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        monkeypatch.setattr(DynamoDBBackend, name, _serialized(getattr(DynamoDBBackend, name)))
+
+
+@dataclass
+class PausableStack:
+    """One pausable workflow on moto."""
+
+    state_machine_arn: str
+    table: str
+    topic_arn: str
+    queue_url: str
+    delivered: list[dict[str, Any]] = field(default_factory=list)
+
+    # --- routes --------------------------------------------------------------------------------
+
+    def call(self, route_key: str, body: Any = None, path: Optional[dict[str, str]] = None,
+             raw_body: Optional[str] = None) -> tuple[int, Any]:
+        """Serve one request with ``pausable_api``: (status, parsed body)."""
+        response = pausable_api.handler(http_event(route_key, body, path, raw_body=raw_body))
+        return response["statusCode"], response_json(response)
+
+    def start(self, body: Any) -> tuple[int, Any]:
+        """``POST /jobs``."""
+        return self.call("POST /jobs", body)
+
+    def get(self, job_id: str) -> tuple[int, Any]:
+        """``GET /jobs/{jobId}``."""
+        return self.call("GET /jobs/{jobId}", path={"jobId": job_id})
+
+    def resume(self, job_id: str, body: Any = None, raw_body: Optional[str] = None) -> tuple[int, Any]:
+        """``POST /jobs/{jobId}/resume``."""
+        return self.call("POST /jobs/{jobId}/resume", body, {"jobId": job_id}, raw_body)
+
+    # --- the topic and the resume handler -------------------------------------------------------
+
+    def published(self, wait: float = 5) -> list[dict[str, Any]]:
+        """The SNS envelopes the resume topic delivered since the last call (waits for at least one)."""
+        sqs = boto3.client("sqs")
+        found: list[dict[str, Any]] = []
+        deadline = time.time() + wait
+        while not found and time.time() < deadline:
+            for message in sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", []):
+                found.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            if not found:
+                time.sleep(0.05)
+        return found
+
+    def deliver(self, wait: float = 5) -> list[dict[str, int]]:
+        """Hand every message the topic received to the resume handler, one SNS event each."""
+        results = []
+        for envelope in self.published(wait):
+            results.append(pausable_resume.handler(sns_event(envelope["Message"], envelope.get("MessageId"))))
+        return results
+
+    # --- state ---------------------------------------------------------------------------------
+
+    def execution(self, job_id: str, until_not: str = "RUNNING", timeout: float = 10) -> dict[str, Any]:
+        """The job's execution once its status is no longer ``until_not`` (or after ``timeout``)."""
+        sfn = boto3.client("stepfunctions")
+        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
+        deadline = time.time() + timeout
+        while True:
+            description = sfn.describe_execution(executionArn=arn)
+            if description["status"] != until_not or time.time() > deadline:
+                return description
+            time.sleep(0.05)
+
+    def row(self, job_id: str) -> Optional[dict[str, Any]]:
+        """The pause row of ``job_id``."""
+        return TokenStore(self.table).get(job_id)
+
+    def paused(self, job_id: str, timeout: float = 10) -> dict[str, Any]:
+        """Wait until the job's pause row is WAITING; return ``GET /jobs/{jobId}``'s body."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            row = self.row(job_id)
+            if row and row["status"] == "WAITING":
+                return self.get(job_id)[1]
+            time.sleep(0.05)
+        raise AssertionError(f"job {job_id} never paused: {self.get(job_id)}")
+
+    def history_errors(self, job_id: str) -> list[str]:
+        """The error names of the failed events in the job's history."""
+        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
+        events = boto3.client("stepfunctions").get_execution_history(executionArn=arn)["events"]
+        errors = []
+        for event in events:
+            for key, details in event.items():
+                if key.endswith("EventDetails") and isinstance(details, dict) and "error" in details:
+                    errors.append(details["error"])
+        return errors
+
+
+def sns_event(message: str, message_id: Optional[str] = None) -> dict[str, Any]:
+    """The event SNS gives a subscribed Lambda for one message."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "Sns": {"Type": "Notification", "MessageId": message_id or str(uuid.uuid4()), "Message": message},
+            }
+        ]
+    }
+
+
+def deploy(monkeypatch: pytest.MonkeyPatch, timeout: int = 60, job_seconds: float = 0) -> PausableStack:
+    """Create the table, topic, Lambdas and state machine on moto and point the handlers' environment at them."""
+    monkeypatch.setattr(LambdaFunction, "_invoke_lambda", _invoke_in_process)
+    if not hasattr(DynamoDBBackend.update_item, "__wrapped__"):
+        serialize_dynamodb_writes(monkeypatch)
+    suffix = uuid.uuid4().hex[:6]
+    role = boto3.client("iam").create_role(RoleName=f"role-{suffix}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    functions = {
+        name: boto3.client("lambda").create_function(
+            FunctionName=f"{name}-{suffix}", Runtime="python3.12", Role=role, Handler="index.handler", Code={"ZipFile": _zip()}
+        )["FunctionArn"]
+        for name in IN_PROCESS
+    }
+    table = f"pauses-{suffix}"
+    boto3.client("dynamodb").create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    topic_arn = boto3.client("sns").create_topic(Name=f"resume-{suffix}")["TopicArn"]
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"resume-{suffix}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    boto3.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    definition = render(
+        pausable_definition(timeout),
+        {"Preprocess": functions["preprocess"], "Pause": functions["pause"], "Postprocess": functions["postprocess"]},
+    )
+    state_machine_arn = boto3.client("stepfunctions").create_state_machine(
+        name=f"pausable-{suffix}", definition=json.dumps(definition), roleArn=role
+    )["stateMachineArn"]
+    for key, value in {
+        "STATE_MACHINE_ARN": state_machine_arn,
+        "TABLE_NAME": table,
+        "RESUME_TOPIC_ARN": topic_arn,
+        "PAUSE_TIMEOUT_SECONDS": str(timeout),
+        "ASYNC_SERVICE_ARN": functions["async-service"],
+        "JOB_SECONDS": str(job_seconds),
+    }.items():
+        monkeypatch.setenv(key, value)
+    return PausableStack(state_machine_arn, table, topic_arn, queue_url)
