@@ -1,0 +1,94 @@
+"""The embedded AWS: moto 5.2.5 in server mode, inside the local stack's process.
+
+Everything (the Pulumi mocks creating resources, the handlers, the tests, the benchmark, a user's
+``aws`` CLI) talks to it over HTTP at :attr:`EmbeddedAws.endpoint` with the fixed local
+credentials, so the embedded account can be inspected from outside while the stack runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any, Optional
+
+ACCESS_KEY = "testing"
+SECRET_KEY = "testing"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+#: moto's configuration for the local stack: run state machines for real (the ASL interpreter).
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def local_credentials_environment(endpoint: str, region: str = REGION) -> dict[str, str]:
+    """Environment variables that point boto3 / the AWS CLI at the embedded AWS."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+    }
+
+
+class EmbeddedAws:
+    """moto's server on ``127.0.0.1:<port>`` (0: any free port), with the Step Functions interpreter on."""
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", region: str = REGION) -> None:
+        self.host = host
+        self.requested_port = port
+        self.region = region
+        self.port: Optional[int] = None
+        self._server: Any = None
+        self._clients: dict[str, Any] = {}
+
+    @property
+    def endpoint(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        if self.port is None:
+            raise RuntimeError("the embedded AWS is not started")
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> "EmbeddedAws":
+        """Configure moto and start its server thread."""
+        from moto.moto_api import _internal
+        from moto.server import ThreadedMotoServer
+
+        # Server-mode configuration of moto 5.2.5: the same switch as mock_aws(config=...), through
+        # moto's config API (what POST /moto-api/config does).
+        _internal.moto_api_backend.set_config(MOTO_CONFIG)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call
+
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.requested_port, verbose=False)
+        self._server.start()
+        self.port = self._server.get_host_and_port()[1]
+        # moto's Step Functions interpreter calls the other services at http://localhost:$MOTO_PORT.
+        os.environ["MOTO_PORT"] = str(self.port)
+        return self
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the embedded AWS."""
+        import boto3
+
+        if service not in self._clients:
+            self._clients[service] = boto3.client(
+                service,
+                region_name=self.region,
+                endpoint_url=self.endpoint,
+                aws_access_key_id=ACCESS_KEY,
+                aws_secret_access_key=SECRET_KEY,
+            )
+        return self._clients[service]
+
+    def stop(self) -> None:
+        """Stop the server thread."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None

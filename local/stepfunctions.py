@@ -1,0 +1,165 @@
+"""Adapters for moto 5.2.5's Step Functions interpreter.
+
+- **Nested executions** (``arn:aws:states:::states:startExecution[.sync|.sync:2]``): moto's port of
+  the interpreter dropped the step that turns the ASL's parameter names into boto3's
+  (``StateMachineArn`` -> ``stateMachineArn``, the Step Functions API being the camelCase one) and
+  the response's names back into the ASL's (``executionArn`` -> ``ExecutionArn``, ``output`` ->
+  ``Output``), so every nested execution fails with ``States.Runtime`` ``'StateMachineArn'``.
+  :func:`install` restores both conversions for the ``states`` integration, driven by botocore's
+  service model, as Step Functions does; dates become epoch milliseconds as in AWS's outputs.
+  A nested ``StartExecution`` without ``Name`` gets a fresh UUID name, as on AWS (moto names every
+  such child ``None``, so the second one fails with ``ExecutionAlreadyExists``).
+- **``States.*`` errors out of Map iterations and Parallel branches**: moto re-wraps the error
+  of a failed iteration/branch as a custom error name, which refuses the ``States.`` prefix, so
+  ``States.TaskFailed`` (a failed nested execution), ``States.Timeout`` or
+  ``States.HeartbeatTimeout`` inside a Map or Parallel became ``States.Runtime`` ("Custom Error
+  Names MUST NOT begin with the prefix 'States.'"). Here the error keeps its name.
+- **StartExecution atomicity**: moto checks for an execution of that name and then appends the
+  new one without a lock, so two concurrent starts with one name could both start an execution.
+  Starts are serialized here, so a name is used once, as on AWS.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import datetime
+from typing import Any, Callable, Optional
+
+_originals: list[tuple[Any, str, Any]] = []
+_start_lock = threading.Lock()
+
+
+def _norm(key: str) -> str:
+    return key.replace("_", "").lower()
+
+
+def to_boto_request(parameters: Any, shape: Any) -> None:
+    """Rename ``parameters``' keys (in place, recursively) to the member names of botocore ``shape``."""
+    from botocore.model import StructureShape
+
+    if not isinstance(parameters, dict) or not isinstance(shape, StructureShape):
+        return
+    members = {_norm(name): (name, member) for name, member in shape.members.items()}
+    for key in list(parameters):
+        bound = members.get(_norm(key))
+        if bound is None:
+            continue
+        name, member = bound
+        value = parameters.pop(key)
+        to_boto_request(value, member)
+        parameters[name] = value
+
+
+def from_boto_response(response: Any, shape: Any) -> None:
+    """Rename a boto3 response's keys (in place, recursively) to the ASL's PascalCase; dates to epoch ms."""
+    from botocore.model import ListShape, StructureShape
+
+    if not isinstance(response, dict) or not isinstance(shape, StructureShape):
+        return
+    for key in list(response):
+        member = shape.members.get(key)
+        if member is None:
+            continue
+        value = response.pop(key)
+        if isinstance(value, datetime):
+            value = int(value.timestamp() * 1000)
+        elif isinstance(member, StructureShape):
+            from_boto_response(value, member)
+        elif isinstance(member, ListShape) and isinstance(value, list):
+            for item in value:
+                from_boto_response(item, member.member)
+        response[key[:1].upper() + key[1:]] = value
+
+
+def _operation(service: str, action: str) -> Any:
+    import botocore.session
+    from botocore import xform_name
+
+    model = botocore.session.get_session().get_service_model(service)
+    for name in model.operation_names:
+        if xform_name(name) == action:
+            return model.operation_model(name)
+    raise KeyError(f"{service} has no operation {action}")
+
+
+def install() -> None:
+    """Patch moto's interpreter (see the module docstring); idempotent."""
+    if _originals:
+        return
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original_parameters = StateTaskServiceSfn._normalise_parameters
+
+    # moto 5.2.5 gap: the states integration passes the ASL's PascalCase names to boto3.
+    def normalise_parameters(
+        self: Any, parameters: dict, boto_service_name: Optional[str] = None, service_action_name: Optional[str] = None
+    ) -> None:
+        original_parameters(self, parameters, boto_service_name, service_action_name)
+        operation = _operation(self._get_boto_service_name(boto_service_name), self._get_boto_service_action(service_action_name))
+        to_boto_request(parameters, operation.input_shape)
+        if operation.name == "StartExecution" and not parameters.get("name"):
+            parameters["name"] = str(uuid.uuid4())
+
+    # ... and hands boto3's camelCase response to the ASL unchanged.
+    def normalise_response(
+        self: Any, response: Any, boto_service_name: Optional[str] = None, service_action_name: Optional[str] = None
+    ) -> None:
+        operation = _operation(self._get_boto_service_name(boto_service_name), self._get_boto_service_action(service_action_name))
+        from_boto_response(response, operation.output_shape)
+
+    original_start = StepFunctionsParserBackend.start_execution
+
+    # moto 5.2.5 gap: start_execution's name check and append are not atomic.
+    def start_execution(backend: Any, *args: Any, **kwargs: Any) -> Any:
+        with _start_lock:
+            return original_start(backend, *args, **kwargs)
+
+    # moto 5.2.5 gap: a failed Map iteration / Parallel branch re-wraps States.* errors as custom names.
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import iteration_worker
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
+
+    _patch_global(iteration_worker, "CustomErrorName", propagated_error_name)
+    _patch_global(branches_decl, "CustomErrorName", propagated_error_name)
+    _patch(StateTaskServiceSfn, "_normalise_parameters", normalise_parameters)
+    _patch(StateTaskServiceSfn, "_normalise_response", normalise_response)
+    _patch(StepFunctionsParserBackend, "start_execution", start_execution)
+
+
+def propagated_error_name(error_name: Optional[str] = None) -> Any:
+    """The error name of a failed iteration or branch, as its parent state reports it (``States.*`` kept)."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+
+    if error_name is None or not error_name.startswith("States."):
+        return CustomErrorName(error_name=error_name)
+    try:
+        return StatesErrorName.from_name(error_name)
+    except ValueError:
+        name = CustomErrorName.__new__(CustomErrorName)
+        ErrorName.__init__(name, error_name=error_name)
+        return name
+
+
+def _patch_global(module: Any, name: str, replacement: Any) -> None:
+    _originals.append((module, name, getattr(module, name)))
+    setattr(module, name, replacement)
+
+
+def _patch(owner: Any, name: str, replacement: Callable[..., Any]) -> None:
+    _originals.append((owner, name, owner.__dict__.get(name)))
+    setattr(owner, name, replacement)
+
+
+def uninstall() -> None:
+    """Undo :func:`install`."""
+    while _originals:
+        owner, name, original = _originals.pop()
+        if original is None and isinstance(owner, type):
+            delattr(owner, name)
+        else:
+            setattr(owner, name, original)

@@ -1,0 +1,158 @@
+"""End-to-end fixtures: the local stack (``python -m local``) in a subprocess, once per test session.
+
+The subprocess keeps the local stack's moto server, patched moto classes and per-thread
+``os.environ`` away from the handler tests' in-process moto mocks. Tests drive the printed
+endpoints over HTTP and inspect the embedded AWS with boto3 (``local_stack.client("stepfunctions")``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Stack config overrides for the end-to-end run (short timeouts). Add your pattern's keys here.
+E2E_CONFIG: dict[str, str] = {
+    # CallbackWorkflow: a task nobody calls back times out in seconds, not an hour.
+    "sfn-patterns:callbackTimeoutSeconds": "6",
+    "sfn-patterns:callbackHeartbeatSeconds": "2",
+    # PausableWorkflow: an unresumed job fails with PauseTimedOut in seconds; the demo job is short.
+    "sfn-patterns:pauseTimeoutSeconds": "5",
+    "sfn-patterns:pausableJobSeconds": "0.3",
+    # MonitoredWorkflow: the demo work (a Wait) lasts 3 s; a monitor no event reaches fails in 8 s.
+    "sfn-patterns:monitorWorkSeconds": "3",
+    "sfn-patterns:monitorTimeoutSeconds": "8",
+}
+#: Seconds the local stack may take to come up (it takes about 4 s on the 2-core machine).
+STARTUP_TIMEOUT_SECONDS = 90
+
+
+@dataclass
+class LocalStackProcess:
+    """The running local stack: endpoints, the embedded AWS, and HTTP / polling helpers."""
+
+    endpoints: dict[str, str]
+    aws_endpoint: str
+    region: str
+    outputs: dict[str, Any]
+    process: subprocess.Popen
+    log_path: Path
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client against the embedded AWS."""
+        import boto3
+
+        if service not in self._clients:
+            self._clients[service] = boto3.client(
+                service,
+                region_name=self.region,
+                endpoint_url=self.aws_endpoint,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+        return self._clients[service]
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        json: Any = None,  # noqa: A002 - mirrors requests' keyword
+        headers: Optional[dict[str, str]] = None,
+        data: Optional[bytes | str] = None,
+        timeout: float = 30,
+    ) -> tuple[int, Any, dict[str, str]]:
+        """One HTTP request: (status, body parsed as JSON when it is JSON else text, headers)."""
+        import json as json_module
+
+        headers = dict(headers or {})
+        body: Optional[bytes] = None
+        if json is not None:
+            body = json_module.dumps(json).encode()
+            headers.setdefault("content-type", "application/json")
+        elif data is not None:
+            body = data.encode() if isinstance(data, str) else data
+        request = urllib.request.Request(url, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                status, raw, response_headers = response.status, response.read(), dict(response.headers)
+        except urllib.error.HTTPError as error:
+            status, raw, response_headers = error.code, error.read(), dict(error.headers)
+        text = raw.decode("utf-8", "replace")
+        try:
+            return status, json_module.loads(text), response_headers
+        except ValueError:
+            return status, text, response_headers
+
+    def wait_for(self, probe: Callable[[], Any], timeout: float = 15, interval: float = 0.1) -> Any:
+        """Call ``probe`` until it returns something truthy (returned); fail after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            last = probe()
+            if last:
+                return last
+            time.sleep(interval)
+        raise AssertionError(f"condition not met within {timeout} s; last value: {last!r}")
+
+    def log(self) -> str:
+        """What the local stack printed so far."""
+        return self.log_path.read_text(errors="replace")
+
+
+def _start(tmp: Path) -> LocalStackProcess:
+    ready = tmp / "ready.json"
+    log_path = tmp / "local-stack.log"
+    command = [sys.executable, "-m", "local", "--port", "0", "--aws-port", "0", "--ready-file", str(ready)]
+    for key, value in E2E_CONFIG.items():
+        command += ["--config", f"{key}={value}"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    log = log_path.open("w")
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    log.close()
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while not ready.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            if process.poll() is None:
+                process.kill()
+            raise RuntimeError(
+                f"the local stack did not start (exit code {process.poll()}):\n{log_path.read_text(errors='replace')[-5000:]}"
+            )
+        time.sleep(0.1)
+    description = json.loads(ready.read_text())
+    return LocalStackProcess(
+        endpoints=description["endpoints"],
+        aws_endpoint=description["awsEndpoint"],
+        region=description["region"],
+        outputs=description["outputs"],
+        process=process,
+        log_path=log_path,
+    )
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
+    """The local stack running ``__main__.py`` with :data:`E2E_CONFIG`, for the whole session."""
+    stack = _start(tmp_path_factory.mktemp("local-stack"))
+    try:
+        yield stack
+    finally:
+        stack.process.send_signal(signal.SIGTERM)
+        try:
+            stack.process.wait(15)
+        except subprocess.TimeoutExpired:
+            stack.process.kill()
+            stack.process.wait(5)

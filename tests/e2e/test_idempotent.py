@@ -1,0 +1,217 @@
+"""End to end on the local stack: the IdempotentApi in front of the chain and composite workflows.
+
+Every request goes over HTTP to the local HTTP API adapter, through the real handler, to the
+real ASL running on moto's interpreter; what happened is then read back from the embedded AWS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import LocalStackProcess
+
+SHOUT_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+    "content-type": "application/json",
+}
+
+
+def unique(prefix: str = "e2e") -> str:
+    """A fresh execution name."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def executions(stack: LocalStackProcess, workflow: str) -> list[dict[str, Any]]:
+    """Every execution of one of the program's state machines (``stateMachines`` output)."""
+    sfn = stack.client("stepfunctions")
+    arn = stack.outputs["stateMachines"][workflow]
+    found: list[dict[str, Any]] = []
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+        found += page["executions"]
+    return found
+
+
+def finished(stack: LocalStackProcess, url: str, name: str, timeout: float = 20) -> dict[str, Any]:
+    """Poll ``GET /workflow/{name}`` until the execution is no longer RUNNING; its view."""
+
+    def probe() -> Any:
+        status, body, _ = stack.request("GET", f"{url}/workflow/{name}")
+        assert status == 200, body
+        return body if body["status"] != "RUNNING" else None
+
+    return stack.wait_for(probe, timeout)
+
+
+@pytest.fixture(params=["chain", "composite"])
+def api(request: pytest.FixtureRequest, local_stack: LocalStackProcess) -> tuple[str, str]:
+    """(pattern, base URL) of each IdempotentApi of the demo stack."""
+    return request.param, local_stack.endpoints[request.param]
+
+
+def test_chain_runs_to_its_output(local_stack: LocalStackProcess) -> None:
+    url, name = local_stack.endpoints["chain"], unique()
+    status, body, headers = local_stack.request("POST", f"{url}/workflow", json={"name": name, "input": {"payload": "hi mom"}})
+    assert status == 201, body
+    assert body["created"] is True and body["name"] == name
+    assert body["executionArn"].endswith(f":{name}")
+    assert headers["content-type"].startswith("application/json")
+
+    view = finished(local_stack, url, name)
+    assert view["status"] == "SUCCEEDED", view
+    assert view["input"] == {"payload": "hi mom"}
+    assert view["output"] == {"statusCode": 200, "headers": SHOUT_HEADERS, "body": {"payload": "MOM IH"}}
+    assert view["error"] is None and view["stopDate"] is not None
+
+
+def test_chain_failure_ends_with_the_handler_error(local_stack: LocalStackProcess) -> None:
+    url, name = local_stack.endpoints["chain"], unique()
+    status, body, _ = local_stack.request("POST", f"{url}/workflow", json={"name": name, "input": {"payload": 42}})
+    assert status == 201, body
+    view = finished(local_stack, url, name)
+    assert view["status"] == "FAILED"
+    assert view["error"] == "InvalidPayload"
+    cause = json.loads(view["cause"])
+    assert cause["errorType"] == "InvalidPayload" and "payload" in cause["errorMessage"]
+    assert view["output"] is None
+
+
+def test_composite_runs_the_chain_per_item_in_order(local_stack: LocalStackProcess) -> None:
+    url, name = local_stack.endpoints["composite"], unique()
+    items = [{"payload": "ab"}, {"payload": "cd"}, {"payload": "hi mom"}]
+    status, body, _ = local_stack.request("POST", f"{url}/workflow", json={"name": name, "input": {"items": items}})
+    assert status == 201, body
+
+    view = finished(local_stack, url, name)
+    assert view["status"] == "SUCCEEDED", view
+    assert [r["body"]["payload"] for r in view["output"]["results"]] == ["BA", "DC", "MOM IH"]
+    assert all(r["statusCode"] == 200 for r in view["output"]["results"])
+
+    # One child execution of the chain per item, named <sha1(parent name)>-<index>.
+    prefix = hashlib.sha1(name.encode()).hexdigest()
+    children = {e["name"]: e["status"] for e in executions(local_stack, "chain") if e["name"].startswith(prefix)}
+    assert children == {f"{prefix}-{i}": "SUCCEEDED" for i in range(len(items))}
+
+
+def test_composite_fails_when_a_child_fails(local_stack: LocalStackProcess) -> None:
+    url, name = local_stack.endpoints["composite"], unique()
+    items = [{"payload": "ok"}, {"payload": 7}]
+    assert local_stack.request("POST", f"{url}/workflow", json={"name": name, "input": {"items": items}})[0] == 201
+    view = finished(local_stack, url, name)
+    assert view["status"] == "FAILED"
+    assert view["error"] == "States.TaskFailed"
+
+
+def test_same_name_and_input_is_answered_from_the_first_execution(local_stack: LocalStackProcess, api: tuple[str, str]) -> None:
+    pattern, url = api
+    name = unique()
+    execution_input = {"payload": "again"} if pattern == "chain" else {"items": [{"payload": "again"}]}
+    first = local_stack.request("POST", f"{url}/workflow", json={"name": name, "input": execution_input})
+    assert first[0] == 201, first
+    finished(local_stack, url, name)
+
+    again = local_stack.request("POST", f"{url}/workflow", json={"name": name, "input": execution_input})
+    assert again[0] == 200, again
+    assert again[1]["created"] is False
+    assert again[1]["executionArn"] == first[1]["executionArn"]
+    assert again[1]["status"] == "SUCCEEDED"
+    assert [e["name"] for e in executions(local_stack, pattern)].count(name) == 1
+
+
+def test_same_name_with_other_input_is_a_conflict(local_stack: LocalStackProcess) -> None:
+    url, name = local_stack.endpoints["chain"], unique()
+    assert local_stack.request("POST", f"{url}/workflow", json={"name": name, "input": {"payload": "one"}})[0] == 201
+    status, body, _ = local_stack.request("POST", f"{url}/workflow", json={"name": name, "input": {"payload": "two"}})
+    assert status == 409
+    assert body["error"] == "NameConflict" and name in body["message"]
+    assert finished(local_stack, url, name)["input"] == {"payload": "one"}
+
+
+def test_idempotency_key_header_names_the_execution(local_stack: LocalStackProcess) -> None:
+    url, name = local_stack.endpoints["chain"], unique()
+    status, body, _ = local_stack.request(
+        "POST", f"{url}/workflow", json={"input": {"payload": "key"}}, headers={"Idempotency-Key": name}
+    )
+    assert status == 201, body
+    assert body["name"] == name
+    assert finished(local_stack, url, name)["output"]["body"] == {"payload": "YEK"}
+
+    status, body, _ = local_stack.request(
+        "POST", f"{url}/workflow", json={"name": unique(), "input": {}}, headers={"Idempotency-Key": name}
+    )
+    assert status == 400 and body["error"] == "NameMismatch"
+
+
+BAD_REQUESTS = [
+    pytest.param("{not json", "MalformedJson", id="malformed-json"),
+    pytest.param("", "MalformedJson", id="empty-body"),
+    pytest.param('["a list"]', "InvalidBody", id="body-not-object"),
+    pytest.param('{"input": {}}', "MissingField", id="missing-name"),
+    pytest.param('{"name": "has space", "input": {}}', "InvalidName", id="name-with-space"),
+    pytest.param(json.dumps({"name": "x" * 81, "input": {}}), "InvalidName", id="name-too-long"),
+    pytest.param('{"name": "", "input": {}}', "InvalidName", id="empty-name"),
+    pytest.param('{"name": "caf\\u00e9", "input": {}}', "InvalidName", id="non-ascii-name"),
+    pytest.param('{"name": 12, "input": {}}', "InvalidName", id="name-not-string"),
+    pytest.param('{"name": "ok-name", "input": [1, 2]}', "InvalidInput", id="input-not-object"),
+    pytest.param('{"name": "ok-name", "input": "text"}', "InvalidInput", id="input-string"),
+    pytest.param(
+        json.dumps({"name": "ok-name", "input": {"blob": "x" * (256 * 1024)}}), "InputTooLarge", id="input-over-256KiB"
+    ),
+]
+
+
+@pytest.mark.parametrize("raw, code", BAD_REQUESTS)
+def test_bad_requests_are_refused_and_start_nothing(local_stack: LocalStackProcess, raw: str, code: str) -> None:
+    url = local_stack.endpoints["chain"]
+    before = len(executions(local_stack, "chain"))
+    status, body, _ = local_stack.request("POST", f"{url}/workflow", data=raw, headers={"content-type": "application/json"})
+    assert status == 400, body
+    assert body["error"] == code and body["message"]
+    assert len(executions(local_stack, "chain")) == before
+
+
+def test_unknown_and_invalid_names_are_refused(local_stack: LocalStackProcess, api: tuple[str, str]) -> None:
+    _, url = api
+    status, body, _ = local_stack.request("GET", f"{url}/workflow/{unique('missing')}")
+    assert status == 404 and body["error"] == "NotFound"
+    status, body, _ = local_stack.request("GET", f"{url}/workflow/not%20valid")
+    assert status == 400 and body["error"] == "InvalidName"
+
+
+def test_routes_the_api_does_not_have_are_api_gateway_404s(local_stack: LocalStackProcess) -> None:
+    url = local_stack.endpoints["chain"]
+    for method, path in [("DELETE", "/workflow"), ("GET", "/workflow"), ("POST", "/nowhere"), ("GET", "/workflow/a/b")]:
+        status, body, _ = local_stack.request(method, f"{url}{path}")
+        assert (status, body) == (404, {"message": "Not Found"}), (method, path)
+    base = url.rsplit("/", 1)[0]
+    assert local_stack.request("GET", f"{base}/noSuchApi/workflow/x")[:2] == (404, {"message": "Not Found"})
+
+
+def test_concurrent_starts_with_one_name_start_one_execution(local_stack: LocalStackProcess) -> None:
+    url, name = local_stack.endpoints["chain"], unique()
+    body = {"name": name, "input": {"payload": "race"}}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: local_stack.request("POST", f"{url}/workflow", json=body), range(8)))
+    statuses = [status for status, _, _ in answers]
+    assert set(statuses) <= {200, 201} and 201 in statuses, answers
+    assert len({answer["executionArn"] for _, answer, _ in answers}) == 1
+    assert [e["name"] for e in executions(local_stack, "chain")].count(name) == 1
+    assert finished(local_stack, url, name)["output"]["body"] == {"payload": "ECAR"}
+
+
+def test_concurrent_conflicting_starts_leave_one_execution(local_stack: LocalStackProcess) -> None:
+    url, name = local_stack.endpoints["chain"], unique()
+    bodies = [{"name": name, "input": {"payload": f"p{i}"}} for i in range(6)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda b: local_stack.request("POST", f"{url}/workflow", json=b), bodies))
+    statuses = sorted(status for status, _, _ in answers)
+    assert statuses.count(201) == 1 and statuses.count(409) == 5, answers
+    winner = next(b for b, (status, _, _) in zip(bodies, answers) if status == 201)
+    assert finished(local_stack, url, name)["input"] == winner["input"]
+    assert [e["name"] for e in executions(local_stack, "chain")].count(name) == 1
