@@ -396,3 +396,30 @@ def test_a_pause_that_outlives_its_timeout_fails_with_pause_timed_out(
     assert status == 409 and answer["error"] == "NotPaused"
     late = json.dumps({"jobId": "slow", "status": "SUCCEEDED", "output": {}})
     assert pausable_resume.handler(sns_event(late)) == {"resumed": 0, "dropped": 1}
+
+
+# --- what an execution costs ---------------------------------------------------------------------
+
+
+def test_a_job_enters_three_states_and_its_lambdas_run_once_each(stack: PausableStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tests.handlers.pausable_stack as support
+
+    calls: list[str] = []
+    for name, function in list(support.IN_PROCESS.items()):
+        def counted(event: Any, context: Any, n: str = name, f: Any = function) -> Any:
+            if "costly" in json.dumps(event):  # this job's invocations only, not other tests' stragglers
+                calls.append(n)
+            return f(event, context)
+
+        monkeypatch.setitem(support.IN_PROCESS, name, counted)
+    _start(stack, "costly", input={"tag": "costly"})
+    stack.paused("costly")
+    stack.deliver()
+    assert stack.execution("costly")["status"] == "SUCCEEDED"
+    arn = stack.state_machine_arn.replace(":stateMachine:", ":execution:") + ":costly"
+    events = boto3.client("stepfunctions").get_execution_history(executionArn=arn)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
+    assert entered == ["Preprocess", "Pause", "Postprocess"]
+    # In the workflow: preprocess, pause, the async service (asked by the pause), postprocess; plus
+    # the resume Lambda once (SNS delivery, here ``deliver``).
+    assert sorted(calls) == ["async-service", "pause", "postprocess", "preprocess"]
