@@ -1,0 +1,461 @@
+"""``MonitoredWorkflow``: a monitor beside the work ends or fails the workflow on bus events (seed 003).
+
+The state machine is one Parallel state with two branches:
+
+- the monitor: a ``lambda:invoke.waitForTaskToken`` Task on the ``monitor_register`` Lambda, which
+  stores the task token in the token table under the execution's ``workflowkey`` (conditionally: a
+  second live execution with the same key fails at once with ``DuplicateWorkflowKey``) and waits.
+  No event within the monitor timeout ends it, through a Catch, with ``MonitorTimedOut``.
+- the work (a Wait by default, or states from a YAML file, or a handler module), then a direct
+  ``events:putEvents`` Task that emits ``StopWorkflowMonitoring`` for the key on the bus.
+
+Two rules on the bus send ``StopWorkflowMonitoring`` and ``WorkflowError`` events to the
+``monitor_events`` Lambda, which completes the monitor by key through ``CallbackTaskFinalizer``:
+stop -> the monitor succeeds and the execution SUCCEEDS with the work's output (the Parallel keeps
+only the work branch's output); error -> the monitor fails with the event's error and cause, so
+the execution FAILS with that error. The targets retry and dead-letter; the Lambda raises on AWS
+errors so events are retried, and drops (logs) events it cannot act on.
+
+An HTTP API starts executions by key, reads them, and puts events on the bus for callers without
+EventBridge rights. CloudWatch alarms on failed and timed-out executions publish to an SNS topic.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Mapping, Optional, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+from components.function import HandlerFunction
+from components.http_api import HttpApi
+from components.messaging import alarm_topic, secure_queue, secure_table
+from components.state_machine import StateMachine
+from components.workflow import WORKFLOWS_DIR, HandlerSettings, WorkflowDefinitionError, load_definition
+
+#: Default seconds the monitor waits for an event (stop or error) before the execution fails.
+DEFAULT_MONITOR_TIMEOUT_SECONDS = 3600
+#: Default length of the demo work (a Wait), in seconds.
+DEFAULT_WORK_SECONDS = 10
+DEFAULT_EVENT_SOURCE = "sfn-patterns.monitored"
+DEFAULT_STOP_DETAIL_TYPE = "StopWorkflowMonitoring"
+DEFAULT_ERROR_DETAIL_TYPE = "WorkflowError"
+#: Step Functions' largest TimeoutSeconds for a Task (a Standard execution lasts at most a year).
+MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
+#: Margin of the execution's own timeout over the monitor's: the monitor's Catch always ends it first.
+EXECUTION_TIMEOUT_MARGIN_SECONDS = 300
+#: State and error names of the definition.
+PARALLEL_STATE = "MonitoredWork"
+MONITOR_STATE = "Monitor"
+TIMED_OUT_STATE = "MonitorTimedOut"
+TIMED_OUT_ERROR = "MonitorTimedOut"
+WORK_STATE = "Work"
+STOP_STATE = "StopWorkflowMonitoring"
+DUPLICATE_ERROR = "DuplicateWorkflowKey"
+#: Lambda's own transient errors: the only ones a Lambda Task retries.
+LAMBDA_SERVICE_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+#: EventBridge target delivery: retries and the oldest event still delivered (then: the DLQ).
+TARGET_RETRY_ATTEMPTS = 4
+TARGET_MAX_EVENT_AGE_SECONDS = 3600
+#: Alarm: one failed (or timed-out) execution within a 5 minute period raises it.
+ALARM_PERIOD_SECONDS = 300
+
+
+class MonitoredWorkflowArgs(TypedDict, total=False):
+    """Arguments of :class:`MonitoredWorkflow`. Give at most one of ``work_seconds``, ``work_definition_file``, ``work_handler``."""
+
+    work_seconds: int
+    """The work is a Wait of this many seconds (the demo). Default 10 when no other work is given."""
+    work_definition_file: str
+    """The work is the states of this YAML/JSON file (``StartAt`` + ``States``, absolute or relative to
+    ``workflows/``; ``handler:<module>`` resources become Lambdas). Its ending states go on to the stop event."""
+    work_handler: str
+    """The work is one Lambda Task running this handler module (``handlers/<module>.py``)."""
+    work_handlers: Mapping[str, HandlerSettings]
+    """Settings (environment, statements, timeout) of the work's handler Lambdas, by module name. Default: none."""
+    monitor_timeout_seconds: int
+    """Seconds the monitor waits for a stop or error event before the execution fails with
+    ``MonitorTimedOut``; also the token row's TTL. Default 3600."""
+    event_source: str
+    """``source`` of the stop and error events. Default ``sfn-patterns.monitored``."""
+    stop_detail_type: str
+    """``detail-type`` of the event that ends monitoring gracefully. Default ``StopWorkflowMonitoring``."""
+    error_detail_type: str
+    """``detail-type`` of the event that fails the workflow. Default ``WorkflowError``."""
+    event_bus_arn: pulumi.Input[str]
+    """ARN of an existing event bus to use. Default: the component creates its own bus."""
+    authorization_type: str
+    """Authorization of ``POST /monitored`` and ``POST /monitored/{workflowkey}/events``:
+    ``AWS_IAM`` (default, SigV4-signed) or ``NONE``. ``GET`` is open (it reveals no token)."""
+    throttle_rate: pulumi.Input[float]
+    """Requests per second per route. Default 50."""
+    throttle_burst: pulumi.Input[int]
+    """Burst per route. Default 100."""
+    log_retention_days: pulumi.Input[int]
+    """Days every log group of the component keeps logs. Default 14."""
+
+
+class MonitoredWorkflow(pulumi.ComponentResource):
+    """A Standard workflow whose monitor branch lets events on a bus end it gracefully or fail it from outside."""
+
+    event_bus: Optional[aws.cloudwatch.EventBus]
+    table: aws.dynamodb.Table
+    register_function: HandlerFunction
+    events_function: HandlerFunction
+    api_function: HandlerFunction
+    work_functions: dict[str, HandlerFunction]
+    state_machine: StateMachine
+    rules: dict[str, aws.cloudwatch.EventRule]
+    dead_letter_queue: aws.sqs.Queue
+    alarm_topic: aws.sns.Topic
+    alarms: list[aws.cloudwatch.MetricAlarm]
+    http_api: HttpApi
+    url: pulumi.Output[str]
+    event_bus_name: pulumi.Output[str]
+    event_bus_arn: pulumi.Output[str]
+    table_name: pulumi.Output[str]
+    state_machine_arn: pulumi.Output[str]
+    alarm_topic_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: MonitoredWorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("sfn-patterns:index:MonitoredWorkflow", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        timeout = check_timeout(args.get("monitor_timeout_seconds", DEFAULT_MONITOR_TIMEOUT_SECONDS))
+        retention = args.get("log_retention_days", 14)
+        source = args.get("event_source", DEFAULT_EVENT_SOURCE)
+        stop_type = args.get("stop_detail_type", DEFAULT_STOP_DETAIL_TYPE)
+        error_type = args.get("error_detail_type", DEFAULT_ERROR_DETAIL_TYPE)
+        if stop_type == error_type:
+            raise ValueError(f"stop_detail_type and error_detail_type must differ, both are {stop_type!r}")
+
+        # The bus (the component's own, or one passed in) and the token table (TTL = the monitor's deadline).
+        if args.get("event_bus_arn") is not None:
+            self.event_bus = None
+            self.event_bus_arn = pulumi.Output.from_input(args["event_bus_arn"])
+            self.event_bus_name = self.event_bus_arn.apply(lambda arn: arn.split("/")[-1])
+        else:
+            self.event_bus = aws.cloudwatch.EventBus(f"{name}-bus", opts=child)
+            self.event_bus_arn, self.event_bus_name = self.event_bus.arn, self.event_bus.name
+        self.table = secure_table(f"{name}-tokens", child, hash_key="pk", ttl_attribute="expiresAt")
+
+        # The monitor's register Lambda (invoked by the state machine; it needs no Step Functions rights).
+        self.register_function = HandlerFunction(
+            f"{name}-register",
+            {
+                "handler": "monitor_register",
+                "environment": {"TABLE_NAME": self.table.name, "MONITOR_TIMEOUT_SECONDS": str(timeout)},
+                "statements": iam.grant_token_registration(self.table.arn),
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+
+        # The work and the state machine.
+        work, modules = work_branch(args)
+        settings = args.get("work_handlers", {})
+        self.work_functions = {}
+        for module in modules:
+            conf = settings.get(module, {})
+            self.work_functions[module] = HandlerFunction(
+                f"{name}-{module.replace('_', '-')}",
+                {
+                    "handler": module,
+                    "environment": conf.get("environment", {}),
+                    "statements": conf.get("statements", []),
+                    "timeout": conf.get("timeout", 10),
+                    "memory_size": conf.get("memory_size", 256),
+                    "log_retention_days": retention,
+                },
+                opts=child,
+            )
+        substitutions: dict[str, pulumi.Input[str]] = {
+            "RegisterFunction": self.register_function.arn,
+            "EventBusArn": self.event_bus_arn,
+        }
+        substitutions.update({_handler_key(m): fn.arn for m, fn in self.work_functions.items()})
+        self.state_machine = StateMachine(
+            name,
+            {
+                "definition": monitored_definition(work, timeout, source, stop_type),
+                "substitutions": substitutions,
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+        sm_arn = self.state_machine.arn
+
+        # The rules' target: completes the monitor of an event's key.
+        self.events_function = HandlerFunction(
+            f"{name}-events",
+            {
+                "handler": "monitor_events",
+                "environment": {
+                    "TABLE_NAME": self.table.name,
+                    "STATE_MACHINE_ARN": sm_arn,
+                    "STOP_DETAIL_TYPE": stop_type,
+                    "ERROR_DETAIL_TYPE": error_type,
+                },
+                "statements": iam.grant_token_completion(self.table.arn)
+                + iam.grant_task_response(sm_arn)
+                + [iam.statement(["states:DescribeExecution"], [iam.executions_of(sm_arn)])],
+                "async_invocation": True,
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+        self.rules = {}
+        for kind, detail_type in (("stop", stop_type), ("error", error_type)):
+            self.rules[kind] = aws.cloudwatch.EventRule(
+                f"{name}-{kind}",
+                event_bus_name=self.event_bus_name,
+                description=f"{detail_type} events of {name}: to the monitor of their workflowkey",
+                event_pattern=json.dumps(event_pattern(source, detail_type)),
+                opts=child,
+            )
+        self.dead_letter_queue = secure_queue(
+            f"{name}-rules-dlq",
+            child,
+            senders=[("events.amazonaws.com", rule.arn) for rule in self.rules.values()],
+        )
+        for kind, rule in self.rules.items():
+            permission = aws.lambda_.Permission(
+                f"{name}-{kind}",
+                action="lambda:InvokeFunction",
+                function=self.events_function.name,
+                principal="events.amazonaws.com",
+                source_arn=rule.arn,
+                opts=child,
+            )
+            aws.cloudwatch.EventTarget(
+                f"{name}-{kind}",
+                rule=rule.name,
+                event_bus_name=self.event_bus_name,
+                arn=self.events_function.arn,
+                retry_policy={
+                    "maximum_retry_attempts": TARGET_RETRY_ATTEMPTS,
+                    "maximum_event_age_in_seconds": TARGET_MAX_EVENT_AGE_SECONDS,
+                },
+                dead_letter_config={"arn": self.dead_letter_queue.arn},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+            )
+
+        # The HTTP API: start by key, read, put events for callers without EventBridge rights.
+        self.api_function = HandlerFunction(
+            f"{name}-api",
+            {
+                "handler": "monitor_api",
+                "environment": {
+                    "STATE_MACHINE_ARN": sm_arn,
+                    "TABLE_NAME": self.table.name,
+                    "EVENT_BUS_ARN": self.event_bus_arn,
+                    "EVENT_SOURCE": source,
+                    "STOP_DETAIL_TYPE": stop_type,
+                    "ERROR_DETAIL_TYPE": error_type,
+                },
+                "statements": iam.grant_start_execution(sm_arn)
+                + [iam.statement(["dynamodb:GetItem"], [self.table.arn])]
+                + iam.grant_put_events(self.event_bus_arn),
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+        route = {"function_arn": self.api_function.arn, "function_name": self.api_function.name}
+        caller_auth = args.get("authorization_type", "AWS_IAM")
+        self.http_api = HttpApi(
+            f"{name}-api",
+            {
+                "routes": [
+                    {**route, "route_key": "POST /monitored", "authorization_type": caller_auth},
+                    {**route, "route_key": "GET /monitored/{workflowkey}", "authorization_type": "NONE"},
+                    {**route, "route_key": "POST /monitored/{workflowkey}/events", "authorization_type": caller_auth},
+                ],
+                "throttle_rate": args.get("throttle_rate", 50),
+                "throttle_burst": args.get("throttle_burst", 100),
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+
+        # Alarms on failed and timed-out executions, to an SNS topic CloudWatch can publish to.
+        self.alarm_topic = alarm_topic(f"{name}-alarms", child, account_id=sm_arn.apply(lambda arn: arn.split(":")[4]))
+        self.alarms = [
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{metric_slug}",
+                namespace="AWS/States",
+                metric_name=metric,
+                dimensions={"StateMachineArn": sm_arn},
+                statistic="Sum",
+                period=ALARM_PERIOD_SECONDS,
+                evaluation_periods=1,
+                threshold=1,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                treat_missing_data="notBreaching",
+                alarm_description=f"{name}: {description} in the last {ALARM_PERIOD_SECONDS // 60} minutes",
+                alarm_actions=[self.alarm_topic.arn],
+                opts=child,
+            )
+            for metric, metric_slug, description in (
+                ("ExecutionsFailed", "executions-failed", "executions failed"),
+                ("ExecutionsTimedOut", "executions-timed-out", "executions timed out"),
+            )
+        ]
+
+        self.url = self.http_api.url
+        self.table_name = self.table.name
+        self.state_machine_arn = sm_arn
+        self.alarm_topic_arn = self.alarm_topic.arn
+        self.register_outputs(
+            {
+                "url": self.url,
+                "event_bus_name": self.event_bus_name,
+                "event_bus_arn": self.event_bus_arn,
+                "table_name": self.table_name,
+                "state_machine_arn": self.state_machine_arn,
+                "alarm_topic_arn": self.alarm_topic_arn,
+            }
+        )
+
+
+# --- Pure helpers (no resources): the definition and the event patterns ------------------------
+
+
+def check_timeout(timeout_seconds: Any) -> int:
+    """The monitor timeout when Step Functions accepts it; otherwise ``ValueError``."""
+    if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, int) or not 1 <= timeout_seconds <= MAX_TIMEOUT_SECONDS:
+        raise ValueError(f"monitor_timeout_seconds must be an integer from 1 to {MAX_TIMEOUT_SECONDS}, got {timeout_seconds!r}")
+    return timeout_seconds
+
+
+def event_pattern(source: str, detail_type: str) -> dict[str, Any]:
+    """The EventBridge pattern of one kind of monitoring event: its source, detail-type and a workflowkey."""
+    return {"source": [source], "detail-type": [detail_type], "detail": {"workflowkey": [{"exists": True}]}}
+
+
+def _handler_key(module: str) -> str:
+    # The placeholder name components.workflow.load_definition writes for ``handler:<module>``.
+    return f"Handler_{module}"
+
+
+def work_branch(args: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The work branch (``StartAt`` + ``States``, ending states not yet wired) and the handler modules it runs."""
+    given = [k for k in ("work_seconds", "work_definition_file", "work_handler") if args.get(k) is not None]
+    if len(given) > 1:
+        raise ValueError(f"give at most one of work_seconds, work_definition_file, work_handler; got {given}")
+    if args.get("work_handler") is not None:
+        module = args["work_handler"]
+        if not isinstance(module, str) or not module.isidentifier():
+            raise ValueError(f"work_handler must be a handler module name, got {module!r}")
+        task = {
+            "Type": "Task",
+            "Resource": "${" + _handler_key(module) + "}",
+            "Retry": [{"ErrorEquals": LAMBDA_SERVICE_ERRORS, "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2}],
+            "End": True,
+        }
+        return {"StartAt": WORK_STATE, "States": {WORK_STATE: task}}, [module]
+    if args.get("work_definition_file") is not None:
+        path = Path(args["work_definition_file"])
+        document, modules, refs = load_definition(path if path.is_absolute() else WORKFLOWS_DIR / path)
+        if refs:
+            raise WorkflowDefinitionError(f"{path.name}: workflow: references are not supported in monitored work")
+        return document, modules
+    seconds = args.get("work_seconds", DEFAULT_WORK_SECONDS)
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= MAX_TIMEOUT_SECONDS:
+        raise ValueError(f"work_seconds must be an integer from 0 to {MAX_TIMEOUT_SECONDS}, got {seconds!r}")
+    return {"StartAt": WORK_STATE, "States": {WORK_STATE: {"Type": "Wait", "Seconds": seconds, "End": True}}}, []
+
+
+def monitored_definition(
+    work: Mapping[str, Any],
+    monitor_timeout_seconds: int = DEFAULT_MONITOR_TIMEOUT_SECONDS,
+    event_source: str = DEFAULT_EVENT_SOURCE,
+    stop_detail_type: str = DEFAULT_STOP_DETAIL_TYPE,
+) -> dict[str, Any]:
+    """The ASL of a monitored workflow, with ``${RegisterFunction}`` and ``${EventBusArn}`` placeholders.
+
+    One Parallel: [monitor, work -> StopWorkflowMonitoring]; its output is the work branch's output.
+    The work's ending states (``End: true``, ``Succeed``) are rewired to the stop event.
+    """
+    timeout = check_timeout(monitor_timeout_seconds)
+    work_states = copy.deepcopy(dict(work["States"]))
+    if STOP_STATE in work_states:
+        raise ValueError(f"the work may not have a state named {STOP_STATE!r}")
+    for state_name, state in work_states.items():
+        if state.get("Type") == "Succeed":
+            # A Succeed would end the branch without the stop event: it becomes a Pass to it.
+            state["Type"] = "Pass"
+            state["Next"] = STOP_STATE
+        elif state.get("End"):
+            del state["End"]
+            state["Next"] = STOP_STATE
+    work_states[STOP_STATE] = {
+        "Type": "Task",
+        "Comment": "The work is done: end the monitor gracefully.",
+        "Resource": "arn:aws:states:::events:putEvents",
+        "Parameters": {
+            "Entries": [
+                {
+                    "EventBusName": "${EventBusArn}",
+                    "Source": event_source,
+                    "DetailType": stop_detail_type,
+                    "Detail": {
+                        "workflowkey.$": "$$.Execution.Input.workflowkey",
+                        "executionArn.$": "$$.Execution.Id",
+                    },
+                }
+            ]
+        },
+        "ResultPath": None,
+        "Retry": [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2}],
+        "End": True,
+    }
+    monitor = {
+        "StartAt": MONITOR_STATE,
+        "States": {
+            MONITOR_STATE: {
+                "Type": "Task",
+                "Comment": "Register the task token under the workflowkey and wait for a stop or error event.",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {
+                    "FunctionName": "${RegisterFunction}",
+                    "Payload": {
+                        "workflowkey.$": "$$.Execution.Input.workflowkey",
+                        "executionArn.$": "$$.Execution.Id",
+                        "taskToken.$": "$$.Task.Token",
+                    },
+                },
+                "TimeoutSeconds": timeout,
+                "Retry": [{"ErrorEquals": LAMBDA_SERVICE_ERRORS, "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2}],
+                # moto reports an expired wait as States.Timeout, AWS as either: catch both.
+                "Catch": [{"ErrorEquals": ["States.Timeout", "States.HeartbeatTimeout"], "Next": TIMED_OUT_STATE}],
+                "End": True,
+            },
+            TIMED_OUT_STATE: {
+                "Type": "Fail",
+                "Error": TIMED_OUT_ERROR,
+                "Cause": f"no {stop_detail_type} or error event arrived within {timeout} seconds",
+            },
+        },
+    }
+    return {
+        "Comment": "Monitored workflow (seed 003): a monitor beside the work, ended or failed by bus events",
+        "StartAt": PARALLEL_STATE,
+        "TimeoutSeconds": timeout + EXECUTION_TIMEOUT_MARGIN_SECONDS,
+        "States": {
+            PARALLEL_STATE: {
+                "Type": "Parallel",
+                "Branches": [monitor, {"StartAt": work["StartAt"], "States": work_states}],
+                # [monitor's output, work's output]: the execution's output is the work's.
+                "OutputPath": "$[1]",
+                "End": True,
+            }
+        },
+    }

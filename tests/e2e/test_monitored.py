@@ -1,0 +1,163 @@
+"""MonitoredWorkflow end to end on the local stack, as outside systems would drive it.
+
+Through its HTTP endpoint (start, read, put events) and straight on its event bus with the embedded
+AWS client, as a service with EventBridge rights would. The demo work is a Wait of
+``monitorWorkSeconds`` and the monitor gives up after ``monitorTimeoutSeconds`` (``E2E_CONFIG``).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import E2E_CONFIG
+
+WORK = int(E2E_CONFIG["sfn-patterns:monitorWorkSeconds"])
+TIMEOUT = int(E2E_CONFIG["sfn-patterns:monitorTimeoutSeconds"])
+FINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+SOURCE = "sfn-patterns.monitored"
+
+
+@pytest.fixture(scope="module")
+def base(local_stack: Any) -> str:
+    """The monitored endpoint's base URL."""
+    return local_stack.endpoints["monitored"].rstrip("/")
+
+
+@pytest.fixture(scope="module")
+def bus(local_stack: Any) -> str:
+    """The name of the component's event bus."""
+    buses = [b["Name"] for b in local_stack.client("events").list_event_buses(NamePrefix="monitored-bus")["EventBuses"]]
+    assert len(buses) == 1, buses
+    return buses[0]
+
+
+def _key(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _start(local_stack: Any, base: str, key: str, work_input: Any) -> tuple[int, Any]:
+    status, body, _ = local_stack.request("POST", f"{base}/monitored", json={"workflowkey": key, "input": work_input})
+    return status, body
+
+
+def _get(local_stack: Any, base: str, key: str) -> tuple[int, Any]:
+    status, body, _ = local_stack.request("GET", f"{base}/monitored/{key}")
+    return status, body
+
+
+def _monitoring(local_stack: Any, base: str, key: str, work_input: Any = None) -> None:
+    """Start the execution of ``key`` and wait until its monitor waits for events."""
+    assert _start(local_stack, base, key, work_input or {})[0] == 202
+    local_stack.wait_for(lambda: _get(local_stack, base, key)[1].get("monitor") == "WAITING", 10)
+
+
+def _final(local_stack: Any, base: str, key: str, timeout: float = 15) -> dict[str, Any]:
+    answers: list[Any] = []
+
+    def done() -> bool:
+        status, body = _get(local_stack, base, key)
+        answers.append(body)
+        return status == 200 and body["status"] in FINAL
+
+    local_stack.wait_for(done, timeout)
+    return answers[-1]
+
+
+def _put_on_bus(local_stack: Any, bus: str, detail_type: str, detail: dict[str, Any]) -> None:
+    response = local_stack.client("events").put_events(
+        Entries=[{"EventBusName": bus, "Source": SOURCE, "DetailType": detail_type, "Detail": json.dumps(detail)}]
+    )
+    assert response["FailedEntryCount"] == 0
+
+
+def test_work_done_ends_monitoring_and_the_execution_succeeds_with_the_work_output(local_stack: Any, base: str) -> None:
+    key = _key("graceful")
+    status, body = _start(local_stack, base, key, {"order": 1})
+    assert status == 202 and body["workflowkey"] == key
+    assert _start(local_stack, base, key, {"order": 1}) == (202, body)  # same key and input: same execution
+    status, conflict = _start(local_stack, base, key, {"order": 2})
+    assert status == 409 and conflict["error"] == "NameConflict"
+    result = _final(local_stack, base, key, WORK + 10)
+    assert result["status"] == "SUCCEEDED" and result["monitor"] == "SUCCEEDED"
+    assert result["output"] == {"workflowkey": key, "input": {"order": 1}}
+
+
+def test_workflow_error_posted_to_the_route_fails_the_execution_with_that_error(local_stack: Any, base: str) -> None:
+    key = _key("route-error")
+    _monitoring(local_stack, base, key)
+    status, body, _ = local_stack.request(
+        "POST", f"{base}/monitored/{key}/events",
+        json={"message": "WorkflowError", "error": "PaymentDeclined", "cause": "card expired"},
+    )
+    assert status == 202 and body["eventId"]
+    result = _final(local_stack, base, key)
+    assert result["status"] == "FAILED" and result["error"] == "PaymentDeclined" and result["monitor"] == "FAILED"
+    status, body, _ = local_stack.request("POST", f"{base}/monitored/{key}/events", json={"message": "WorkflowError"})
+    assert status == 404  # no longer running
+
+
+def test_workflow_error_put_on_the_bus_fails_the_execution(local_stack: Any, base: str, bus: str) -> None:
+    key = _key("bus-error")
+    _monitoring(local_stack, base, key)
+    _put_on_bus(local_stack, bus, "WorkflowError", {"workflowkey": key, "error": "OrderCancelled", "cause": "by customer"})
+    result = _final(local_stack, base, key)
+    assert result["status"] == "FAILED" and result["error"] == "OrderCancelled"
+
+
+def test_second_execution_with_a_live_key_fails_fast_and_the_first_completes(local_stack: Any, base: str) -> None:
+    key = _key("duplicate")
+    _monitoring(local_stack, base, key, {"n": 1})
+    sfn = local_stack.client("stepfunctions")
+    state_machine = local_stack.outputs["stateMachines"]["monitored"]
+    duplicate = sfn.start_execution(
+        stateMachineArn=state_machine, name=f"{key}-again", input=json.dumps({"workflowkey": key, "input": {"n": 2}})
+    )["executionArn"]
+    described = local_stack.wait_for(
+        lambda: (d := sfn.describe_execution(executionArn=duplicate))["status"] in FINAL and d, 10
+    )
+    assert described["status"] == "FAILED" and described["error"] == "DuplicateWorkflowKey"
+    result = _final(local_stack, base, key, WORK + 10)
+    assert result["status"] == "SUCCEEDED" and result["output"] == {"workflowkey": key, "input": {"n": 1}}
+
+
+def test_events_for_unknown_keys_are_refused_at_the_route_and_dropped_on_the_bus(
+    local_stack: Any, base: str, bus: str
+) -> None:
+    key = _key("nobody")
+    status, body, _ = local_stack.request("POST", f"{base}/monitored/{key}/events", json={"message": "WorkflowError"})
+    assert status == 404 and body["error"] == "NotFound"
+    assert _get(local_stack, base, key)[0] == 404
+    _put_on_bus(local_stack, bus, "StopWorkflowMonitoring", {"workflowkey": key})
+    local_stack.wait_for(lambda: key in local_stack.log() and "event dropped" in local_stack.log(), 10)
+    dropped = [json.loads(line) for line in local_stack.log().splitlines() if key in line and line.startswith("{")]
+    assert any(entry.get("message") == "event dropped" for entry in dropped), dropped
+
+
+def test_bad_requests_are_400(local_stack: Any, base: str) -> None:
+    for body in ({"workflowkey": "has space"}, {"input": {}}, {"workflowkey": "ok", "input": "x"}):
+        status, answer, _ = local_stack.request("POST", f"{base}/monitored", json=body)
+        assert status == 400 and answer["error"], body
+    status, _, _ = local_stack.request("POST", f"{base}/monitored", data="{nope", headers={"content-type": "application/json"})
+    assert status == 400
+    status, answer, _ = local_stack.request("POST", f"{base}/monitored/some-key/events", json={"message": "Explode"})
+    assert status == 400 and answer["error"] == "InvalidField"
+
+
+def test_a_monitor_no_event_reaches_times_out(local_stack: Any, base: str, bus: str) -> None:
+    """With the stop rule disabled (the stop event is lost), the monitor gives up at its timeout."""
+    events = local_stack.client("events")
+    stop_rule = next(r["Name"] for r in events.list_rules(EventBusName=bus)["Rules"] if "monitored-stop" in r["Name"])
+    key = _key("timeout")
+    events.disable_rule(Name=stop_rule, EventBusName=bus)
+    try:
+        _monitoring(local_stack, base, key)
+        result = _final(local_stack, base, key, TIMEOUT + 10)
+    finally:
+        events.enable_rule(Name=stop_rule, EventBusName=bus)
+    assert result["status"] == "FAILED" and result["error"] == "MonitorTimedOut"
+    # The token row reads TIMED_OUT once its deadline (registration + timeout) has passed too.
+    local_stack.wait_for(lambda: _get(local_stack, base, key)[1]["monitor"] == "TIMED_OUT", 3)
