@@ -6,7 +6,8 @@ Settings come from the stack config (``Pulumi.<stack>.yaml``, key prefix ``sfn-p
 
 import pulumi
 
-from components import IdempotentApi, Workflow
+from components import CallbackWorkflow, IdempotentApi, MonitoredWorkflow, PausableWorkflow, Workflow
+from components.demo_external_service import DemoExternalService
 
 config = pulumi.Config()
 retention = config.get_int("logRetentionDays") or 14
@@ -27,9 +28,54 @@ composite = Workflow(
 chain_api = IdempotentApi("chain-api", {"state_machine_arn": chain.arn, **api_settings})
 composite_api = IdempotentApi("composite-api", {"state_machine_arn": composite.arn, **api_settings})
 
+# CallbackWorkflow, with seed 000's external service (demo only) subscribed to its notifications.
+callback = CallbackWorkflow(
+    "callback",
+    {
+        "timeout_seconds": config.get_int("callbackTimeoutSeconds", 3600),
+        "heartbeat_seconds": config.get_int("callbackHeartbeatSeconds", 300),  # 0: no heartbeat
+        **api_settings,
+    },
+)
+external_service = DemoExternalService("external-service", {"topic_arn": callback.topic_arn, "log_retention_days": retention})
+
+# PausableWorkflow, with seed 004's async service (the demo handler, a short configurable job).
+pausable_job_seconds = config.get_float("pausableJobSeconds", 2)
+pausable = PausableWorkflow(
+    "pausable",
+    {
+        "pause_timeout_seconds": config.get_int("pauseTimeoutSeconds", 3600),
+        "async_service_environment": {"JOB_SECONDS": f"{pausable_job_seconds:g}"},
+        "async_service_timeout": int(pausable_job_seconds) + 30,
+        **api_settings,
+    },
+)
+
+# MonitoredWorkflow (seed 003): the demo work is a Wait; events on its bus end or fail it.
+monitored = MonitoredWorkflow(
+    "monitored",
+    {
+        "work_seconds": config.get_int("monitorWorkSeconds", 30),
+        "monitor_timeout_seconds": config.get_int("monitorTimeoutSeconds", 3600),
+        **api_settings,
+    },
+)
+
 endpoints = {
     "chain": chain_api.url,
     "composite": composite_api.url,
+    "callback": callback.url,
+    "pausable": pausable.url,
+    "monitored": monitored.url,
 }
 pulumi.export("endpoints", endpoints)
-pulumi.export("stateMachines", {"chain": chain.arn, "composite": composite.arn})
+pulumi.export(
+    "stateMachines",
+    {
+        "chain": chain.arn,
+        "composite": composite.arn,
+        "callback": callback.state_machine_arn,
+        "pausable": pausable.state_machine_arn,
+        "monitored": monitored.state_machine_arn,
+    },
+)

@@ -2,18 +2,22 @@
 
 Building blocks: :class:`HandlerFunction`, :class:`StateMachine`, :class:`HttpApi`, the grants in
 :mod:`components.iam` and the secure queues/topics/tables of :mod:`components.messaging`.
-Patterns: :class:`Workflow`, :class:`IdempotentApi` (and, as they land, the callback, monitored
-and pausable workflows).
+Patterns: :class:`Workflow`, :class:`IdempotentApi`, :class:`CallbackWorkflow`,
+:class:`MonitoredWorkflow` and :class:`PausableWorkflow`.
 """
 
+from components.callback_workflow import CallbackWorkflow, CallbackWorkflowArgs
 from components.function import HandlerFunction, HandlerFunctionArgs
 from components.http_api import HttpApi, HttpApiArgs, RouteArgs
 from components.idempotent_api import IdempotentApi, IdempotentApiArgs
+from components.monitored_workflow import MonitoredWorkflow, MonitoredWorkflowArgs
+from components.pausable_workflow import PausableWorkflow, PausableWorkflowArgs
 from components.state_machine import StateMachine, StateMachineArgs
 from components.workflow import Workflow, WorkflowArgs, WorkflowDefinitionError
 
 __all__ = [
-    "HandlerFunction", "HandlerFunctionArgs", "HttpApi", "HttpApiArgs", "IdempotentApi",
-    "IdempotentApiArgs", "RouteArgs", "StateMachine", "StateMachineArgs", "Workflow",
-    "WorkflowArgs", "WorkflowDefinitionError",
+    "CallbackWorkflow", "CallbackWorkflowArgs", "HandlerFunction", "HandlerFunctionArgs", "HttpApi",
+    "HttpApiArgs", "IdempotentApi", "IdempotentApiArgs", "MonitoredWorkflow", "MonitoredWorkflowArgs",
+    "PausableWorkflow", "PausableWorkflowArgs", "RouteArgs", "StateMachine", "StateMachineArgs",
+    "Workflow", "WorkflowArgs", "WorkflowDefinitionError",
 ]

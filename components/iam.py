@@ -114,6 +114,16 @@ def grant_table_read_write(table_arn: pulumi.Input[str]) -> list[Statement]:
     ]
 
 
+def grant_token_registration(table_arn: pulumi.Input[str]) -> list[Statement]:
+    """Register task tokens in a token table (``TokenStore.register``: a conditional PutItem)."""
+    return [statement(["dynamodb:PutItem"], [table_arn])]
+
+
+def grant_token_completion(table_arn: pulumi.Input[str]) -> list[Statement]:
+    """Read and complete rows of a token table (``TokenStore.get``/``claim``/``restore``/``mark``)."""
+    return [statement(["dynamodb:GetItem", "dynamodb:UpdateItem"], [table_arn])]
+
+
 def grant_publish(topic_arn: pulumi.Input[str]) -> list[Statement]:
     """Publish to an SNS topic."""
     return [statement(["sns:Publish"], [topic_arn])]

@@ -48,10 +48,11 @@ def secure_queue(
         opts=opts,
     )
     statements: list = [_deny_insecure_transport(queue.arn, "sqs")]
-    for service, source_arn in senders:
+    for index, (service, source_arn) in enumerate(senders):
         statements.append(
             {
-                "Sid": f"Allow{service.split('.')[0].capitalize()}",
+                # Sids must be unique in a policy: a second sender gets its position appended.
+                "Sid": f"Allow{service.split('.')[0].capitalize()}" + (str(index) if index else ""),
                 "Effect": "Allow",
                 "Principal": {"Service": service},
                 "Action": "sqs:SendMessage",
@@ -76,6 +77,69 @@ def secure_topic(name: str, opts: pulumi.ResourceOptions) -> aws.sns.Topic:
         arn=topic.arn,
         policy=pulumi.Output.json_dumps(
             {"Version": "2012-10-17", "Statement": [_deny_insecure_transport(topic.arn, "sns")]}
+        ),
+        opts=opts,
+    )
+    return topic
+
+
+def alarm_topic(name: str, opts: pulumi.ResourceOptions, account_id: pulumi.Input[str]) -> aws.sns.Topic:
+    """An SNS topic CloudWatch alarms of ``account_id`` can publish to, encrypted and refusing non-TLS requests.
+
+    CloudWatch cannot publish to a topic encrypted with the AWS managed key (``alias/aws/sns``), whose
+    policy cannot name it: this topic has its own KMS key (rotated yearly) that lets CloudWatch encrypt.
+    """
+    account_root = pulumi.Output.concat("arn:aws:iam::", account_id, ":root")
+    key = aws.kms.Key(
+        f"{name}-key",
+        description=f"Encrypts the SNS topic {name} (CloudWatch alarm notifications)",
+        enable_key_rotation=True,
+        deletion_window_in_days=7,
+        policy=pulumi.Output.json_dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        # AWS's default key policy statement: the account's IAM policies decide who
+                        # administers and uses the key ('*' resource: a key policy names its own key).
+                        "Sid": "AccountIamPolicies",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": account_root},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "CloudWatchAlarmsEncrypt",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                    },
+                ],
+            }
+        ),
+        opts=opts,
+    )
+    topic = aws.sns.Topic(name, kms_master_key_id=key.arn, opts=opts)
+    aws.sns.TopicPolicy(
+        f"{name}-policy",
+        arn=topic.arn,
+        policy=pulumi.Output.json_dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    _deny_insecure_transport(topic.arn, "sns"),
+                    {
+                        "Sid": "CloudWatchAlarmsPublish",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                        "Action": "sns:Publish",
+                        "Resource": topic.arn,
+                        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                    },
+                ],
+            }
         ),
         opts=opts,
     )

@@ -1,5 +1,6 @@
 """Shared test setup: fake AWS credentials (nothing may reach real AWS) and the handlers on sys.path."""
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -18,3 +19,7 @@ for key, value in {
     "AWS_REGION": "us-east-1",
 }.items():
     os.environ[key] = value
+
+# moto's Step Functions interpreter logs every failed state (expected in failure-path tests) with
+# the whole parsed program; keep the test output readable.
+logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)

@@ -8,12 +8,21 @@ from typing import Any, Iterator, Optional
 import pytest
 from moto import mock_aws
 
+from local import dynamodb_atomic
+
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """Every boto3 call inside the test goes to moto (Step Functions interpreter on)."""
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        yield
+    """Every boto3 call inside the test goes to moto (Step Functions interpreter on).
+
+    DynamoDB conditional writes are made atomic as on AWS (a moto gap, see local/dynamodb_atomic.py).
+    """
+    dynamodb_atomic.install()
+    try:
+        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+            yield
+    finally:
+        dynamodb_atomic.uninstall()
 
 
 def http_event(
