@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import sys
 import threading
 import time
@@ -71,6 +72,54 @@ def json_path(document: Any, path: str) -> Any:
         if value is None:
             return None
     return value
+
+
+_PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
+
+
+def transform_input(template: str, paths: dict[str, str], event: dict[str, Any], rule_arn: str = "") -> Any:
+    """EventBridge's input transformer: ``<name>`` placeholders filled from ``paths`` (JSONPaths into the event).
+
+    Inside a JSON string a value is inserted as text; elsewhere as JSON (a string gets its quotes).
+    The result is parsed as JSON when it is JSON, else delivered as a string (as EventBridge does).
+    (moto 5.2.5's ``EventTemplateParser`` inserts strings unquoted and fails on unquoted string values.)
+    """
+    values: dict[str, Any] = {name: json_path(event, path) for name, path in paths.items()}
+    values.update({
+        "aws.events.event": event,
+        "aws.events.event.json": event,
+        "aws.events.rule-arn": rule_arn,
+        "aws.events.rule-name": rule_arn.rsplit("/", 1)[-1],
+        "aws.events.event.ingestion-time": event.get("time"),
+    })
+    out: list[str] = []
+    in_string = escaped = False
+    index = 0
+    while index < len(template):
+        char = template[index]
+        match = _PLACEHOLDER.match(template, index) if char == "<" else None
+        if match and match.group(1) in values:
+            value = values[match.group(1)]
+            if in_string:
+                text = value if isinstance(value, str) else json.dumps(value)
+                out.append(json.dumps(text)[1:-1])
+            else:
+                out.append("null" if value is None else json.dumps(value))
+            index = match.end()
+            continue
+        if in_string and char == "\\" and not escaped:
+            escaped = True
+        else:
+            if char == '"' and not escaped:
+                in_string = not in_string
+            escaped = False
+        out.append(char)
+        index += 1
+    text = "".join(out)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 class Deliveries:
@@ -221,11 +270,11 @@ class Deliveries:
             clone.targets = others
             original_send(clone, original_event, transform_input)
         for target in ours:
-            payload = self.target_input(target, original_event)
+            payload = self.target_input(target, original_event, rule.arn)
             self._pool.submit(self._deliver_to_target, rule, target, payload)
 
     @staticmethod
-    def target_input(target: dict[str, Any], original_event: Any) -> Any:
+    def target_input(target: dict[str, Any], original_event: Any, rule_arn: str = "") -> Any:
         """What EventBridge sends a target: the event, or its ``Input``/``InputPath``/``InputTransformer``."""
         event = dict(original_event)
         event["time"] = _iso(event.get("time"))
@@ -234,17 +283,12 @@ class Deliveries:
         if target.get("InputPath"):
             plain = {k: v for k, v in event.items() if k != "ingestion-time"}
             return json_path(plain, target["InputPath"])
+        plain = {k: v for k, v in event.items() if k != "ingestion-time"}
         transformer = target.get("InputTransformer")
         if transformer:
-            from moto.events.utils import EventTemplateParser
-
-            event.setdefault("ingestion-time", time.time())
-            return EventTemplateParser.parse(
-                input_template=transformer.get("InputTemplate"),
-                input_paths_map=transformer.get("InputPathsMap", {}),
-                event=event,
-            )
-        return {k: v for k, v in event.items() if k != "ingestion-time"}
+            return transform_input(transformer.get("InputTemplate") or "<aws.events.event>",
+                                   transformer.get("InputPathsMap") or {}, plain, rule_arn)
+        return plain
 
     def _deliver_to_target(self, rule: Any, target: dict[str, Any], payload: Any) -> None:
         arn = target["Arn"]

@@ -45,6 +45,8 @@ from local.aws import ACCESS_KEY, ACCOUNT, SECRET_KEY
 
 #: API Gateway's request payload limit.
 MAX_BODY_BYTES = 10 * 1024 * 1024
+#: How much of a too-large body is read (and dropped) so the client can read the 413 answer.
+MAX_DRAIN_BYTES = 64 * 1024 * 1024
 #: How far a signature's X-Amz-Date may be from now (AWS allows 5 minutes of skew; 15 for SigV4 overall).
 MAX_CLOCK_SKEW_SECONDS = 15 * 60
 _HOP_HEADERS = {"content-length", "transfer-encoding", "connection"}
@@ -298,6 +300,12 @@ class HttpGateway:
         length = int(request.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
             request.close_connection = True
+            remaining = min(length, MAX_DRAIN_BYTES)
+            while remaining > 0:
+                chunk = request.rfile.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
             return None
         return request.rfile.read(length) if length else b""
 

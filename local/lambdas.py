@@ -230,8 +230,6 @@ class LambdaRuntime:
         from moto.awslambda.models import LambdaFunction
 
         environ.install()
-        if self._finder not in sys.meta_path:
-            sys.meta_path.insert(0, self._finder)
         runtime = self
         self._originals = {"_invoke_lambda": LambdaFunction._invoke_lambda, "invoke": LambdaFunction.invoke}
 
@@ -317,6 +315,8 @@ class LambdaRuntime:
             package.__spec__.submodule_search_locations = [str(code_dir)]
             sys.modules[prefix] = package
             self._finder.namespaces[prefix] = builtins_dict
+            if self._finder not in sys.meta_path:
+                sys.meta_path.insert(0, self._finder)
 
             handler_setting = fn.handler or ""
             module_path, _, function_name = handler_setting.rpartition(".")
@@ -351,9 +351,10 @@ class LambdaRuntime:
             "AWS_DEFAULT_REGION": self.region,
             "AWS_ACCESS_KEY_ID": self.access_key,
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
-            # Every AWS call of the handler goes to the embedded AWS.
-            "AWS_ENDPOINT_URL": self.aws_endpoint,
         }
+        if self.aws_endpoint:
+            # Every AWS call of the handler goes to the embedded AWS.
+            variables["AWS_ENDPOINT_URL"] = self.aws_endpoint
         variables.update({k: str(v) for k, v in (fn.environment_vars or {}).items()})
         return variables
 

@@ -1,0 +1,125 @@
+"""The local stack's fixes to moto's Step Functions interpreter: nested executions, Map/Parallel errors, atomic starts."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local import stepfunctions
+
+ROLE = "arn:aws:iam::123456789012:role/sfn"
+
+
+@pytest.fixture
+def sfn() -> Iterator[Any]:
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        stepfunctions.install()
+        try:
+            yield boto3.client("stepfunctions", region_name="us-east-1")
+        finally:
+            stepfunctions.uninstall()
+
+
+def machine(sfn: Any, name: str, definition: dict[str, Any]) -> str:
+    return sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"]
+
+
+def run(sfn: Any, arn: str, name: str, execution_input: Any, timeout: float = 10) -> dict[str, Any]:
+    execution = sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(execution_input))["executionArn"]
+    deadline = time.monotonic() + timeout
+    while True:
+        description = sfn.describe_execution(executionArn=execution)
+        if description["status"] != "RUNNING" or time.monotonic() > deadline:
+            return description
+        time.sleep(0.05)
+
+
+def nested(child_arn: str, pattern: str, name: bool = True) -> dict[str, Any]:
+    parameters: dict[str, Any] = {"StateMachineArn": child_arn, "Input.$": "$.item"}
+    if name:
+        parameters["Name.$"] = "States.Format('{}-{}', States.Hash($.parent, 'SHA-1'), $.index)"
+    return {
+        "StartAt": "Each",
+        "States": {"Each": {
+            "Type": "Map", "ItemsPath": "$.items",
+            "ItemSelector": {"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index", "parent.$": "$$.Execution.Name"},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Run", "States": {
+                "Run": {"Type": "Task", "Resource": f"arn:aws:states:::states:startExecution{pattern}",
+                        "Parameters": parameters, "End": True}}},
+            "End": True}},
+    }
+
+
+def test_map_of_nested_sync_executions_returns_children_outputs_in_order(sfn: Any) -> None:
+    child = machine(sfn, "child", {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "Parameters": {"got.$": "$.v"}, "End": True}}})
+    parent = machine(sfn, "parent", nested(child, ".sync:2"))
+    done = run(sfn, parent, "p1", {"items": [{"v": 1}, {"v": 2}, {"v": 3}]})
+    assert done["status"] == "SUCCEEDED", done
+    outputs = json.loads(done["output"])
+    assert [o["Output"] for o in outputs] == [{"got": 1}, {"got": 2}, {"got": 3}]
+    assert [o["Status"] for o in outputs] == ["SUCCEEDED"] * 3
+    names = sorted(e["name"] for e in sfn.list_executions(stateMachineArn=child)["executions"])
+    assert names == [f"{__import__('hashlib').sha1(b'p1').hexdigest()}-{i}" for i in range(3)]
+
+
+def test_a_failed_child_fails_the_map_with_states_task_failed(sfn: Any) -> None:
+    child = machine(sfn, "child", {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "no"}}})
+    parent = machine(sfn, "parent", nested(child, ".sync:2"))
+    done = run(sfn, parent, "p1", {"items": [{"v": 1}]})
+    assert done["status"] == "FAILED"
+    assert done["error"] == "States.TaskFailed"
+    assert json.loads(done["cause"])["Status"] == "FAILED"
+
+
+def test_parallel_branches_keep_states_error_names(sfn: Any) -> None:
+    child = machine(sfn, "child", {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom"}}})
+    parent = machine(sfn, "parent", {"StartAt": "Both", "States": {"Both": {
+        "Type": "Parallel", "End": True,
+        "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "Caught"}],
+        "Branches": [{"StartAt": "Run", "States": {"Run": {
+            "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync",
+            "Parameters": {"StateMachineArn": child, "Input": {}}, "End": True}}}]},
+        "Caught": {"Type": "Pass", "Parameters": {"error.$": "$.Error"}, "End": True}}})
+    done = run(sfn, parent, "p1", {})
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == {"error": "States.TaskFailed"}
+
+
+def test_nested_starts_without_a_name_get_unique_names(sfn: Any) -> None:
+    child = machine(sfn, "child", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    parent = machine(sfn, "parent", nested(child, ".sync", name=False))
+    done = run(sfn, parent, "p1", {"items": [{}, {}]})
+    assert done["status"] == "SUCCEEDED", done
+    assert len({e["name"] for e in sfn.list_executions(stateMachineArn=child)["executions"]}) == 2
+
+
+def test_request_response_start_returns_the_execution_arn(sfn: Any) -> None:
+    child = machine(sfn, "child", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    parent = machine(sfn, "parent", {"StartAt": "Start", "States": {"Start": {
+        "Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+        "Parameters": {"StateMachineArn": child, "Name": "kid", "Input": {"a": 1}}, "End": True}}})
+    done = run(sfn, parent, "p1", {})
+    assert done["status"] == "SUCCEEDED", done
+    output = json.loads(done["output"])
+    assert output["ExecutionArn"].endswith(":child:kid") and isinstance(output["StartDate"], int)
+
+
+def test_concurrent_starts_with_one_name_start_one_execution(sfn: Any) -> None:
+    arn = machine(sfn, "slow", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}})
+
+    def start(i: int) -> str:
+        try:
+            return sfn.start_execution(stateMachineArn=arn, name="once", input=json.dumps({"i": i % 2}))["executionArn"]
+        except sfn.exceptions.ExecutionAlreadyExists:
+            return "refused"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(start, range(16)))
+    assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 1
+    assert answers.count("refused") in range(1, 16) and len(set(answers) - {"refused"}) == 1
