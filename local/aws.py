@@ -59,7 +59,14 @@ class EmbeddedAws:
     def start(self) -> "EmbeddedAws":
         """Configure moto and start its server thread."""
         from moto.moto_api import _internal
-        from moto.server import ThreadedMotoServer
+
+        try:
+            from moto.server import ThreadedMotoServer
+        except ImportError as error:  # moto's server mode needs Flask (moto[server])
+            raise RuntimeError(
+                f"moto's server mode cannot start ({error}); install the pinned requirements:"
+                " .venv/bin/pip install -r requirements-dev.txt"
+            ) from error
 
         # Server-mode configuration of moto 5.2.5: the same switch as mock_aws(config=...), through
         # moto's config API (what POST /moto-api/config does).
