@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
-from typing import Any, Optional
+import threading
+from typing import Any, Callable, Optional
 
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing"
@@ -38,6 +40,30 @@ def local_credentials_environment(endpoint: str, region: str = REGION) -> dict[s
     }
 
 
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+
+
+class _CountingApp:
+    """WSGI middleware counting requests per service (credential scope) and action (X-Amz-Target)."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+        self.counts: dict[str, dict[str, int]] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        service = scope.group(1) if scope else "unsigned"
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        action = target.rsplit(".", 1)[-1] if target else ""
+        if not action and environ.get("PATH_INFO", "").endswith("/invocations"):
+            action = "Invoke"
+        with self.lock:
+            per_service = self.counts.setdefault(service, {})
+            per_service[action or "*"] = per_service.get(action or "*", 0) + 1
+        return self.app(environ, start_response)
+
+
 class EmbeddedAws:
     """moto's server on ``127.0.0.1:<port>`` (0: any free port), with the Step Functions interpreter on."""
 
@@ -48,6 +74,7 @@ class EmbeddedAws:
         self.port: Optional[int] = None
         self._server: Any = None
         self._clients: dict[str, Any] = {}
+        self._counting = _CountingApp(lambda environ, start_response: [])
 
     @property
     def endpoint(self) -> str:
@@ -73,7 +100,27 @@ class EmbeddedAws:
         _internal.moto_api_backend.set_config(MOTO_CONFIG)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call
 
-        self._server = ThreadedMotoServer(ip_address=self.host, port=self.requested_port, verbose=False)
+        counting = self._counting
+
+        class CountingMotoServer(ThreadedMotoServer):
+            # moto 5.2.5's ThreadedMotoServer builds its WSGI app in _server_entry: wrap it to count requests.
+            def _server_entry(self) -> None:
+                from werkzeug.serving import make_server
+
+                from moto.moto_server.werkzeug_app import (
+                    DomainDispatcherApplication,
+                    MotoRequestHandler,
+                    create_backend_app,
+                )
+
+                counting.app = DomainDispatcherApplication(create_backend_app)
+                self._server = make_server(
+                    self._ip_address, self._port, counting, True, request_handler=MotoRequestHandler
+                )
+                self._server_ready_event.set()
+                self._server.serve_forever()
+
+        self._server = CountingMotoServer(ip_address=self.host, port=self.requested_port, verbose=False)
         self._server.start()
         self.port = self._server.get_host_and_port()[1]
         # moto's Step Functions interpreter calls the other services at http://localhost:$MOTO_PORT.
@@ -93,6 +140,11 @@ class EmbeddedAws:
                 aws_secret_access_key=SECRET_KEY,
             )
         return self._clients[service]
+
+    def request_counts(self) -> dict[str, dict[str, int]]:
+        """Requests served so far, per service and action (``*`` when the action is not in a header)."""
+        with self._counting.lock:
+            return {service: dict(actions) for service, actions in self._counting.counts.items()}
 
     def stop(self) -> None:
         """Stop the server thread."""

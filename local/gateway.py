@@ -198,8 +198,10 @@ class HttpGateway:
         region: str = "us-east-1",
         account: str = ACCOUNT,
         quiet: bool = True,
+        extra_stats: Optional[Any] = None,
     ) -> None:
         self.lambda_runtime = lambda_runtime
+        self.extra_stats = extra_stats
         self.region = region
         self.account = account
         self.quiet = quiet
@@ -442,8 +444,11 @@ class HttpGateway:
             return _message(500, "Internal Server Error")
 
     def stats(self) -> dict[str, Any]:
-        """Request and Lambda invocation counters (``GET /_local/stats``)."""
-        return {"httpRequests": self.requests, "lambda": self.lambda_runtime.stats.snapshot()}
+        """Request and Lambda invocation counters (``GET /_local/stats``), plus ``extra_stats()``."""
+        stats = {"httpRequests": self.requests, "lambda": self.lambda_runtime.stats.snapshot()}
+        if self.extra_stats is not None:
+            stats.update(self.extra_stats())
+        return stats
 
 
 def map_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -98,7 +98,10 @@ class LocalStack:
         ).install()
         self.deliveries = Deliveries(self.runtime, self.region).install()
         stepfunctions.install()
-        self.gateway = HttpGateway(self.runtime, self.host, self.port, self.region)
+        aws = self.aws
+        self.gateway = HttpGateway(
+            self.runtime, self.host, self.port, self.region, extra_stats=lambda: {"awsRequests": aws.request_counts()}
+        )
         cloud = MotoCloud(self.aws, self.gateway.base_url, self.runtime)
         self.run = run_program(cloud, self.program, self.stack, self.config)
         self.gateway.start()
