@@ -4,8 +4,9 @@ Start-up order matters:
 
 1. ``os.environ`` becomes per-thread (:mod:`local.environ`) and points boto3 at the embedded AWS,
    before any boto3 session exists;
-2. moto's server starts (:mod:`local.aws`), the in-process Lambda runtime and the delivery
-   adapters patch moto (:mod:`local.lambdas`, :mod:`local.delivery`);
+2. moto's server starts (:mod:`local.aws`), the in-process Lambda runtime and the adapters
+   patch moto (:mod:`local.lambdas`, :mod:`local.delivery`, :mod:`local.stepfunctions`,
+   :mod:`local.dynamodb_atomic`);
 3. the HTTP API adapter binds its port (:mod:`local.gateway`), so each Api's ``apiEndpoint`` is
    known when the program creates it;
 4. the program runs under :class:`local.cloud.MotoCloud`, which creates every resource in moto;
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from local import environ, stepfunctions
+from local import dynamodb_atomic, environ, stepfunctions
 from local.aws import ACCESS_KEY, REGION, SECRET_KEY, EmbeddedAws, local_credentials_environment
 from local.cloud import MotoCloud
 from local.delivery import Deliveries
@@ -98,6 +99,7 @@ class LocalStack:
         ).install()
         self.deliveries = Deliveries(self.runtime, self.region).install()
         stepfunctions.install()
+        dynamodb_atomic.install()
         aws = self.aws
         self.gateway = HttpGateway(
             self.runtime, self.host, self.port, self.region, extra_stats=lambda: {"awsRequests": aws.request_counts()}
@@ -116,6 +118,7 @@ class LocalStack:
                     print(f"[local] stopping {type(part).__name__}: {error!r}")
         self.gateway = self.deliveries = self.runtime = self.aws = None
         stepfunctions.uninstall()
+        dynamodb_atomic.uninstall()
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
