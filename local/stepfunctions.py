@@ -14,6 +14,10 @@
   ``States.TaskFailed`` (a failed nested execution), ``States.Timeout`` or
   ``States.HeartbeatTimeout`` inside a Map or Parallel became ``States.Runtime`` ("Custom Error
   Names MUST NOT begin with the prefix 'States.'"). Here the error keeps its name.
+- **Heartbeat expiry** is reported as ``States.Timeout``; Step Functions reports
+  ``States.HeartbeatTimeout``. Here it is ``States.HeartbeatTimeout`` (a Catch of either still works).
+- **SendTaskFailure drops ``cause``** (moto's response handler never reads it). Here the cause
+  reaches the execution, as on AWS.
 - **StartExecution atomicity**: moto checks for an execution of that name and then appends the
   new one without a lock, so two concurrent starts with one name could both start an execution.
   Starts are serialized here, so a name is used once, as on AWS.
@@ -124,6 +128,40 @@ def install() -> None:
 
     _patch_global(iteration_worker, "CustomErrorName", propagated_error_name)
     _patch_global(branches_decl, "CustomErrorName", propagated_error_name)
+    # moto 5.2.5 gap: an expired heartbeat becomes States.Timeout (HeartbeatTimeoutError is a TimeoutError).
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskTimedOutEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
+    from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimeoutError
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    original_from_error = StateTask._from_error
+
+    def from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if isinstance(ex, HeartbeatTimeoutError):
+            name = StatesErrorNameType.StatesHeartbeatTimeout
+            return FailureEvent(
+                env=env,
+                error_name=StatesErrorName(typ=name),
+                event_type=HistoryEventType.TaskTimedOut,
+                event_details=EventDetails(taskTimedOutEventDetails=TaskTimedOutEventDetails(error=name.to_name())),
+            )
+        return original_from_error(self, env, ex)
+
+    # moto 5.2.5 gap: SendTaskFailure's cause is never read from the request.
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def send_task_failure(self: Any) -> Any:
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+        )
+        return EmptyResult()
+
+    _patch(StateTask, "_from_error", from_error)
+    _patch(StepFunctionResponse, "send_task_failure", send_task_failure)
     _patch(StateTaskServiceSfn, "_normalise_parameters", normalise_parameters)
     _patch(StateTaskServiceSfn, "_normalise_response", normalise_response)
     _patch(StepFunctionsParserBackend, "start_execution", start_execution)

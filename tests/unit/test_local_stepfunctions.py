@@ -123,3 +123,35 @@ def test_concurrent_starts_with_one_name_start_one_execution(sfn: Any) -> None:
         answers = list(pool.map(start, range(16)))
     assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 1
     assert answers.count("refused") in range(1, 16) and len(set(answers) - {"refused"}) == 1
+
+
+def _callback_machine(sfn: Any, heartbeat: int) -> tuple[str, str, Any]:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue = sqs.create_queue(QueueName="tokens")["QueueUrl"]
+    arn = machine(sfn, "wait", {"StartAt": "Wait", "States": {"Wait": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}},
+        "TimeoutSeconds": 30, "HeartbeatSeconds": heartbeat, "End": True}}})
+    return arn, queue, sqs
+
+
+def test_an_expired_heartbeat_is_states_heartbeat_timeout(sfn: Any) -> None:
+    arn, _, _ = _callback_machine(sfn, heartbeat=1)
+    done = run(sfn, arn, "hb", {}, timeout=10)
+    assert done["status"] == "FAILED"
+    assert done["error"] == "States.HeartbeatTimeout"
+
+
+def test_send_task_failure_keeps_its_cause(sfn: Any) -> None:
+    arn, queue, sqs = _callback_machine(sfn, heartbeat=20)
+    execution = sfn.start_execution(stateMachineArn=arn, name="f", input="{}")["executionArn"]
+    deadline = time.monotonic() + 5
+    messages: list[Any] = []
+    while not messages and time.monotonic() < deadline:
+        messages = sqs.receive_message(QueueUrl=queue).get("Messages", [])
+    token = json.loads(messages[0]["Body"])["token"]
+    sfn.send_task_failure(taskToken=token, error="Rejected", cause="the partner said no")
+    while sfn.describe_execution(executionArn=execution)["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    done = sfn.describe_execution(executionArn=execution)
+    assert (done["status"], done["error"], done["cause"]) == ("FAILED", "Rejected", "the partner said no")
