@@ -114,14 +114,24 @@ class EmbeddedAws:
                 )
 
                 counting.app = DomainDispatcherApplication(create_backend_app)
-                self._server = make_server(
-                    self._ip_address, self._port, counting, True, request_handler=MotoRequestHandler
-                )
+                try:
+                    self._server = make_server(
+                        self._ip_address, self._port, counting, True, request_handler=MotoRequestHandler
+                    )
+                except BaseException as error:  # the port is taken: report it instead of hanging start()
+                    self.startup_error = error
+                    self._server_ready_event.set()
+                    return
                 self._server_ready_event.set()
                 self._server.serve_forever()
 
-        self._server = CountingMotoServer(ip_address=self.host, port=self.requested_port, verbose=False)
-        self._server.start()
+        server = CountingMotoServer(ip_address=self.host, port=self.requested_port, verbose=False)
+        server.start()
+        error = getattr(server, "startup_error", None)
+        if error is not None:
+            reason = "address already in use" if isinstance(error, SystemExit) else str(error)  # werkzeug exits
+            raise OSError(f"the embedded AWS cannot listen on {self.host}:{self.requested_port}: {reason}") from error
+        self._server = server
         self.port = self._server.get_host_and_port()[1]
         # moto's Step Functions interpreter calls the other services at http://localhost:$MOTO_PORT.
         os.environ["MOTO_PORT"] = str(self.port)
