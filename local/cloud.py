@@ -264,6 +264,9 @@ class MotoCloud(RecordingMocks):
         if self.lambda_runtime is not None and (inputs.get("deadLetterConfig") or {}).get("targetArn"):
             # moto 5.2.5 does not keep DeadLetterConfig: the Lambda runtime honours it itself.
             self.lambda_runtime.dead_letter_targets[arn] = inputs["deadLetterConfig"]["targetArn"]
+        if self.lambda_runtime is not None and logging_config.get("logGroup"):
+            # moto 5.2.5 does not keep LoggingConfig either: the runtime writes to that group.
+            self.lambda_runtime.log_groups[arn] = logging_config["logGroup"]
         code_hash = base64.b64encode(hashlib.sha256(package).digest()).decode()
         return name, {
             "arn": arn,

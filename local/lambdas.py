@@ -14,6 +14,9 @@ replaces ``LambdaFunction._invoke_lambda`` and ``LambdaFunction.invoke`` so that
 - a handler's exception is answered in Lambda's error shape (``X-Amz-Function-Error: Unhandled``,
   ``{"errorType", "errorMessage", "stackTrace"}``), so Step Functions' Retry/Catch match the
   exception's class name as on AWS;
+- what a handler prints or logs is written, per invocation, to the function's CloudWatch log group
+  (its ``LoggingConfig`` group, else ``/aws/lambda/<name>``) with Lambda's START/END/REPORT lines,
+  as well as to this process's console (moto 5.2.5 keeps no logs of in-process invocations);
 - ``InvocationType=Event`` invocations are queued and run asynchronously, with the function's
   ``FunctionEventInvokeConfig`` (maximum retries, maximum event age, on-success/on-failure
   destinations) or its dead-letter config honoured, as on AWS (retry delays are shortened).
@@ -118,6 +121,43 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+_capture = threading.local()
+
+
+class _ThreadOutput(io.TextIOBase):
+    """``sys.stdout``/``sys.stderr`` stand-in: a function thread's writes are also kept for its log stream."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def write(self, text: str) -> int:
+        lines = getattr(_capture, "lines", None)
+        if lines is not None:
+            lines.append(text)
+        return self.real.write(text)
+
+    def flush(self) -> None:
+        self.real.flush()
+
+    def isatty(self) -> bool:
+        return self.real.isatty()
+
+    def fileno(self) -> int:
+        return self.real.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.real, "encoding", "utf-8")
+
+
+def _capture_output() -> None:
+    """Make ``sys.stdout``/``sys.stderr`` per-thread capturing (again, if something replaced them)."""
+    if not isinstance(sys.stdout, _ThreadOutput):
+        sys.stdout = _ThreadOutput(sys.stdout)
+    if not isinstance(sys.stderr, _ThreadOutput):
+        sys.stderr = _ThreadOutput(sys.stderr)
+
+
 class _IsolatedLoader(importlib.abc.Loader):
     """Wraps a source loader so that the module runs with its function's private ``__import__``."""
 
@@ -212,6 +252,8 @@ class LambdaRuntime:
         self.retry_delay_seconds = retry_delay_seconds
         self.stats = Stats()
         self.dead_letter_targets: dict[str, str] = {}
+        #: Function ARN -> log group of its LoggingConfig (moto 5.2.5 does not keep LoggingConfig).
+        self.log_groups: dict[str, str] = {}
         self._finder = _IsolatedFinder()
         self._code_dirs: dict[str, Path] = {}
         self._loaded: dict[tuple[str, str], _Loaded] = {}
@@ -230,6 +272,7 @@ class LambdaRuntime:
         from moto.awslambda.models import LambdaFunction
 
         environ.install()
+        _capture_output()
         runtime = self
         self._originals = {"_invoke_lambda": LambdaFunction._invoke_lambda, "invoke": LambdaFunction.invoke}
 
@@ -262,6 +305,10 @@ class LambdaRuntime:
         """Undo the patches, stop the asynchronous workers and forget the imported modules."""
         self._stopping.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if isinstance(sys.stdout, _ThreadOutput):
+            sys.stdout = sys.stdout.real
+        if isinstance(sys.stderr, _ThreadOutput):
+            sys.stderr = sys.stderr.real
         if self._originals:
             from moto.awslambda.models import LambdaFunction
 
@@ -367,7 +414,11 @@ class LambdaRuntime:
         started = time.monotonic()
         box: dict[str, Any] = {}
 
+        output: list[str] = []
+        _capture_output()
+
         def target() -> None:
+            _capture.lines = output
             try:
                 code_dir = self._code_dir(fn)
                 with environ.function_environment(self.function_environment(fn, code_dir)):
@@ -400,7 +451,36 @@ class LambdaRuntime:
                 payload["errorMessage"] = f"Unable to marshal response: {error}"
                 result = Invocation(json.dumps(payload).encode(), "Unhandled", request_id, elapsed)
         self.stats.count(fn.function_name, result.failed)
+        self._save_logs(fn, result, list(output))
         return result
+
+    def _save_logs(self, fn: Any, result: Invocation, output: list[str]) -> None:
+        """Write one invocation's output to the function's log group, framed as Lambda does."""
+        try:
+            from moto.logs.models import logs_backends
+
+            backend = logs_backends[fn.function_arn.split(":")[4]][self.region]
+        except Exception:  # noqa: BLE001 - no moto here (unit tests): nothing to write to
+            return
+        group = self.log_groups.get(fn.function_arn) or f"/aws/lambda/{fn.function_name}"
+        request_id = result.request_id
+        stream = f"{datetime.now(timezone.utc):%Y/%m/%d}/[$LATEST]{request_id.replace('-', '')}"
+        lines = [f"START RequestId: {request_id} Version: $LATEST"]
+        lines += [line for line in "".join(output).splitlines() if line.strip()]
+        if result.failed:
+            lines.append(result.payload.decode("utf-8", "replace"))
+        lines.append(f"END RequestId: {request_id}")
+        lines.append(
+            f"REPORT RequestId: {request_id}\tDuration: {result.duration_ms:.2f} ms\t"
+            f"Memory Size: {getattr(fn, 'memory_size', 128)} MB"
+        )
+        now = int(time.time() * 1000)
+        try:
+            backend.ensure_log_group(group)
+            backend.create_log_stream(group, stream)
+            backend.put_log_events(group, stream, [{"timestamp": now, "message": line} for line in lines])
+        except Exception as error:  # noqa: BLE001 - logs are best effort, never fail an invocation
+            print(f"[local] could not write logs of {fn.function_name}: {error!r}", file=sys.__stderr__)
 
     # --- asynchronous invocation -------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from local.delivery import Deliveries, json_path
 from local.lambdas import Invocation, LambdaRuntime
 
 HANDLERS = {
-    "ok": "def handler(event, context):\n    return {'ok': True}\n",
+    "ok": "import logging\n\ndef handler(event, context):\n    print('handled', context.aws_request_id)\n    return {'ok': True}\n",
     "fail": "def handler(event, context):\n    raise RuntimeError('always fails')\n",
     "partial": "def handler(event, context):\n    return {'batchItemFailures': [{'itemIdentifier': r['messageId']}"
                " for r in event['Records'] if r['body'] == 'bad']}\n",
@@ -111,6 +111,13 @@ def test_sns_invokes_the_lambda_asynchronously_with_the_real_event(cloud: dict[s
     assert record["Sns"]["TopicArn"] == topic and record["Sns"]["MessageId"] == message_id
     assert record["Sns"]["Message"] == '{"jobId": "j1"}' and record["Sns"]["Subject"] == "s"
     assert record["Sns"]["MessageAttributes"] == {"kind": {"Type": "String", "Value": "resume"}}
+
+    # What the handler printed is in its log group, framed by Lambda's START / END / REPORT lines.
+    logs = boto3.client("logs", region_name="us-east-1")
+    messages = [e["message"] for e in logs.filter_log_events(logGroupName="/aws/lambda/ok")["events"]]
+    request_id = messages[0].split("RequestId: ")[1].split()[0]
+    assert messages[0].startswith("START RequestId:") and f"handled {request_id}" in messages
+    assert messages[-2] == f"END RequestId: {request_id}" and messages[-1].startswith(f"REPORT RequestId: {request_id}")
 
 
 def test_a_handler_failing_on_sns_delivery_ends_in_its_failure_destination(cloud: dict[str, Any]) -> None:
