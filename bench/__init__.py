@@ -1,0 +1,1 @@
+"""The cost and speed benchmark (``python -m bench``)."""

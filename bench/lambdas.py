@@ -1,0 +1,111 @@
+"""Every Lambda of the program: its archive size and its handler's import (cold start) time.
+
+The archives are the ``code`` AssetArchives the program declares (run under mocks), zipped as the
+local stack deploys them (:func:`local.cloud.zip_archive`: entries sorted, fixed 1980-01-01
+timestamps, mode 0644, deflated), so the size is the same on every run.
+
+Import time: each measurement is a FRESH Python subprocess with the archive extracted into an empty
+folder on ``sys.path`` (as Lambda puts the package root there) and ``PYTHONDONTWRITEBYTECODE=1`` (a
+Lambda package carries no ``.pyc``: its modules compile at every cold start, while the runtime's
+boto3 is precompiled, as in the venv). The subprocess first imports boto3 (timed: boto3's own
+import), then the handler module (timed: the handler's own import on top of boto3). Medians over
+the repeats are reported; boto3's median is taken over every subprocess.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+
+_PROBE = (
+    "import sys, time\n"
+    "sys.path.insert(0, sys.argv[1])\n"
+    "t = time.perf_counter(); import boto3; b = time.perf_counter() - t\n"
+    "t = time.perf_counter(); __import__(sys.argv[2]); h = time.perf_counter() - t\n"
+    "print(b, h)\n"
+)
+
+
+def program_functions(run: Any) -> list[dict[str, Any]]:
+    """The Lambdas a program run declares: logical name, handler module, memory, archive bytes."""
+    from local.cloud import zip_archive
+
+    functions = []
+    for resource in run.of_type("aws:lambda/function:Function"):
+        package = zip_archive(resource.inputs["code"])
+        functions.append(
+            {
+                "function": resource.name,
+                "handler": str(resource.inputs.get("handler", "")).rsplit(".", 1)[0],
+                "memoryMb": int(resource.inputs.get("memorySize") or 128),
+                "architecture": (resource.inputs.get("architectures") or ["x86_64"])[0],
+                "archiveBytes": len(package),
+                "archiveFiles": len(zipfile.ZipFile(io.BytesIO(package)).namelist()),
+                "_package": package,
+            }
+        )
+    return sorted(functions, key=lambda f: f["function"])
+
+
+def _import_once(folder: str, module: str) -> tuple[float, float]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"PYTHONDONTWRITEBYTECODE": "1", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"})
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, folder, module], capture_output=True, text=True, env=env, cwd=folder, timeout=60
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"importing {module} failed:\n{out.stderr[-2000:]}")
+    boto3_seconds, handler_seconds = (float(x) for x in out.stdout.split())
+    return boto3_seconds, handler_seconds
+
+
+def measure_imports(functions: list[dict[str, Any]], repeats: int, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Import-time medians per handler module (each module measured once, whichever functions share it)."""
+    boto3_samples: list[float] = []
+    per_module: dict[str, dict[str, Any]] = {}
+    for fn in functions:
+        module = fn["handler"]
+        if module in per_module:
+            continue
+        samples = []
+        with tempfile.TemporaryDirectory(prefix="sfn-bench-import-") as folder:
+            zipfile.ZipFile(io.BytesIO(fn["_package"])).extractall(folder)
+            for _ in range(repeats):
+                boto3_seconds, handler_seconds = _import_once(folder, module)
+                boto3_samples.append(boto3_seconds)
+                samples.append(handler_seconds)
+        per_module[module] = {
+            "medianMs": round(statistics.median(samples) * 1000, 2),
+            "samplesMs": [round(s * 1000, 2) for s in samples],
+        }
+    log(f"imports: {len(per_module)} handler modules x {repeats}")
+    return {
+        "repeats": repeats,
+        "boto3MedianMs": round(statistics.median(boto3_samples) * 1000, 2),
+        "boto3Samples": len(boto3_samples),
+        "modules": per_module,
+    }
+
+
+def measure_lambdas(run: Any, repeats: int, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Archive size of every Lambda of ``run`` and its handler's import time."""
+    functions = program_functions(run)
+    imports = measure_imports(functions, repeats, log)
+    rows = []
+    for fn in functions:
+        own = imports["modules"][fn["handler"]]["medianMs"]
+        rows.append(
+            {
+                **{k: v for k, v in fn.items() if not k.startswith("_")},
+                "importMs": own,
+                "coldImportMs": round(own + imports["boto3MedianMs"], 2),
+            }
+        )
+    return {"functions": rows, "imports": imports}

@@ -1,0 +1,136 @@
+"""The benchmark command cannot rot: ``python -m bench --quick --json`` runs end to end and its figures hold together.
+
+One subprocess run (the local stack, every pattern once, the Lambdas, the program at 1 and 5
+instances) is shared by the checks; plus the transition counting rule on hand-written histories
+and the seed figures against the designs' own state lists.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.costs import PARTS, cost_parts, load_prices, priced
+from bench.runner import count_transitions
+from bench.seeds import SEEDS, seed_figures
+
+ROOT = Path(__file__).resolve().parents[2]
+PATTERNS = ("chain", "composite", "callback", "monitored", "pausable")
+
+
+@pytest.fixture(scope="module")
+def quick() -> dict[str, Any]:
+    """The JSON of one ``python -m bench --quick --json`` run."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--json", "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_help_names_the_options() -> None:
+    done = subprocess.run([sys.executable, "-m", "bench", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    for option in ("--runs", "--quick", "--json"):
+        assert option in done.stdout
+
+
+def test_every_pattern_ran_and_counted_what_it_must(quick: dict[str, Any]) -> None:
+    assert set(quick["patterns"]) == set(PATTERNS)
+    for name, entry in quick["patterns"].items():
+        ours = entry["ours"]
+        assert ours["transitions"] > 0, name
+        assert ours["lambda"]["invocations"] > 0, name
+        assert ours["httpApi"] >= 1, name  # each happy path starts through its HTTP API
+        assert len(entry["runs"]) == quick["runs"] == 1
+    p = quick["patterns"]
+    # What each design must cause, read from its definition.
+    assert p["chain"]["ours"]["states"] == {"Reverse": 1, "Shout": 1}
+    assert p["composite"]["ours"]["childExecutions"] == 2 and p["composite"]["ours"]["childTransitions"] == 4
+    assert p["composite"]["ours"]["transitions"] == 3 + 4  # Map + 2 RunChain, + 2 x (Reverse, Shout)
+    assert p["callback"]["ours"]["httpApi"] == 2  # POST /tasks and the external service's PUT
+    assert p["callback"]["ours"]["sns"] == 1 and p["callback"]["ours"]["dynamodb"]["writes"] >= 1
+    assert p["monitored"]["ours"]["eventbridge"] == 1
+    assert p["pausable"]["ours"]["sns"] == 1
+    handlers = {s["handler"] for s in p["pausable"]["ours"]["lambda"]["functions"].values()}
+    assert {"pausable_api", "pausable_resume", "pausable_async_service"} <= handlers  # outside the state machine too
+
+
+def test_costs_are_the_sum_of_their_parts_and_ratios_are_computed(quick: dict[str, Any]) -> None:
+    prices = load_prices()
+    for name, entry in quick["patterns"].items():
+        for side in ("ours", "seed"):
+            figures = entry[side]
+            cost = figures["costPerMillion"]
+            assert cost["total"] == pytest.approx(sum(cost[p] for p in PARTS), abs=1e-6)
+            assert cost["total"] > 0
+            recomputed = cost_parts(figures, prices)
+            for part in PARTS:
+                assert cost[part] == pytest.approx(recomputed[part] * 1e6, abs=1e-5), (name, side, part)
+        ratio = entry["ratio"]
+        assert ratio["cost"] == pytest.approx(entry["ours"]["costPerMillion"]["total"] / entry["seed"]["costPerMillion"]["total"], abs=5e-4)
+        assert ratio["transitions"] == pytest.approx(entry["ours"]["transitions"] / entry["seed"]["transitions"], abs=5e-4)
+
+
+def test_lambdas_and_program_sections(quick: dict[str, Any]) -> None:
+    functions = quick["lambdas"]["functions"]
+    assert len(functions) >= 15
+    for fn in functions:
+        assert fn["archiveBytes"] > 0 and fn["importMs"] > 0
+        assert fn["coldImportMs"] == pytest.approx(fn["importMs"] + quick["lambdas"]["imports"]["boto3MedianMs"], abs=0.02)
+    assert quick["lambdas"]["imports"]["boto3MedianMs"] > 0
+    program = quick["program"]
+    assert program["main"]["resources"] > 0 and program["main"]["seconds"] > 0
+    scaling = {row["instances"]: row for row in program["scaling"]}
+    assert set(scaling) == {1, 5}
+    assert scaling[5]["resources"] == 5 * scaling[1]["resources"]  # resources grow exactly linearly
+    assert scaling[1]["resources"] == program["main"]["resources"]  # one instance of everything = the demo stack
+
+
+def test_markdown_report_renders_from_the_json(quick: dict[str, Any]) -> None:
+    from bench.report import markdown
+
+    text = markdown(quick)
+    assert "| pattern | design | transitions |" in text
+    for name in PATTERNS:
+        assert f"| {name} | **ours** |" in text
+    assert "boto3's own import" in text and "`__main__.py`" in text
+
+
+def test_transitions_count_every_state_entered_retries_and_children() -> None:
+    child = "arn:aws:states:us-east-1:123456789012:execution:chain:c-0"
+    events = [
+        {"type": "ExecutionStarted"},
+        {"type": "MapStateEntered", "stateEnteredEventDetails": {"name": "EachItem"}},
+        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "RunChain"}},
+        {"type": "TaskScheduled"},
+        {"type": "TaskFailed"},
+        {"type": "TaskScheduled"},  # a retry: billed
+        {"type": "TaskSubmitted", "taskSubmittedEventDetails": {
+            "resourceType": "states", "resource": "startExecution.sync:2", "output": json.dumps({"ExecutionArn": child})}},
+        {"type": "PassStateEntered", "stateEnteredEventDetails": {"name": "Done"}},
+        {"type": "ExecutionSucceeded"},
+    ]
+    counted = count_transitions(events)
+    assert counted["entered"] == 3 and counted["retries"] == 1
+    assert counted["children"] == [child]
+    assert counted["states"] == {"EachItem": 1, "RunChain": 1, "Done": 1}
+
+
+def test_seed_figures_match_the_published_designs() -> None:
+    assert seed_figures("chain")["transitions"] == 5  # seed 001: Pass, Lambda Invoke (1), Pass (2), Lambda Invoke, Pass (1)
+    assert seed_figures("callback")["transitions"] == 3 and seed_figures("callback")["restApi"] == 3
+    assert seed_figures("monitored")["transitions"] == 4 and seed_figures("monitored")["lambda"]["invocations"] == 1
+    assert seed_figures("pausable")["transitions"] == 3 and seed_figures("pausable")["lambda"]["invocations"] == 2
+    composite = seed_figures("composite")
+    assert composite["transitions"] == 5 + 2 * 5 and composite["childTransitions"] == 10
+    for design in SEEDS.values():
+        for group in (design.states, design.lambdas, design.dynamodb, design.rest_api):
+            assert all(item.why for item in group)
+        assert priced(design.figures(), load_prices())["costPerMillion"]["total"] > 0
