@@ -14,6 +14,7 @@ import shlex
 import signal
 import sys
 import threading
+import traceback
 from pathlib import Path
 from typing import Any, Optional
 
@@ -61,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--retry-delay", type=float, default=0.5, metavar="SECONDS",
         help="delay before the first retry of a failed asynchronous Lambda invocation (AWS: about 60; default 0.5)",
+    )
+    parser.add_argument(
+        "--faults", type=Path, metavar="PLAN.json",
+        help="for tests: inject the AWS API failures listed in this JSON file (re-read on change; see local/faults.py)",
     )
     parser.add_argument("--verbose", action="store_true", help="show moto's own logs (state machine errors in full)")
     return parser
@@ -148,8 +153,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 2
     except Exception as error:  # noqa: BLE001 - one clear line, then the details
         print(f"local stack: the program could not be deployed: {error}", file=sys.stderr)
-        logging.getLogger("local").debug("details", exc_info=True)
+        if args.verbose:
+            traceback.print_exc()
+        else:
+            print("(run with --verbose for the traceback)", file=sys.stderr)
         return 1
+    if args.faults:
+        from local.faults import FaultInjector
+
+        FaultInjector(args.faults).install()
     try:
         print(banner(stack), flush=True)
         if args.ready_file:

@@ -115,7 +115,9 @@ class LocalStackProcess:
 def _start(tmp: Path) -> LocalStackProcess:
     ready = tmp / "ready.json"
     log_path = tmp / "local-stack.log"
-    command = [sys.executable, "-m", "local", "--port", "0", "--aws-port", "0", "--ready-file", str(ready)]
+    command = [sys.executable, "-m", "local", "--port", "0", "--aws-port", "0", "--ready-file", str(ready),
+               "--retry-delay", "0.1",  # asynchronous Lambda retries after 0.1 s, 0.2 s (AWS: 1 and 2 minutes)
+               "--faults", str(tmp / "faults.json")]  # fault plan of tests/e2e/test_faults.py (empty: no faults)
     for key, value in E2E_CONFIG.items():
         command += ["--config", f"{key}={value}"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
