@@ -6,6 +6,9 @@ same time would read (and overwrite) each other's ``STATE_MACHINE_ARN``. :func:`
 ``os.environ`` with :class:`ThreadEnviron`, which answers from the environment pushed for the
 current thread (:func:`function_environment`) and from the real process environment otherwise.
 
+Threads a handler starts inherit its environment (and whatever else was registered with
+:func:`inherit_in_threads`), as threads of one Lambda sandbox share its process environment.
+
 It must be installed before boto3/botocore create their sessions: botocore keeps a reference to
 ``os.environ`` when a session is created and reads ``AWS_ENDPOINT_URL``, the region and the
 credentials through it afterwards.
@@ -73,8 +76,35 @@ class ThreadEnviron(MutableMapping):
         return f"ThreadEnviron({'function' if self._current() is not None else 'process'} view)"
 
 
+#: Thread-local attributes a new thread copies from the thread that starts it: (holder, name).
+_inherited: list[tuple[threading.local, str]] = [(_local, "stack")]
+_original_start = threading.Thread.start
+
+
+def inherit_in_threads(holder: threading.local, name: str) -> None:
+    """Threads started from now on copy ``holder.<name>`` from the thread that starts them."""
+    if (holder, name) not in _inherited:
+        _inherited.append((holder, name))
+
+
+def _start(thread: threading.Thread) -> None:
+    values = [(holder, name, getattr(holder, name, None)) for holder, name in _inherited]
+    if any(value for _, _, value in values):
+        run = thread.run
+
+        def inheriting_run() -> None:
+            for holder, name, value in values:
+                if value is not None:
+                    setattr(holder, name, list(value) if name == "stack" else value)
+            run()
+
+        thread.run = inheriting_run  # type: ignore[method-assign]
+    _original_start(thread)
+
+
 def install() -> ThreadEnviron:
     """Replace ``os.environ`` by a :class:`ThreadEnviron` (idempotent); returns it."""
+    threading.Thread.start = _start  # type: ignore[method-assign]
     if isinstance(os.environ, ThreadEnviron):
         return os.environ
     os.environ = ThreadEnviron(os.environ)  # type: ignore[assignment]
@@ -83,6 +113,7 @@ def install() -> ThreadEnviron:
 
 def uninstall() -> None:
     """Put the real ``os.environ`` back."""
+    threading.Thread.start = _original_start  # type: ignore[method-assign]
     if isinstance(os.environ, ThreadEnviron):
         os.environ = os.environ.real  # type: ignore[assignment]
 

@@ -122,6 +122,7 @@ class LambdaContext:
 
 
 _capture = threading.local()
+environ.inherit_in_threads(_capture, "lines")  # a handler's own threads log into its stream too
 
 
 class _ThreadOutput(io.TextIOBase):

@@ -188,13 +188,26 @@ def test_environment_views_nest_and_stay_per_thread() -> None:
                 os.environ["WRITTEN"] = "inner"
             assert os.environ["A"] == "1" and "WRITTEN" not in os.environ
             seen = {}
-            thread = threading.Thread(target=lambda: seen.update(outer=os.environ.get("LOCAL_TEST_OUTER")))
+            thread = threading.Thread(target=lambda: seen.update(a=os.environ.get("A"),
+                                                                 outer=os.environ.get("LOCAL_TEST_OUTER")))
             thread.start()
             thread.join()
-            assert seen == {"outer": "process"}
+            assert seen == {"a": "1", "outer": None}  # a thread started here inherits the view
         assert os.environ["LOCAL_TEST_OUTER"] == "process" and "A" not in os.environ
     finally:
         os.environ.pop("LOCAL_TEST_OUTER", None)
         environ.uninstall()
     assert not isinstance(os.environ, environ.ThreadEnviron)
     json.dumps(dict(os.environ))  # the real environment is back
+
+
+def test_threads_a_handler_starts_share_its_environment(runtime: CapturingRuntime) -> None:
+    code = {"app.py": "import os, threading\n\ndef handler(event, context):\n    seen = []\n"
+            "    workers = [threading.Thread(target=lambda: seen.append(os.environ.get('WHO'))) for _ in range(2)]\n"
+            "    [w.start() for w in workers]\n    [w.join() for w in workers]\n    return seen\n"}
+    assert runtime.run(function("threaded", code, env={"WHO": "threaded"}), {}).json() == ["threaded", "threaded"]
+    outside: list = []
+    thread = threading.Thread(target=lambda: outside.append(os.environ.get("WHO")))
+    thread.start()
+    thread.join()
+    assert outside == [None]
