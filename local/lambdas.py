@@ -361,10 +361,11 @@ class LambdaRuntime:
             package.__package__ = prefix
             package.__spec__ = importlib.machinery.ModuleSpec(prefix, None, is_package=True)
             package.__spec__.submodule_search_locations = [str(code_dir)]
-            sys.modules[prefix] = package
-            self._finder.namespaces[prefix] = builtins_dict
-            if self._finder not in sys.meta_path:
-                sys.meta_path.insert(0, self._finder)
+            with self._lock:
+                sys.modules[prefix] = package
+                self._finder.namespaces[prefix] = builtins_dict
+                if self._finder not in sys.meta_path:
+                    sys.meta_path.insert(0, self._finder)
 
             handler_setting = fn.handler or ""
             module_path, _, function_name = handler_setting.rpartition(".")
