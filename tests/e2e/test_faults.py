@@ -190,7 +190,8 @@ def test_callback_completion_hit_by_an_aws_error_answers_5xx_and_can_be_retried(
     sns, sqs = local_stack.client("sns"), local_stack.client("sqs")
     inbox = sqs.create_queue(QueueName=_id("faults-inbox"))["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=_topic(local_stack, ":callback-tasks"), Protocol="sqs", Endpoint=inbox_arn)
+    subscription = sns.subscribe(TopicArn=_topic(local_stack, ":callback-tasks"), Protocol="sqs",
+                                 Endpoint=inbox_arn)["SubscriptionArn"]
     task_id = _id("retry-put")
     assert local_stack.request("POST", f"{base}/tasks", json={"taskId": task_id, "input": {"simulate": "ignore"}})[0] == 202
 
@@ -211,7 +212,21 @@ def test_callback_completion_hit_by_an_aws_error_answers_5xx_and_can_be_retried(
     assert local_stack.request("PUT", f"{base}/tasks/{task_id}", json=put, headers={"X-Task-Secret": secret})[:2] == (
         200, {"taskId": task_id, "status": "SUCCEEDED"})
     assert json.loads(_final(local_stack, "callback", task_id)["output"]) == {"paid-once": True}
+    sns.unsubscribe(SubscriptionArn=subscription)  # moto gap: a publish to a deleted SQS subscriber fails
     sqs.delete_queue(QueueUrl=inbox)
+
+
+@pytest.mark.xfail(strict=True, reason="known defect (reported): the register Lambdas let an AWS error escape as a "
+                   "function error, which the wait's Retry (Lambda service errors only) does not retry")
+def test_sns_publish_failing_once_in_the_callback_register_is_retried(local_stack: Any, faults: Faults) -> None:
+    task_id = _id("publish-down")
+    faults.inject({"service": "sns", "operation": "Publish", "match": task_id,
+                   "error": "InternalError", "status": 500, "times": 1})
+    base = local_stack.endpoints["callback"].rstrip("/")
+    assert local_stack.request("POST", f"{base}/tasks", json={"taskId": task_id, "input": {"simulate": "succeed"}})[0] == 202
+    execution = _final(local_stack, "callback", task_id)
+    assert faults.fired(faults.rules[0]["id"]) == 1
+    assert execution["status"] == "SUCCEEDED", execution.get("error")
 
 
 # --- A handler that keeps failing on an SNS / EventBridge delivery ends in its dead-letter queue -------

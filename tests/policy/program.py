@@ -6,9 +6,12 @@ every (rule, resource) pair, so a failure names both.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Callable, Optional, TypeVar
+
+import pulumi
 
 from components import policy
 from local.program import FakeCloud, run_program
@@ -16,6 +19,7 @@ from tests.policy.rules import Graph
 
 #: The production configuration: the components' default authorization (the dev stack opens the
 #: start routes for curl; see test_dev_config_relaxes_exactly_the_start_routes).
+T = TypeVar("T")
 PRODUCTION_CONFIG = {"sfn-patterns:apiAuthorization": "AWS_IAM"}
 
 
@@ -34,10 +38,25 @@ class CheckedProgram:
         return None
 
 
+def isolated(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call ``function`` in a context of its own, with no Pulumi root stack resource.
+
+    Pulumi keeps the root stack resource (which holds the stack outputs) in a ContextVar that
+    ``set_mocks`` reuses when set: without this, the program's exports would leak into every later
+    mock run of the test session (and earlier runs' root into this one).
+    """
+
+    def fresh() -> T:
+        pulumi.runtime.settings.ROOT.set(None)
+        return function(*args, **kwargs)
+
+    return contextvars.copy_context().run(fresh)
+
+
 def check_program(config: Optional[dict[str, str]] = None) -> CheckedProgram:
     """Run ``__main__.py`` (dev stack config plus ``config``) under mocks; its graph and suppressions."""
     policy.clear()
-    run = run_program(FakeCloud(), config=dict(config or {}))
+    run = isolated(run_program, FakeCloud(), config=dict(config or {}))
     return CheckedProgram(Graph(run), tuple(policy.suppressions()))
 
 

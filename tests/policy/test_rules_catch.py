@@ -14,6 +14,7 @@ import pulumi_aws as aws
 import pytest
 
 from local.program import FakeCloud, run_inline
+from tests.policy.program import isolated
 from tests.policy.rules import RULES, Graph, rule_by_id
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -271,7 +272,7 @@ def test_every_rule_has_a_violation_case() -> None:
 @pytest.mark.parametrize("rule_id", sorted(VIOLATIONS))
 def test_rule_catches_its_violation(rule_id: str) -> None:
     build, culprit = VIOLATIONS[rule_id]
-    graph = Graph(run_inline(FakeCloud(), build))
+    graph = Graph(isolated(run_inline, FakeCloud(), build))
     rule = rule_by_id(rule_id)
     targets = [r for r in rule.targets(graph) if r.name == culprit]
     assert targets, f"{rule_id} does not look at {culprit!r}"
