@@ -59,6 +59,7 @@ class HttpApi(pulumi.ComponentResource):
 
     api: aws.apigatewayv2.Api
     stage: aws.apigatewayv2.Stage
+    routes: dict[str, aws.apigatewayv2.Route]
     url: pulumi.Output[str]
 
     def __init__(self, name: str, args: HttpApiArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
@@ -70,6 +71,7 @@ class HttpApi(pulumi.ComponentResource):
             f"{name}-access-logs", retention_in_days=args.get("log_retention_days", 14), opts=child
         )
         routes = []
+        self.routes = {}
         for route in args["routes"]:
             route_key = route["route_key"]
             method, path = route_key.split(" ", 1)
@@ -94,6 +96,7 @@ class HttpApi(pulumi.ComponentResource):
                     opts=child,
                 )
             )
+            self.routes[route_key] = routes[-1]
             # The permission names this one route: {param} segments become '*'.
             source_path = re.sub(r"\{[^}]+\}", "*", path)
             aws.lambda_.Permission(

@@ -11,6 +11,8 @@ from typing import Optional, Sequence, Tuple
 import pulumi
 import pulumi_aws as aws
 
+from components import policy
+
 #: 14 days, the longest SQS keeps a message: dead letters wait as long as possible for a human.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 
@@ -120,6 +122,12 @@ def alarm_topic(name: str, opts: pulumi.ResourceOptions, account_id: pulumi.Inpu
             }
         ),
         opts=opts,
+    )
+    policy.suppress(
+        key,
+        "IAM-NO-WILDCARD-ACTION",
+        "kms:* for the account root is AWS's default key policy statement: it hands the key's access control to the "
+        "account's IAM policies (without it the key could become unmanageable); it grants no principal anything by itself",
     )
     topic = aws.sns.Topic(name, kms_master_key_id=key.arn, opts=opts)
     aws.sns.TopicPolicy(

@@ -101,12 +101,17 @@ class Request:
         if not body.strip():
             raise bad_request("MalformedJson", "the body is empty; send a JSON object")
         try:
-            value = json.loads(body)
+            # NaN and Infinity are not JSON (RFC 8259): Python's parser accepts them, Step Functions does not.
+            value = json.loads(body, parse_constant=_not_json)
         except (ValueError, RecursionError) as error:
             raise bad_request("MalformedJson", f"the body is not valid JSON: {error}") from error
         if not isinstance(value, dict):
             raise bad_request("InvalidBody", "the body must be a JSON object")
         return value
+
+
+def _not_json(literal: str) -> Any:
+    raise ValueError(f"{literal} is not a JSON value")
 
 
 class Router:
