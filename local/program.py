@@ -183,6 +183,8 @@ def run_inline(
     settings = dict(config or {})
     pulumi.runtime.settings.SETTINGS.rpc_manager.clear()
     pulumi.runtime.settings.SETTINGS.outputs.clear()
+    # A fresh root stack per run: set_mocks reuses the previous one (and its exports) otherwise.
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
     pulumi.runtime.set_all_config(settings)
     monitor = pulumi.runtime.settings.get_monitor()
