@@ -24,7 +24,7 @@ from components import iam, policy
 from components.function import HandlerFunction
 from components.http_api import HttpApi
 from components.messaging import secure_table, secure_topic
-from components.state_machine import StateMachine
+from components.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 
 #: Default seconds a task may wait for its callback: long enough for a service-to-service job
 #: (minutes) with a wide margin, short enough that a lost task is noticed within the hour and no
@@ -39,13 +39,6 @@ TIMED_OUT_STATE = "CallbackTimedOut"
 TIMED_OUT_ERROR = "CallbackTimedOut"
 #: Step Functions' largest TimeoutSeconds for a Task (a Standard execution lasts at most a year).
 MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
-#: Lambda's own transient errors: the only ones a Lambda Task retries (a handler's error fails the run).
-LAMBDA_SERVICE_ERRORS = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-]
 _RESERVED_STATES = {WAIT_STATE, TIMED_OUT_STATE}
 
 
@@ -274,16 +267,11 @@ def callback_definition(
             }
             if heartbeat_seconds:
                 state["HeartbeatSeconds"] = heartbeat_seconds
-            state["Retry"] = [_lambda_retry()]
-            state["Catch"] = [
-                {
-                    # moto reports an expired heartbeat as States.Timeout; AWS as States.HeartbeatTimeout.
-                    "ErrorEquals": ["States.Timeout", "States.HeartbeatTimeout"],
-                    "Next": TIMED_OUT_STATE,
-                }
-            ]
+            # The register Lambda raises AwsServiceUnavailable when the table or topic fails: retried.
+            state["Retry"] = [lambda_retry(AWS_UNAVAILABLE_ERROR)]
+            state["Catch"] = [{"ErrorEquals": list(WAIT_EXPIRED_ERRORS), "Next": TIMED_OUT_STATE}]
         else:
-            state = {"Type": "Task", "Resource": "${" + _handler_key(state_name) + "}", "Retry": [_lambda_retry()]}
+            state = {"Type": "Task", "Resource": "${" + _handler_key(state_name) + "}", "Retry": [lambda_retry()]}
         if following:
             state["Next"] = following
         else:
@@ -300,6 +288,3 @@ def callback_definition(
         "States": states,
     }
 
-
-def _lambda_retry() -> dict[str, Any]:
-    return {"ErrorEquals": list(LAMBDA_SERVICE_ERRORS), "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2}

@@ -34,7 +34,7 @@ from components import iam
 from components.function import HandlerFunction
 from components.http_api import HttpApi
 from components.messaging import alarm_topic, secure_queue, secure_table
-from components.state_machine import StateMachine
+from components.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 from components.workflow import WORKFLOWS_DIR, HandlerSettings, WorkflowDefinitionError, load_definition
 
 #: Default seconds the monitor waits for an event (stop or error) before the execution fails.
@@ -57,12 +57,6 @@ WORK_STATE = "Work"
 STOP_STATE = "StopWorkflowMonitoring"
 DUPLICATE_ERROR = "DuplicateWorkflowKey"
 #: Lambda's own transient errors: the only ones a Lambda Task retries.
-LAMBDA_SERVICE_ERRORS = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-]
 #: EventBridge target delivery: retries and the oldest event still delivered (then: the DLQ).
 TARGET_RETRY_ATTEMPTS = 4
 TARGET_MAX_EVENT_AGE_SECONDS = 3600
@@ -357,7 +351,7 @@ def work_branch(args: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         task = {
             "Type": "Task",
             "Resource": "${" + _handler_key(module) + "}",
-            "Retry": [{"ErrorEquals": LAMBDA_SERVICE_ERRORS, "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2}],
+            "Retry": [lambda_retry()],
             "End": True,
         }
         return {"StartAt": WORK_STATE, "States": {WORK_STATE: task}}, [module]
@@ -433,9 +427,9 @@ def monitored_definition(
                     },
                 },
                 "TimeoutSeconds": timeout,
-                "Retry": [{"ErrorEquals": LAMBDA_SERVICE_ERRORS, "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2}],
-                # moto reports an expired wait as States.Timeout, AWS as either: catch both.
-                "Catch": [{"ErrorEquals": ["States.Timeout", "States.HeartbeatTimeout"], "Next": TIMED_OUT_STATE}],
+                # The register Lambda raises AwsServiceUnavailable when the table fails: retried.
+                "Retry": [lambda_retry(AWS_UNAVAILABLE_ERROR)],
+                "Catch": [{"ErrorEquals": list(WAIT_EXPIRED_ERRORS), "Next": TIMED_OUT_STATE}],
                 "End": True,
             },
             TIMED_OUT_STATE: {

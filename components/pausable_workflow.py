@@ -29,7 +29,7 @@ from components import iam
 from components.function import HandlerFunction
 from components.http_api import HttpApi
 from components.messaging import secure_queue, secure_table, secure_topic
-from components.state_machine import StateMachine
+from components.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 
 #: Default seconds a job may stay paused before the execution fails with ``PauseTimedOut``.
 DEFAULT_PAUSE_TIMEOUT_SECONDS = 24 * 3600
@@ -38,12 +38,6 @@ MAX_PAUSE_TIMEOUT_SECONDS = 365 * 24 * 3600
 #: The Fail state's error when a pause outlives its timeout.
 PAUSE_TIMED_OUT = "PauseTimedOut"
 
-_LAMBDA_SERVICE_ERRORS = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-]
 
 
 class PausableWorkflowArgs(TypedDict, total=False):
@@ -78,7 +72,7 @@ class PausableWorkflowArgs(TypedDict, total=False):
 
 def pausable_definition(pause_timeout_seconds: int) -> dict[str, Any]:
     """The ASL of the workflow, with ``${Preprocess}``, ``${Pause}`` and ``${Postprocess}`` placeholders."""
-    retry_lambda = [{"ErrorEquals": _LAMBDA_SERVICE_ERRORS, "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2}]
+    retry_lambda = [lambda_retry()]
     return {
         "Comment": "Preprocess, pause until resumed through the resume topic, post-process (seed 004)",
         "StartAt": "Preprocess",
@@ -104,18 +98,11 @@ def pausable_definition(pause_timeout_seconds: int) -> dict[str, Any]:
                 },
                 "TimeoutSeconds": pause_timeout_seconds,
                 "ResultPath": "$.result",
-                "Retry": [
-                    {
-                        "ErrorEquals": _LAMBDA_SERVICE_ERRORS + ["AsyncServiceUnavailable"],
-                        "IntervalSeconds": 1,
-                        "MaxAttempts": 3,
-                        "BackoffRate": 2,
-                    }
-                ],
+                # The pause Lambda raises AwsServiceUnavailable (table) or AsyncServiceUnavailable: retried.
+                "Retry": [lambda_retry(AWS_UNAVAILABLE_ERROR, "AsyncServiceUnavailable")],
                 "Catch": [
                     {
-                        # moto reports a heartbeat expiry as States.Timeout; AWS as States.HeartbeatTimeout.
-                        "ErrorEquals": ["States.Timeout", "States.HeartbeatTimeout"],
+                        "ErrorEquals": list(WAIT_EXPIRED_ERRORS),
                         "ResultPath": "$.timeout",
                         "Next": PAUSE_TIMED_OUT,
                     }

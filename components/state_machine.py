@@ -19,6 +19,28 @@ import pulumi_aws as aws
 from components import iam
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+#: Lambda's own transient errors: the only Lambda errors a Task retries (a handler's own error fails the run).
+LAMBDA_SERVICE_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+#: The error a handler raises when an AWS call it makes fails (``handlers/common/errors.py``): worth a retry.
+AWS_UNAVAILABLE_ERROR = "AwsServiceUnavailable"
+#: The errors with which Step Functions ends a callback wait (moto reports both as States.Timeout).
+WAIT_EXPIRED_ERRORS = ["States.Timeout", "States.HeartbeatTimeout"]
+
+
+def lambda_retry(*extra_errors: str) -> dict[str, Any]:
+    """The Retry rule of a Lambda Task: Lambda's service errors (plus ``extra_errors``), 3 tries, backoff 2."""
+    return {
+        "ErrorEquals": LAMBDA_SERVICE_ERRORS + list(extra_errors),
+        "IntervalSeconds": 1,
+        "MaxAttempts": 3,
+        "BackoffRate": 2,
+    }
 _SYNC_RULE = "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
 
 

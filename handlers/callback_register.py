@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 from common import env, log
 from common.clients import client
+from common.errors import aws_calls
 from common.tokens import TokenStore, new_secret, secret_hash
 
 #: Attribute of the token row holding the SHA-256 hash of the per-task secret.
@@ -39,19 +40,23 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     table, topic, api_url = env.require("TABLE_NAME"), env.require("TOPIC_ARN"), env.require("API_URL")
     task_id = event["taskId"]
     secret = new_secret()
-    TokenStore(table).register(
-        task_id,
-        event["taskToken"],
-        env.get_int("TASK_TIMEOUT_SECONDS", 3600),
-        event["executionArn"],
-        attributes={SECRET_HASH_ATTRIBUTE: secret_hash(secret)},
-    )
+    # A failing table or topic raises AwsServiceUnavailable: the wait retries this step, which
+    # registers a fresh token (same execution) and sends a fresh notification.
+    with aws_calls("registering the task token"):
+        TokenStore(table).register(
+            task_id,
+            event["taskToken"],
+            env.get_int("TASK_TIMEOUT_SECONDS", 3600),
+            event["executionArn"],
+            attributes={SECRET_HASH_ATTRIBUTE: secret_hash(secret)},
+        )
     message = notification(task_id, event.get("input"), api_url, secret)
-    response = client("sns").publish(
-        TopicArn=topic,
-        Message=json.dumps(message),
-        MessageAttributes={"taskId": {"DataType": "String", "StringValue": task_id}},
-    )
+    with aws_calls("publishing the task notification"):
+        response = client("sns").publish(
+            TopicArn=topic,
+            Message=json.dumps(message),
+            MessageAttributes={"taskId": {"DataType": "String", "StringValue": task_id}},
+        )
     log.info("task waiting for its callback", taskId=task_id, executionArn=event["executionArn"],
              messageId=response.get("MessageId"))
     return {"taskId": task_id, "messageId": response.get("MessageId")}

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from common import env, log
+from common.errors import aws_calls
 from common.tokens import KeyInUse, TokenStore
 from common.validation import valid_name
 
@@ -37,9 +38,10 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         )
     execution_arn = event["executionArn"]
     try:
-        TokenStore(env.require("TABLE_NAME")).register(
-            key, event["taskToken"], env.get_int("MONITOR_TIMEOUT_SECONDS", 3600), execution_arn
-        )
+        with aws_calls("registering the monitor's token"):  # a failing table: retried by the wait
+            TokenStore(env.require("TABLE_NAME")).register(
+                key, event["taskToken"], env.get_int("MONITOR_TIMEOUT_SECONDS", 3600), execution_arn
+            )
     except KeyInUse as error:
         log.warning("duplicate workflowkey refused", workflowkey=key, executionArn=execution_arn)
         raise DuplicateWorkflowKey(

@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from common import env, log
 from common.clients import client
+from common.errors import aws_calls
 from common.pausable import InvalidManualFlag, resolve_manual
 from common.tokens import TokenStore
 
@@ -37,13 +38,14 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     except InvalidManualFlag as error:
         log.warning("invalid manual flag", jobId=job_id, reason=str(error))
         raise
-    TokenStore(env.require("TABLE_NAME")).register(
-        job_id,
-        event["token"],
-        env.get_int("PAUSE_TIMEOUT_SECONDS", 3600),
-        event["executionArn"],
-        {"manual": manual},
-    )
+    with aws_calls("registering the job's token"):  # a failing table: retried by the pause
+        TokenStore(env.require("TABLE_NAME")).register(
+            job_id,
+            event["token"],
+            env.get_int("PAUSE_TIMEOUT_SECONDS", 3600),
+            event["executionArn"],
+            {"manual": manual},
+        )
     if not manual:
         payload = {"jobId": job_id, "input": job.get("preprocessed") if isinstance(job, dict) else None}
         try:

@@ -216,8 +216,6 @@ def test_callback_completion_hit_by_an_aws_error_answers_5xx_and_can_be_retried(
     sqs.delete_queue(QueueUrl=inbox)
 
 
-@pytest.mark.xfail(strict=True, reason="known defect (reported): the register Lambdas let an AWS error escape as a "
-                   "function error, which the wait's Retry (Lambda service errors only) does not retry")
 def test_sns_publish_failing_once_in_the_callback_register_is_retried(local_stack: Any, faults: Faults) -> None:
     task_id = _id("publish-down")
     faults.inject({"service": "sns", "operation": "Publish", "match": task_id,

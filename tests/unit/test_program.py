@@ -79,3 +79,19 @@ def test_idempotent_api_grants_only_start_and_describe() -> None:
             "Resource": ["arn:aws:states:us-east-1:123456789012:execution:wf:*"]} in statements
     routes = {r.inputs["routeKey"]: r.inputs["authorizationType"] for r in run.of_type("aws:apigatewayv2/route:Route")}
     assert routes == {"POST /workflow": "AWS_IAM", "GET /workflow/{name}": "NONE"}  # secure by default
+
+
+def test_every_callback_wait_retries_aws_failures_and_ends_through_a_catch(program: ProgramRun) -> None:
+    from components.state_machine import iter_states
+
+    waits = []
+    for machine in program.of_type("aws:sfn/stateMachine:StateMachine"):
+        for path, state in iter_states(json.loads(machine.inputs["definition"])):
+            if state.get("Type") == "Task" and state["Resource"].endswith(".waitForTaskToken"):
+                waits.append(path)
+                retried = {e for rule in state.get("Retry", []) for e in rule["ErrorEquals"]}
+                assert "AwsServiceUnavailable" in retried, path  # a failing table/topic costs a retry
+                assert 0 < state["TimeoutSeconds"], path  # never a silent hang
+                caught = {e for rule in state.get("Catch", []) for e in rule["ErrorEquals"]}
+                assert {"States.Timeout", "States.HeartbeatTimeout"} <= caught, path
+    assert len(waits) == 3  # callback, monitored, pausable
