@@ -31,9 +31,9 @@ E2E_CONFIG: dict[str, str] = {
     # PausableWorkflow: an unresumed job fails with PauseTimedOut in seconds; the demo job is short.
     "sfn-patterns:pauseTimeoutSeconds": "5",
     "sfn-patterns:pausableJobSeconds": "0.3",
-    # MonitoredWorkflow: the demo work (a Wait) lasts 3 s; a monitor no event reaches fails in 8 s.
-    "sfn-patterns:monitorWorkSeconds": "3",
-    "sfn-patterns:monitorTimeoutSeconds": "8",
+    # MonitoredWorkflow: the demo work (a Wait) lasts 2 s; a monitor no event reaches fails in 4 s.
+    "sfn-patterns:monitorWorkSeconds": "2",
+    "sfn-patterns:monitorTimeoutSeconds": "4",
 }
 #: Seconds the local stack may take to come up (it takes about 4 s on the 2-core machine).
 STARTUP_TIMEOUT_SECONDS = 90
