@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, Optional
+import uuid
+import zipfile
+from io import BytesIO
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
+import boto3
 import pytest
 from moto import mock_aws
+from moto.awslambda.models import LambdaFunction
 
 from local import dynamodb_atomic
 
@@ -49,3 +54,71 @@ def http_event(
 def response_json(response: dict[str, Any]) -> Any:
     """The parsed JSON body of a handler's HTTP response."""
     return json.loads(response["body"])
+
+
+# --- Small moto deployments shared by the pattern tests ------------------------------------------
+
+
+def token_table(prefix: str = "tokens") -> str:
+    """Create a token table (hash key ``pk``, as ``secure_table`` makes it) and return its name."""
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    boto3.client("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+def topic_with_inbox(prefix: str) -> tuple[str, str]:
+    """Create an SNS topic with an SQS queue subscribed to it (to read what was published): (topic ARN, queue URL)."""
+    suffix = uuid.uuid4().hex[:6]
+    topic_arn = boto3.client("sns").create_topic(Name=f"{prefix}-{suffix}")["TopicArn"]
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"{prefix}-inbox-{suffix}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    boto3.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return topic_arn, queue_url
+
+
+def _placeholder_zip() -> bytes:
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+def in_process_lambdas(
+    monkeypatch: pytest.MonkeyPatch,
+    handlers: Mapping[str, Callable[[Any, Any], Any]],
+    names: Optional[Iterable[str]] = None,
+) -> dict[str, str]:
+    """Create one moto function per handler (``names``, default all) and make moto run it in this process.
+
+    moto runs Lambdas in Docker; here an invocation calls ``handlers[name]`` (looked up at call time,
+    so a test may swap it) instead, and a raised exception is answered in Lambda's error shape
+    (``errorType`` = the class name), so Step Functions' Retry and Catch see the names they see on
+    AWS. Returns the functions' ARNs by handler name.
+    """
+    suffix = uuid.uuid4().hex[:6]
+    role = boto3.client("iam").create_role(RoleName=f"lambda-{suffix}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    by_function: dict[str, str] = {}
+    arns: dict[str, str] = {}
+    for name in names if names is not None else list(handlers):
+        function_name = f"{name}-{suffix}"
+        by_function[function_name] = name
+        arns[name] = boto3.client("lambda").create_function(
+            FunctionName=function_name, Runtime="python3.12", Role=role, Handler="index.handler",
+            Code={"ZipFile": _placeholder_zip()},
+        )["FunctionArn"]
+
+    def invoke(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+        try:
+            result = handlers[by_function[self.function_name]](event if event is not None else {}, None)
+        except Exception as error:  # noqa: BLE001 - reported as a function error, as Lambda does
+            return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}), True, ""
+        return json.dumps(result), False, ""
+
+    monkeypatch.setattr(LambdaFunction, "_invoke_lambda", invoke)
+    return arns

@@ -22,6 +22,7 @@ import pytest
 
 from components.monitored_workflow import MONITOR_STATE, PARALLEL_STATE, monitored_definition
 from components.state_machine import render
+from tests.handlers.conftest import token_table
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"
 SOURCE = "tests.monitored"
@@ -114,14 +115,7 @@ def definition_on_moto(work_seconds: int, timeout: int, bus_arn: str, monitor_qu
 def build_stack(monkeypatch: pytest.MonkeyPatch, work_seconds: int = 2, timeout: int = 30) -> MonitoredStack:
     """Create the table, bus, rules, queues and state machines in moto; set the handlers' environment."""
     suffix = uuid.uuid4().hex[:6]
-    dynamodb = boto3.client("dynamodb")
-    table = f"monitor-tokens-{suffix}"
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    table = token_table("monitor-tokens")
     events = boto3.client("events")
     bus_name = f"monitor-bus-{suffix}"
     bus_arn = events.create_event_bus(Name=bus_name)["EventBusArn"]

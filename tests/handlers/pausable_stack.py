@@ -10,20 +10,14 @@ Lambda's subscription: :meth:`PausableStack.deliver` hands what the topic receiv
 
 from __future__ import annotations
 
-import functools
 import json
-import threading
 import time
 import uuid
-import zipfile
 from dataclasses import dataclass, field
-from io import BytesIO
 from typing import Any, Callable, Optional
 
 import boto3
 import pytest
-from moto.awslambda.models import LambdaFunction
-from moto.dynamodb.models import DynamoDBBackend
 
 import pausable_api
 import pausable_async_service
@@ -34,7 +28,7 @@ import pausable_resume
 from common.tokens import TokenStore
 from components.pausable_workflow import pausable_definition
 from components.state_machine import render
-from tests.handlers.conftest import http_event, response_json
+from tests.handlers.conftest import http_event, in_process_lambdas, response_json, token_table, topic_with_inbox
 
 #: Handler modules run in-process, by moto function name (less its ``-<suffix>``).
 IN_PROCESS: dict[str, Callable[[Any, Any], Any]] = {
@@ -43,43 +37,6 @@ IN_PROCESS: dict[str, Callable[[Any, Any], Any]] = {
     "postprocess": pausable_postprocess.handler,
     "async-service": pausable_async_service.handler,
 }
-
-
-def _zip() -> bytes:
-    buffer = BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", "def handler(event, context):\n    return event\n")
-    return buffer.getvalue()
-
-
-def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
-    # moto runs Lambdas in Docker; here the handler module runs in this process instead, and a
-    # raised exception is answered in Lambda's error shape (errorType = the class name).
-    try:
-        result = IN_PROCESS[self.function_name.rsplit("-", 1)[0]](event if event is not None else {}, None)
-    except Exception as error:  # noqa: BLE001 - reported as a function error, as Lambda does
-        return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}), True, ""
-    return json.dumps(result), False, ""
-
-
-_WRITE_LOCK = threading.RLock()
-
-
-def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def write(*args: Any, **kwargs: Any) -> Any:
-        with _WRITE_LOCK:
-            return method(*args, **kwargs)
-
-    return write
-
-
-def serialize_dynamodb_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto 5.2.5 gap: a conditional write checks and writes without a lock, so two threads can both
-    pass ``#s = :waiting`` (measured: 5 of 40 four-way races had two winners). DynamoDB applies
-    each conditional write atomically; one lock around moto's writes does the same here."""
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        monkeypatch.setattr(DynamoDBBackend, name, _serialized(getattr(DynamoDBBackend, name)))
 
 
 @dataclass
@@ -187,29 +144,11 @@ def sns_event(message: str, message_id: Optional[str] = None) -> dict[str, Any]:
 
 def deploy(monkeypatch: pytest.MonkeyPatch, timeout: int = 60, job_seconds: float = 0) -> PausableStack:
     """Create the table, topic, Lambdas and state machine on moto and point the handlers' environment at them."""
-    monkeypatch.setattr(LambdaFunction, "_invoke_lambda", _invoke_in_process)
-    if not hasattr(DynamoDBBackend.update_item, "__wrapped__"):
-        serialize_dynamodb_writes(monkeypatch)
+    functions = in_process_lambdas(monkeypatch, IN_PROCESS)
+    table = token_table("pauses")
+    topic_arn, queue_url = topic_with_inbox("resume")
     suffix = uuid.uuid4().hex[:6]
-    role = boto3.client("iam").create_role(RoleName=f"role-{suffix}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    functions = {
-        name: boto3.client("lambda").create_function(
-            FunctionName=f"{name}-{suffix}", Runtime="python3.12", Role=role, Handler="index.handler", Code={"ZipFile": _zip()}
-        )["FunctionArn"]
-        for name in IN_PROCESS
-    }
-    table = f"pauses-{suffix}"
-    boto3.client("dynamodb").create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    topic_arn = boto3.client("sns").create_topic(Name=f"resume-{suffix}")["TopicArn"]
-    sqs = boto3.client("sqs")
-    queue_url = sqs.create_queue(QueueName=f"resume-{suffix}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    boto3.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    role = "arn:aws:iam::123456789012:role/sfn"
     definition = render(
         pausable_definition(timeout),
         {"Preprocess": functions["preprocess"], "Pause": functions["pause"], "Postprocess": functions["postprocess"]},

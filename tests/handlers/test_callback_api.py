@@ -11,15 +11,11 @@ import json
 import threading
 import time
 import uuid
-import zipfile
 from dataclasses import dataclass
-from io import BytesIO
 from typing import Any, Callable, Iterator, Optional
 
 import boto3
 import pytest
-from moto.awslambda.models import LambdaFunction
-from moto.dynamodb.models import DynamoDBBackend
 
 import callback_api
 import callback_register
@@ -28,27 +24,11 @@ import shout
 from common.tokens import TokenStore, secret_hash
 from components.callback_workflow import callback_definition
 from components.state_machine import render
-from tests.handlers.conftest import http_event, response_json
+from tests.handlers.conftest import http_event, in_process_lambdas, response_json, token_table, topic_with_inbox
 
 API_URL = "https://cb.execute-api.us-east-1.amazonaws.com"
 #: Handler modules the fake Lambda service runs in-process, by function name.
 IN_PROCESS = {"register": callback_register.handler, "reverse": reverse.handler, "shout": shout.handler}
-
-
-def _zip() -> bytes:
-    buffer = BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", "def handler(event, context):\n    return event\n")
-    return buffer.getvalue()
-
-
-def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
-    # moto runs Lambdas in Docker; here the named handler module runs in this process instead.
-    try:
-        result = IN_PROCESS[self.function_name](event if event is not None else {}, None)
-    except Exception as error:  # noqa: BLE001 - reported as a function error, as Lambda does
-        return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}), True, ""
-    return json.dumps(result), False, ""
 
 
 @dataclass
@@ -113,57 +93,22 @@ class CallbackStack:
         return TokenStore(self.table).get(task_id)
 
 
-def _atomic_dynamodb_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto 5.2 gap: its DynamoDB checks a ConditionExpression and writes without a lock, so two
-    threads can both pass ``status = WAITING``. DynamoDB itself applies a conditional write
-    atomically per item; one lock around moto's writes gives the tests that guarantee."""
-    lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        original = getattr(DynamoDBBackend, name)
-
-        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
-
-
 @pytest.fixture
 def make_stack(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., CallbackStack]]:
     """Deploy a callback workflow on moto: ``make_stack(timeout=60, heartbeat=None, before=(), after=())``."""
-    monkeypatch.setattr(LambdaFunction, "_invoke_lambda", _invoke_in_process)
-    _atomic_dynamodb_writes(monkeypatch)
 
     def deploy(timeout: int = 60, heartbeat: Optional[int] = None, before: tuple[str, ...] = (),
                after: tuple[str, ...] = ()) -> CallbackStack:
-        suffix = uuid.uuid4().hex[:6]
-        role = boto3.client("iam").create_role(
-            RoleName=f"role-{suffix}", AssumeRolePolicyDocument="{}"
-        )["Role"]["Arn"]
-        functions = {}
-        for name in ("register", *before, *after):
-            functions[name] = boto3.client("lambda").create_function(
-                FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler",
-                Code={"ZipFile": _zip()},
-            )["FunctionArn"]
-        table = f"tokens-{suffix}"
-        boto3.client("dynamodb").create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        topic_arn = boto3.client("sns").create_topic(Name=f"tasks-{suffix}")["TopicArn"]
-        sqs = boto3.client("sqs")
-        queue_url = sqs.create_queue(QueueName=f"external-{suffix}")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        boto3.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        functions = in_process_lambdas(monkeypatch, IN_PROCESS, ("register", *before, *after))
+        table = token_table()
+        topic_arn, queue_url = topic_with_inbox("tasks")
+        role = "arn:aws:iam::123456789012:role/sfn"
         definition = render(
             callback_definition(timeout, heartbeat, before, after),
             {"RegisterFunction": functions["register"], **{f"Handler_{m}": functions[m] for m in (*before, *after)}},
         )
         sm_arn = boto3.client("stepfunctions").create_state_machine(
-            name=f"callback-{suffix}", definition=json.dumps(definition), roleArn=role
+            name=f"callback-{uuid.uuid4().hex[:6]}", definition=json.dumps(definition), roleArn=role
         )["stateMachineArn"]
         for key, value in {"STATE_MACHINE_ARN": sm_arn, "TABLE_NAME": table, "TOPIC_ARN": topic_arn,
                            "API_URL": API_URL, "TASK_TIMEOUT_SECONDS": str(timeout)}.items():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from typing import Any
 
 import boto3
@@ -13,6 +12,7 @@ import pytest
 import callback_register
 from common.env import ConfigurationError
 from common.tokens import KeyInUse, TokenStore, secret_hash
+from tests.handlers.conftest import token_table, topic_with_inbox
 
 TOKEN = "AAAA-the-raw-task-token-" + "x" * 40
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:callback:task-1"
@@ -21,19 +21,8 @@ EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:callback:task-1"
 @pytest.fixture
 def resources(aws: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """A token table, a topic and an SQS queue subscribed to it; the register environment set."""
-    suffix = uuid.uuid4().hex[:6]
-    table = f"tokens-{suffix}"
-    boto3.client("dynamodb").create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    topic = boto3.client("sns").create_topic(Name=f"tasks-{suffix}")["TopicArn"]
-    sqs = boto3.client("sqs")
-    queue = sqs.create_queue(QueueName=f"q-{suffix}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    boto3.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    table = token_table()
+    topic, queue = topic_with_inbox("tasks")
     for key, value in {"TABLE_NAME": table, "TOPIC_ARN": topic, "API_URL": "https://api.example.com/",
                        "TASK_TIMEOUT_SECONDS": "120"}.items():
         monkeypatch.setenv(key, value)

@@ -10,6 +10,7 @@ import uuid
 import boto3
 import pytest
 
+from tests.handlers.conftest import token_table
 from common.tokens import (
     AlreadyCompleted,
     CallbackTaskFinalizer,
@@ -24,14 +25,7 @@ ROLE = "arn:aws:iam::123456789012:role/sfn"
 
 def _waiting_execution(timeout: int = 60) -> tuple[str, str, str]:
     """Start an execution that waits on an SQS callback task; return (table, execution ARN, token)."""
-    dynamodb = boto3.client("dynamodb")
-    table = f"tokens-{uuid.uuid4().hex[:6]}"
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    table = token_table()
     sqs = boto3.client("sqs")
     queue_url = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:6]}")["QueueUrl"]
     definition = {
