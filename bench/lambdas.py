@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from pathlib import Path
 from typing import Any, Callable
 
 _PROBE = (

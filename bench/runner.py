@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from bench.costs import DYNAMODB_READS, DYNAMODB_WRITES, dynamodb_units
+from bench.costs import dynamodb_units
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Short demo timings: the pausable demo job takes 0.1 s, the monitored work (a Wait) 1 s.

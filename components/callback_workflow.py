@@ -22,7 +22,7 @@ import pulumi
 
 from components import iam, policy
 from components.function import HandlerFunction
-from components.http_api import HttpApi
+from components.http_api import ApiArgs, HttpApi, api_settings, function_routes
 from components.messaging import secure_table, secure_topic
 from components.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 
@@ -53,8 +53,12 @@ class StepHandlerSettings(TypedDict, total=False):
     """Seconds; default 10."""
 
 
-class CallbackWorkflowArgs(TypedDict, total=False):
-    """Arguments of :class:`CallbackWorkflow`."""
+class CallbackWorkflowArgs(ApiArgs, total=False):
+    """Arguments of :class:`CallbackWorkflow`.
+
+    ``authorization_type`` covers ``POST /tasks`` and ``GET /tasks/{taskId}``; ``PUT /tasks/{taskId}``
+    and the heartbeat route are proven by the per-task secret instead.
+    """
 
     timeout_seconds: int
     """Seconds the task waits for its callback before the execution fails with ``CallbackTimedOut``; also the token row's TTL. Default 3600."""
@@ -66,15 +70,6 @@ class CallbackWorkflowArgs(TypedDict, total=False):
     """Handler modules run, in order, after the callback, on its output. Default: none."""
     handlers: Mapping[str, StepHandlerSettings]
     """Settings of the ``before``/``after`` handlers' Lambdas, by module name. Default: none."""
-    authorization_type: str
-    """Authorization of ``POST /tasks`` and ``GET /tasks/{taskId}``: ``AWS_IAM`` (default, SigV4-signed) or ``NONE``.
-    ``PUT /tasks/{taskId}`` and the heartbeat route are proven by the per-task secret instead."""
-    throttle_rate: pulumi.Input[float]
-    """Requests per second per route. Default 50."""
-    throttle_burst: pulumi.Input[int]
-    """Burst per route. Default 100."""
-    log_retention_days: pulumi.Input[int]
-    """Days every log group of the component keeps logs. Default 14."""
 
 
 class CallbackWorkflow(pulumi.ComponentResource):
@@ -166,21 +161,22 @@ class CallbackWorkflow(pulumi.ComponentResource):
             },
             opts=child,
         )
-        route = {"function_arn": self.api_function.arn, "function_name": self.api_function.name}
         caller_auth = args.get("authorization_type", "AWS_IAM")
         self.http_api = HttpApi(
             f"{name}-api",
             {
-                "routes": [
-                    {**route, "route_key": "POST /tasks", "authorization_type": caller_auth},
-                    {**route, "route_key": "GET /tasks/{taskId}", "authorization_type": caller_auth},
-                    # Proven by the per-task secret (X-Task-Secret), checked by the handler.
-                    {**route, "route_key": "PUT /tasks/{taskId}", "authorization_type": "NONE"},
-                    {**route, "route_key": "POST /tasks/{taskId}/heartbeat", "authorization_type": "NONE"},
-                ],
-                "throttle_rate": args.get("throttle_rate", 50),
-                "throttle_burst": args.get("throttle_burst", 100),
-                "log_retention_days": retention,
+                "routes": function_routes(
+                    self.api_function.arn,
+                    self.api_function.name,
+                    {
+                        "POST /tasks": caller_auth,
+                        "GET /tasks/{taskId}": caller_auth,
+                        # Proven by the per-task secret (X-Task-Secret), checked by the handler.
+                        "PUT /tasks/{taskId}": "NONE",
+                        "POST /tasks/{taskId}/heartbeat": "NONE",
+                    },
+                ),
+                **api_settings(args),
             },
             opts=child,
         )

@@ -10,7 +10,7 @@ retention, and throttles every route by default.
 from __future__ import annotations
 
 import re
-from typing import Optional, Sequence, TypedDict
+from typing import Any, Mapping, Optional, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -48,6 +48,39 @@ class HttpApiArgs(TypedDict, total=False):
     """Default burst of every route. Default 100."""
     log_retention_days: pulumi.Input[int]
     """Days the access log group keeps logs. Default 14."""
+
+
+class ApiArgs(TypedDict, total=False):
+    """Arguments every pattern with an HTTP API takes (its args TypedDict extends this one)."""
+
+    authorization_type: str
+    """Authorization of the routes that start or change executions: ``AWS_IAM`` (default: callers sign
+    requests with SigV4) or ``NONE``. Each pattern says which of its routes this covers."""
+    throttle_rate: pulumi.Input[float]
+    """Default steady-state requests per second of every route. Default 50."""
+    throttle_burst: pulumi.Input[int]
+    """Default burst of every route. Default 100."""
+    log_retention_days: pulumi.Input[int]
+    """Days every log group of the component keeps logs. Default 14."""
+
+
+def api_settings(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The :class:`HttpApiArgs` settings (throttling, log retention) taken from a pattern's :class:`ApiArgs`."""
+    return {
+        "throttle_rate": args.get("throttle_rate", 50),
+        "throttle_burst": args.get("throttle_burst", 100),
+        "log_retention_days": args.get("log_retention_days", 14),
+    }
+
+
+def function_routes(
+    function_arn: pulumi.Input[str], function_name: pulumi.Input[str], routes: Mapping[str, str]
+) -> list[RouteArgs]:
+    """Routes all served by one Lambda: ``{"POST /tasks": "AWS_IAM", "GET /tasks/{taskId}": "NONE"}``."""
+    return [
+        {"route_key": key, "function_arn": function_arn, "function_name": function_name, "authorization_type": auth}
+        for key, auth in routes.items()
+    ]
 
 
 def _slug(route_key: str) -> str:

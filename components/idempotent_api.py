@@ -9,28 +9,20 @@ Routes (seed 000's contract):
 
 from __future__ import annotations
 
-from typing import Optional, TypedDict
+from typing import Optional
 
 import pulumi
 
 from components import iam
 from components.function import HandlerFunction
-from components.http_api import HttpApi
+from components.http_api import ApiArgs, HttpApi, api_settings, function_routes
 
 
-class IdempotentApiArgs(TypedDict, total=False):
-    """Arguments of :class:`IdempotentApi`."""
+class IdempotentApiArgs(ApiArgs, total=False):
+    """Arguments of :class:`IdempotentApi` (``authorization_type`` covers ``POST /workflow``; GET is open)."""
 
     state_machine_arn: pulumi.Input[str]
     """The Standard workflow the API starts. Required."""
-    authorization_type: str
-    """Authorization of ``POST /workflow``: ``AWS_IAM`` (default: callers sign with SigV4) or ``NONE``."""
-    throttle_rate: pulumi.Input[float]
-    """Requests per second per route. Default 50."""
-    throttle_burst: pulumi.Input[int]
-    """Burst per route. Default 100."""
-    log_retention_days: pulumi.Input[int]
-    """Days the API's and the handler's log groups keep logs. Default 14."""
 
 
 class IdempotentApi(pulumi.ComponentResource):
@@ -56,18 +48,15 @@ class IdempotentApi(pulumi.ComponentResource):
             },
             opts=child,
         )
-        route = {"function_arn": self.function.arn, "function_name": self.function.name}
         self.http_api = HttpApi(
             f"{name}-api",
             {
-                "routes": [
-                    {**route, "route_key": "POST /workflow",
-                     "authorization_type": args.get("authorization_type", "AWS_IAM")},
-                    {**route, "route_key": "GET /workflow/{name}", "authorization_type": "NONE"},
-                ],
-                "throttle_rate": args.get("throttle_rate", 50),
-                "throttle_burst": args.get("throttle_burst", 100),
-                "log_retention_days": retention,
+                "routes": function_routes(
+                    self.function.arn,
+                    self.function.name,
+                    {"POST /workflow": args.get("authorization_type", "AWS_IAM"), "GET /workflow/{name}": "NONE"},
+                ),
+                **api_settings(args),
             },
             opts=child,
         )

@@ -25,14 +25,14 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import Any, Mapping, Optional, TypedDict
+from typing import Any, Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam
 from components.function import HandlerFunction
-from components.http_api import HttpApi
+from components.http_api import ApiArgs, HttpApi, api_settings, function_routes
 from components.messaging import alarm_topic, secure_queue, secure_table
 from components.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 from components.workflow import WORKFLOWS_DIR, HandlerSettings, WorkflowDefinitionError, load_definition
@@ -64,8 +64,12 @@ TARGET_MAX_EVENT_AGE_SECONDS = 3600
 ALARM_PERIOD_SECONDS = 300
 
 
-class MonitoredWorkflowArgs(TypedDict, total=False):
-    """Arguments of :class:`MonitoredWorkflow`. Give at most one of ``work_seconds``, ``work_definition_file``, ``work_handler``."""
+class MonitoredWorkflowArgs(ApiArgs, total=False):
+    """Arguments of :class:`MonitoredWorkflow`. Give at most one of ``work_seconds``, ``work_definition_file``, ``work_handler``.
+
+    ``authorization_type`` covers ``POST /monitored`` and ``POST /monitored/{workflowkey}/events``;
+    ``GET`` is open (it reveals no token).
+    """
 
     work_seconds: int
     """The work is a Wait of this many seconds (the demo). Default 10 when no other work is given."""
@@ -87,15 +91,6 @@ class MonitoredWorkflowArgs(TypedDict, total=False):
     """``detail-type`` of the event that fails the workflow. Default ``WorkflowError``."""
     event_bus_arn: pulumi.Input[str]
     """ARN of an existing event bus to use. Default: the component creates its own bus."""
-    authorization_type: str
-    """Authorization of ``POST /monitored`` and ``POST /monitored/{workflowkey}/events``:
-    ``AWS_IAM`` (default, SigV4-signed) or ``NONE``. ``GET`` is open (it reveals no token)."""
-    throttle_rate: pulumi.Input[float]
-    """Requests per second per route. Default 50."""
-    throttle_burst: pulumi.Input[int]
-    """Burst per route. Default 100."""
-    log_retention_days: pulumi.Input[int]
-    """Days every log group of the component keeps logs. Default 14."""
 
 
 class MonitoredWorkflow(pulumi.ComponentResource):
@@ -262,19 +257,20 @@ class MonitoredWorkflow(pulumi.ComponentResource):
             },
             opts=child,
         )
-        route = {"function_arn": self.api_function.arn, "function_name": self.api_function.name}
         caller_auth = args.get("authorization_type", "AWS_IAM")
         self.http_api = HttpApi(
             f"{name}-api",
             {
-                "routes": [
-                    {**route, "route_key": "POST /monitored", "authorization_type": caller_auth},
-                    {**route, "route_key": "GET /monitored/{workflowkey}", "authorization_type": "NONE"},
-                    {**route, "route_key": "POST /monitored/{workflowkey}/events", "authorization_type": caller_auth},
-                ],
-                "throttle_rate": args.get("throttle_rate", 50),
-                "throttle_burst": args.get("throttle_burst", 100),
-                "log_retention_days": retention,
+                "routes": function_routes(
+                    self.api_function.arn,
+                    self.api_function.name,
+                    {
+                        "POST /monitored": caller_auth,
+                        "GET /monitored/{workflowkey}": "NONE",
+                        "POST /monitored/{workflowkey}/events": caller_auth,
+                    },
+                ),
+                **api_settings(args),
             },
             opts=child,
         )

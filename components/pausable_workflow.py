@@ -20,14 +20,14 @@ publishes resumes for people.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Optional, TypedDict
+from typing import Any, Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam
 from components.function import HandlerFunction
-from components.http_api import HttpApi
+from components.http_api import ApiArgs, HttpApi, api_settings, function_routes
 from components.messaging import secure_queue, secure_table, secure_topic
 from components.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 
@@ -40,8 +40,12 @@ PAUSE_TIMED_OUT = "PauseTimedOut"
 
 
 
-class PausableWorkflowArgs(TypedDict, total=False):
-    """Arguments of :class:`PausableWorkflow`."""
+class PausableWorkflowArgs(ApiArgs, total=False):
+    """Arguments of :class:`PausableWorkflow`.
+
+    ``authorization_type`` covers the state-changing routes (``POST /jobs``,
+    ``POST /jobs/{jobId}/resume``); ``GET /jobs/{jobId}`` is open.
+    """
 
     preprocess: str
     """Handler module of the preprocessing step (gets the execution input). Default: the demo ``pausable_preprocess``."""
@@ -59,15 +63,6 @@ class PausableWorkflowArgs(TypedDict, total=False):
     pause_timeout_seconds: int
     """Seconds a job may stay paused before the execution fails with ``PauseTimedOut``; the pause
     table's rows expire with it. Default 86400 (a day); at most a year."""
-    authorization_type: str
-    """Authorization of the state-changing routes (``POST /jobs``, ``POST /jobs/{jobId}/resume``):
-    ``AWS_IAM`` (default) or ``NONE``. ``GET /jobs/{jobId}`` is open."""
-    throttle_rate: pulumi.Input[float]
-    """Requests per second per route. Default 50."""
-    throttle_burst: pulumi.Input[int]
-    """Burst per route. Default 100."""
-    log_retention_days: pulumi.Input[int]
-    """Days every log group of the workflow keeps logs. Default 14."""
 
 
 def pausable_definition(pause_timeout_seconds: int) -> dict[str, Any]:
@@ -248,18 +243,15 @@ class PausableWorkflow(pulumi.ComponentResource):
             },
         )
         authorization = args.get("authorization_type", "AWS_IAM")
-        route = {"function_arn": api.arn, "function_name": api.name}
         self.http_api = HttpApi(
             f"{name}-api",
             {
-                "routes": [
-                    {**route, "route_key": "POST /jobs", "authorization_type": authorization},
-                    {**route, "route_key": "GET /jobs/{jobId}", "authorization_type": "NONE"},
-                    {**route, "route_key": "POST /jobs/{jobId}/resume", "authorization_type": authorization},
-                ],
-                "throttle_rate": args.get("throttle_rate", 50),
-                "throttle_burst": args.get("throttle_burst", 100),
-                "log_retention_days": retention,
+                "routes": function_routes(
+                    api.arn,
+                    api.name,
+                    {"POST /jobs": authorization, "GET /jobs/{jobId}": "NONE", "POST /jobs/{jobId}/resume": authorization},
+                ),
+                **api_settings(args),
             },
             opts=child,
         )

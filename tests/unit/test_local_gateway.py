@@ -11,7 +11,6 @@ import json
 import urllib.error
 import urllib.request
 import zipfile
-from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import boto3
