@@ -16,12 +16,18 @@ external party gets) and after it (they get the callback's output).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence, TypedDict
+from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 
 from components import iam, policy
-from components.function import HandlerFunction
+from components.function import (
+    HandlerFunction,
+    HandlerSettings,
+    handler_functions,
+    handler_placeholder,
+    handler_substitutions,
+)
 from components.http_api import ApiArgs, HttpApi, api_settings, function_routes
 from components.messaging import secure_table, secure_topic
 from components.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
@@ -42,17 +48,6 @@ MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
 _RESERVED_STATES = {WAIT_STATE, TIMED_OUT_STATE}
 
 
-class StepHandlerSettings(TypedDict, total=False):
-    """Settings of one ``before``/``after`` handler's Lambda (keyed by module name)."""
-
-    environment: Mapping[str, pulumi.Input[str]]
-    """Environment variables of that handler's Lambda."""
-    statements: Sequence[iam.Statement]
-    """IAM statements that handler's Lambda needs."""
-    timeout: pulumi.Input[int]
-    """Seconds; default 10."""
-
-
 class CallbackWorkflowArgs(ApiArgs, total=False):
     """Arguments of :class:`CallbackWorkflow`.
 
@@ -68,7 +63,7 @@ class CallbackWorkflowArgs(ApiArgs, total=False):
     """Handler modules (in ``handlers/``) run, in order, as Lambda Task states before the wait. Default: none."""
     after: Sequence[str]
     """Handler modules run, in order, after the callback, on its output. Default: none."""
-    handlers: Mapping[str, StepHandlerSettings]
+    handlers: Mapping[str, HandlerSettings]
     """Settings of the ``before``/``after`` handlers' Lambdas, by module name. Default: none."""
 
 
@@ -120,24 +115,10 @@ class CallbackWorkflow(pulumi.ComponentResource):
         )
 
         # Optional work before and after the wait, one Lambda per handler module.
-        settings = args.get("handlers", {})
-        self.step_functions = {}
-        for module in before + after:
-            conf = settings.get(module, {})
-            self.step_functions[module] = HandlerFunction(
-                f"{name}-{module.replace('_', '-')}",
-                {
-                    "handler": module,
-                    "environment": conf.get("environment", {}),
-                    "statements": conf.get("statements", []),
-                    "timeout": conf.get("timeout", 10),
-                    "log_retention_days": retention,
-                },
-                opts=child,
-            )
+        self.step_functions = handler_functions(name, before + after, args.get("handlers", {}), retention, child)
 
         substitutions: dict[str, pulumi.Input[str]] = {"RegisterFunction": self.register_function.arn}
-        substitutions.update({_handler_key(m): fn.arn for m, fn in self.step_functions.items()})
+        substitutions.update(handler_substitutions(self.step_functions))
         self.state_machine = StateMachine(
             name,
             {
@@ -217,10 +198,6 @@ def check_timeouts(timeout_seconds: Any, heartbeat_seconds: Any) -> tuple[int, O
     return timeout_seconds, heartbeat_seconds
 
 
-def _handler_key(module: str) -> str:
-    return f"Handler_{module}"
-
-
 def callback_definition(
     timeout_seconds: int,
     heartbeat_seconds: Optional[int] = DEFAULT_HEARTBEAT_SECONDS,
@@ -267,7 +244,7 @@ def callback_definition(
             state["Retry"] = [lambda_retry(AWS_UNAVAILABLE_ERROR)]
             state["Catch"] = [{"ErrorEquals": list(WAIT_EXPIRED_ERRORS), "Next": TIMED_OUT_STATE}]
         else:
-            state = {"Type": "Task", "Resource": "${" + _handler_key(state_name) + "}", "Retry": [lambda_retry()]}
+            state = {"Type": "Task", "Resource": handler_placeholder(state_name), "Retry": [lambda_retry()]}
         if following:
             state["Next"] = following
         else:

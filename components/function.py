@@ -117,6 +117,55 @@ class HandlerFunction(pulumi.ComponentResource):
         self.register_outputs({"arn": self.arn, "name": self.name})
 
 
+class HandlerSettings(TypedDict, total=False):
+    """Settings of the Lambda built for one handler module that a workflow names (keyed by module)."""
+
+    environment: Mapping[str, pulumi.Input[str]]
+    """Environment variables of that handler's Lambda."""
+    statements: Sequence[iam.Statement]
+    """IAM statements that handler's Lambda needs."""
+    timeout: pulumi.Input[int]
+    """Seconds; default 10."""
+    memory_size: pulumi.Input[int]
+    """MB; default 256."""
+
+
+def handler_placeholder(module: str) -> str:
+    """The ``${...}`` placeholder a definition uses for the ARN of ``module``'s Lambda."""
+    return "${" + f"Handler_{module}" + "}"
+
+
+def handler_functions(
+    name: str,
+    modules: Sequence[str],
+    settings: Mapping[str, HandlerSettings],
+    log_retention_days: pulumi.Input[int],
+    opts: pulumi.ResourceOptions,
+    handlers_dir: Optional[str] = None,
+) -> dict[str, HandlerFunction]:
+    """One :class:`HandlerFunction` per handler module a workflow runs as a Task, named ``<name>-<module>``."""
+    functions: dict[str, HandlerFunction] = {}
+    for module in modules:
+        conf = settings.get(module, {})
+        args: HandlerFunctionArgs = {
+            "handler": module,
+            "environment": conf.get("environment", {}),
+            "statements": conf.get("statements", []),
+            "timeout": conf.get("timeout", 10),
+            "memory_size": conf.get("memory_size", 256),
+            "log_retention_days": log_retention_days,
+        }
+        if handlers_dir:
+            args["handlers_dir"] = handlers_dir
+        functions[module] = HandlerFunction(f"{name}-{module.replace('_', '-')}", args, opts=opts)
+    return functions
+
+
+def handler_substitutions(functions: Mapping[str, HandlerFunction]) -> dict[str, pulumi.Output[str]]:
+    """The values of the :func:`handler_placeholder` placeholders: each function's ARN."""
+    return {handler_placeholder(m)[2:-1]: fn.arn for m, fn in functions.items()}
+
+
 def handler_archive(module: str, handlers_dir: Path = HANDLERS_DIR) -> pulumi.AssetArchive:
     """The deployment archive of one handler: ``<module>.py`` plus the ``common`` package's sources."""
     source = handlers_dir / f"{module}.py"

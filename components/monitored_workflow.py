@@ -31,11 +31,17 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.function import HandlerFunction
+from components.function import (
+    HandlerFunction,
+    HandlerSettings,
+    handler_functions,
+    handler_placeholder,
+    handler_substitutions,
+)
 from components.http_api import ApiArgs, HttpApi, api_settings, function_routes
 from components.messaging import alarm_topic, secure_queue, secure_table
 from components.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
-from components.workflow import WORKFLOWS_DIR, HandlerSettings, WorkflowDefinitionError, load_definition
+from components.workflow import WORKFLOWS_DIR, WorkflowDefinitionError, load_definition
 
 #: Default seconds the monitor waits for an event (stop or error) before the execution fails.
 DEFAULT_MONITOR_TIMEOUT_SECONDS = 3600
@@ -150,27 +156,12 @@ class MonitoredWorkflow(pulumi.ComponentResource):
 
         # The work and the state machine.
         work, modules = work_branch(args)
-        settings = args.get("work_handlers", {})
-        self.work_functions = {}
-        for module in modules:
-            conf = settings.get(module, {})
-            self.work_functions[module] = HandlerFunction(
-                f"{name}-{module.replace('_', '-')}",
-                {
-                    "handler": module,
-                    "environment": conf.get("environment", {}),
-                    "statements": conf.get("statements", []),
-                    "timeout": conf.get("timeout", 10),
-                    "memory_size": conf.get("memory_size", 256),
-                    "log_retention_days": retention,
-                },
-                opts=child,
-            )
+        self.work_functions = handler_functions(name, modules, args.get("work_handlers", {}), retention, child)
         substitutions: dict[str, pulumi.Input[str]] = {
             "RegisterFunction": self.register_function.arn,
             "EventBusArn": self.event_bus_arn,
         }
-        substitutions.update({_handler_key(m): fn.arn for m, fn in self.work_functions.items()})
+        substitutions.update(handler_substitutions(self.work_functions))
         self.state_machine = StateMachine(
             name,
             {
@@ -330,11 +321,6 @@ def event_pattern(source: str, detail_type: str) -> dict[str, Any]:
     return {"source": [source], "detail-type": [detail_type], "detail": {"workflowkey": [{"exists": True}]}}
 
 
-def _handler_key(module: str) -> str:
-    # The placeholder name components.workflow.load_definition writes for ``handler:<module>``.
-    return f"Handler_{module}"
-
-
 def work_branch(args: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The work branch (``StartAt`` + ``States``, ending states not yet wired) and the handler modules it runs."""
     given = [k for k in ("work_seconds", "work_definition_file", "work_handler") if args.get(k) is not None]
@@ -346,7 +332,7 @@ def work_branch(args: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
             raise ValueError(f"work_handler must be a handler module name, got {module!r}")
         task = {
             "Type": "Task",
-            "Resource": "${" + _handler_key(module) + "}",
+            "Resource": handler_placeholder(module),
             "Retry": [lambda_retry()],
             "End": True,
         }

@@ -17,7 +17,14 @@ import pulumi
 import yaml
 
 from components import iam
-from components.function import HANDLERS_DIR, HandlerFunction
+from components.function import (
+    HANDLERS_DIR,
+    HandlerFunction,
+    HandlerSettings,
+    handler_functions,
+    handler_placeholder,
+    handler_substitutions,
+)
 from components.state_machine import StateMachine, iter_states, placeholders
 
 #: Folder of the project's workflow definitions.
@@ -27,19 +34,6 @@ _STATE_TYPES = {"Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel",
 
 class WorkflowDefinitionError(Exception):
     """A workflow file that cannot be turned into a state machine; the message names file and state."""
-
-
-class HandlerSettings(TypedDict, total=False):
-    """Per-handler settings of a :class:`Workflow` (keyed by module name)."""
-
-    environment: Mapping[str, pulumi.Input[str]]
-    """Environment variables of that handler's Lambda."""
-    statements: Sequence[iam.Statement]
-    """IAM statements that handler's Lambda needs."""
-    timeout: pulumi.Input[int]
-    """Seconds; default 10."""
-    memory_size: pulumi.Input[int]
-    """MB; default 256."""
 
 
 class WorkflowArgs(TypedDict, total=False):
@@ -88,26 +82,12 @@ class Workflow(pulumi.ComponentResource):
                     f" (known: {sorted(known) or 'none'})"
                 )
         retention = args.get("log_retention_days", 14)
-        settings = args.get("handlers", {})
-        self.functions = {}
-        for module in modules:
-            conf = settings.get(module, {})
-            self.functions[module] = HandlerFunction(
-                f"{name}-{module.replace('_', '-')}",
-                {
-                    "handler": module,
-                    "handlers_dir": str(handlers_dir),
-                    "environment": conf.get("environment", {}),
-                    "statements": conf.get("statements", []),
-                    "timeout": conf.get("timeout", 10),
-                    "memory_size": conf.get("memory_size", 256),
-                    "log_retention_days": retention,
-                },
-                opts=child,
-            )
+        self.functions = handler_functions(
+            name, modules, args.get("handlers", {}), retention, child, handlers_dir=str(handlers_dir)
+        )
 
         substitutions: dict[str, pulumi.Input[str]] = dict(args.get("substitutions", {}))
-        substitutions.update({_handler_key(m): fn.arn for m, fn in self.functions.items()})
+        substitutions.update(handler_substitutions(self.functions))
         substitutions.update({_workflow_key(w): known[w] for w in workflow_refs})
         missing = sorted(placeholders(template) - set(substitutions))
         if missing:
@@ -127,10 +107,6 @@ class Workflow(pulumi.ComponentResource):
         self.arn = self.state_machine.arn
         self.name = self.state_machine.name
         self.register_outputs({"arn": self.arn, "name": self.name})
-
-
-def _handler_key(module: str) -> str:
-    return f"Handler_{module}"
 
 
 def _workflow_key(workflow: str) -> str:
@@ -167,7 +143,7 @@ def load_definition(path: Path, handlers_dir: Path = HANDLERS_DIR) -> tuple[dict
                     )
                 if module not in modules:
                     modules.append(module)
-                return "${" + _handler_key(module) + "}"
+                return handler_placeholder(module)
             if value.startswith("workflow:"):
                 workflow = value[len("workflow:"):]
                 workflow_refs.setdefault(workflow, state_path)
