@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.function import HandlerFunction
-from components.messaging import secure_queue
+from components.messaging import subscribe_lambda
 
 
 class DemoExternalServiceArgs(TypedDict, total=False):
@@ -49,21 +49,7 @@ class DemoExternalService(pulumi.ComponentResource):
             },
             opts=child,
         )
-        permission = aws.lambda_.Permission(
-            f"{name}-sns",
-            action="lambda:InvokeFunction",
-            function=self.function.name,
-            principal="sns.amazonaws.com",
-            source_arn=topic_arn,
-            opts=child,
-        )
-        dead_letters = secure_queue(f"{name}-sns-dlq", child, senders=[("sns.amazonaws.com", topic_arn)])
-        self.subscription = aws.sns.TopicSubscription(
-            f"{name}-subscription",
-            topic=topic_arn,
-            protocol="lambda",
-            endpoint=self.function.arn,
-            redrive_policy=pulumi.Output.json_dumps({"deadLetterTargetArn": dead_letters.arn}),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        self.subscription, _ = subscribe_lambda(
+            name, topic_arn, self.function.arn, self.function.name, child, subscription_name=f"{name}-subscription"
         )
         self.register_outputs({"function_arn": self.function.arn})

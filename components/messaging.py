@@ -154,6 +154,40 @@ def alarm_topic(name: str, opts: pulumi.ResourceOptions, account_id: pulumi.Inpu
     return topic
 
 
+def subscribe_lambda(
+    name: str,
+    topic_arn: pulumi.Input[str],
+    function_arn: pulumi.Input[str],
+    function_name: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    subscription_name: Optional[str] = None,
+) -> tuple[aws.sns.TopicSubscription, aws.sqs.Queue]:
+    """Subscribe a Lambda to an SNS topic, with SNS's invoke permission scoped to that topic and a
+    redrive policy to an encrypted dead-letter queue only that topic may send to.
+
+    Creates ``<name>-sns`` (permission), ``<name>-sns-dlq`` (queue) and the subscription
+    (``subscription_name``, default ``name``). Returns (subscription, dead-letter queue).
+    """
+    dead_letters = secure_queue(f"{name}-sns-dlq", opts, senders=[("sns.amazonaws.com", topic_arn)])
+    permission = aws.lambda_.Permission(
+        f"{name}-sns",
+        action="lambda:InvokeFunction",
+        function=function_name,
+        principal="sns.amazonaws.com",
+        source_arn=topic_arn,
+        opts=opts,
+    )
+    subscription = aws.sns.TopicSubscription(
+        subscription_name or name,
+        topic=topic_arn,
+        protocol="lambda",
+        endpoint=function_arn,
+        redrive_policy=pulumi.Output.json_dumps({"deadLetterTargetArn": dead_letters.arn}),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[permission])),
+    )
+    return subscription, dead_letters
+
+
 def secure_table(
     name: str,
     opts: pulumi.ResourceOptions,

@@ -19,7 +19,6 @@ publishes resumes for people.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping, Optional
 
 import pulumi
@@ -28,7 +27,7 @@ import pulumi_aws as aws
 from components import iam
 from components.function import HandlerFunction
 from components.http_api import ApiArgs, HttpApi, api_settings, function_routes
-from components.messaging import secure_queue, secure_table, secure_topic
+from components.messaging import secure_table, secure_topic, subscribe_lambda
 from components.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 
 #: Default seconds a job may stay paused before the execution fails with ``PauseTimedOut``.
@@ -204,27 +203,7 @@ class PausableWorkflow(pulumi.ComponentResource):
                 "async_invocation": True,
             },
         )
-        self.resume_dead_letter_queue = secure_queue(
-            f"{name}-resume-sns-dlq", child, senders=[("sns.amazonaws.com", topic.arn)]
-        )
-        permission = aws.lambda_.Permission(
-            f"{name}-resume-sns",
-            action="lambda:InvokeFunction",
-            function=resume.name,
-            principal="sns.amazonaws.com",
-            source_arn=topic.arn,
-            opts=child,
-        )
-        aws.sns.TopicSubscription(
-            f"{name}-resume",
-            topic=topic.arn,
-            protocol="lambda",
-            endpoint=resume.arn,
-            redrive_policy=self.resume_dead_letter_queue.arn.apply(
-                lambda arn: json.dumps({"deadLetterTargetArn": arn})
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
-        )
+        _, self.resume_dead_letter_queue = subscribe_lambda(f"{name}-resume", topic.arn, resume.arn, resume.name, child)
 
         # The HTTP API: start, read, resume by hand.
         api = function(
