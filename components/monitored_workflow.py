@@ -2,9 +2,10 @@
 
 The state machine is one Parallel state with two branches:
 
-- the monitor: a ``lambda:invoke.waitForTaskToken`` Task on the ``monitor_register`` Lambda, which
+- the monitor: an ``aws-sdk:dynamodb:putItem.waitForTaskToken`` Task (no Lambda, as seed 003) that
   stores the task token in the token table under the execution's ``workflowkey`` (conditionally: a
-  second live execution with the same key fails at once with ``DuplicateWorkflowKey``) and waits.
+  second live execution with the same key fails at once with ``DuplicateWorkflowKey``; the row
+  expires with the monitor's timeout) and waits.
   No event within the monitor timeout ends it, through a Catch, with ``MonitorTimedOut``.
 - the work (a Wait by default, or states from a YAML file, or a handler module), then a direct
   ``events:putEvents`` Task that emits ``StopWorkflowMonitoring`` for the key on the bus.
@@ -40,7 +41,7 @@ from components.function import (
 )
 from components.http_api import ApiArgs, HttpApi, api_settings, function_routes
 from components.messaging import alarm_topic, secure_queue, secure_table
-from components.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
+from components.state_machine import DYNAMODB_TRANSIENT_ERRORS, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 from components.workflow import WORKFLOWS_DIR, WorkflowDefinitionError, load_definition
 
 #: Default seconds the monitor waits for an event (stop or error) before the execution fails.
@@ -62,7 +63,9 @@ TIMED_OUT_ERROR = "MonitorTimedOut"
 WORK_STATE = "Work"
 STOP_STATE = "StopWorkflowMonitoring"
 DUPLICATE_ERROR = "DuplicateWorkflowKey"
-#: Lambda's own transient errors: the only ones a Lambda Task retries.
+INVALID_KEY_ERROR = "InvalidWorkflowKey"
+#: The error of a refused conditional write, as the AWS SDK integration names it.
+CONDITION_FAILED_ERROR = "DynamoDb.ConditionalCheckFailedException"
 #: EventBridge target delivery: retries and the oldest event still delivered (then: the DLQ).
 TARGET_RETRY_ATTEMPTS = 4
 TARGET_MAX_EVENT_AGE_SECONDS = 3600
@@ -104,7 +107,6 @@ class MonitoredWorkflow(pulumi.ComponentResource):
 
     event_bus: Optional[aws.cloudwatch.EventBus]
     table: aws.dynamodb.Table
-    register_function: HandlerFunction
     events_function: HandlerFunction
     api_function: HandlerFunction
     work_functions: dict[str, HandlerFunction]
@@ -142,23 +144,11 @@ class MonitoredWorkflow(pulumi.ComponentResource):
             self.event_bus_arn, self.event_bus_name = self.event_bus.arn, self.event_bus.name
         self.table = secure_table(f"{name}-tokens", child, hash_key="pk", ttl_attribute="expiresAt")
 
-        # The monitor's register Lambda (invoked by the state machine; it needs no Step Functions rights).
-        self.register_function = HandlerFunction(
-            f"{name}-register",
-            {
-                "handler": "monitor_register",
-                "environment": {"TABLE_NAME": self.table.name, "MONITOR_TIMEOUT_SECONDS": str(timeout)},
-                "statements": iam.grant_token_registration(self.table.arn),
-                "log_retention_days": retention,
-            },
-            opts=child,
-        )
-
         # The work and the state machine.
         work, modules = work_branch(args)
         self.work_functions = handler_functions(name, modules, args.get("work_handlers", {}), retention, child)
         substitutions: dict[str, pulumi.Input[str]] = {
-            "RegisterFunction": self.register_function.arn,
+            "TokenTableArn": self.table.arn,
             "EventBusArn": self.event_bus_arn,
         }
         substitutions.update(handler_substitutions(self.work_functions))
@@ -349,13 +339,84 @@ def work_branch(args: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return {"StartAt": WORK_STATE, "States": {WORK_STATE: {"Type": "Wait", "Seconds": seconds, "End": True}}}, []
 
 
+def monitor_branch(timeout: int, stop_detail_type: str = DEFAULT_STOP_DETAIL_TYPE) -> dict[str, Any]:
+    """The monitor branch: one ``aws-sdk:dynamodb:putItem.waitForTaskToken`` Task, no Lambda (as seed 003).
+
+    The Task writes the token row of ``handlers/common/tokens.py`` (``pk``, ``status`` WAITING,
+    ``token``, ``executionArn``, ``createdAt``, ``expiresAt``) with the same condition as
+    ``TokenStore.register``: the key is free, or its row is not a live wait of another execution.
+    The row's epoch seconds need ``$millis()``, so this one state is JSONata (the rest of the
+    definition stays JSONPath). A refused write is ``DuplicateWorkflowKey``; a missing or malformed
+    ``workflowkey`` is ``InvalidWorkflowKey``; DynamoDB's transient failures are retried.
+    """
+    execution = "$states.context.Execution"
+    key = f"{execution}.Input.workflowkey"
+    now = "$floor($millis() / 1000)"
+    return {
+        "StartAt": MONITOR_STATE,
+        "States": {
+            MONITOR_STATE: {
+                "Type": "Task",
+                "Comment": "Store the task token under the workflowkey (conditionally) and wait for a stop or error event.",
+                "QueryLanguage": "JSONata",
+                "Resource": "arn:aws:states:::aws-sdk:dynamodb:putItem.waitForTaskToken",
+                "Arguments": {
+                    "TableName": "${TokenTableArn}",
+                    "Item": {
+                        "pk": {"S": "{% $type(" + key + ") = 'string' and $contains(" + key + ", /^[A-Za-z0-9_-]{1,80}$/) ? "
+                              + key + " : $error('workflowkey must be 1 to 80 characters of A-Z a-z 0-9 - _') %}"},
+                        "status": {"S": "WAITING"},
+                        "token": {"S": "{% $states.context.Task.Token %}"},
+                        "executionArn": {"S": "{% " + execution + ".Id %}"},
+                        "createdAt": {"N": "{% $string(" + now + ") %}"},
+                        "expiresAt": {"N": "{% $string(" + now + f" + {timeout}) %}}"},
+                    },
+                    "ConditionExpression": (
+                        "attribute_not_exists(pk) OR executionArn = :arn OR #s <> :waiting OR expiresAt < :now"
+                    ),
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {
+                        ":arn": {"S": "{% " + execution + ".Id %}"},
+                        ":waiting": {"S": "WAITING"},
+                        ":now": {"N": "{% $string(" + now + ") %}"},
+                    },
+                },
+                "TimeoutSeconds": timeout,
+                # DynamoDB's transient failures only (by name: see DYNAMODB_TRANSIENT_ERRORS).
+                "Retry": [{"ErrorEquals": DYNAMODB_TRANSIENT_ERRORS, "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2}],
+                "Catch": [
+                    {"ErrorEquals": list(WAIT_EXPIRED_ERRORS), "Next": TIMED_OUT_STATE},
+                    {"ErrorEquals": [CONDITION_FAILED_ERROR], "Next": DUPLICATE_ERROR},
+                    {"ErrorEquals": ["States.QueryEvaluationError"], "Next": INVALID_KEY_ERROR},
+                ],
+                "End": True,
+            },
+            TIMED_OUT_STATE: {
+                "Type": "Fail",
+                "Error": TIMED_OUT_ERROR,
+                "Cause": f"no {stop_detail_type} or error event arrived within {timeout} seconds",
+            },
+            DUPLICATE_ERROR: {
+                "Type": "Fail",
+                "Error": DUPLICATE_ERROR,
+                "Cause": "another execution is already monitored under this workflowkey",
+            },
+            INVALID_KEY_ERROR: {
+                "Type": "Fail",
+                "Error": INVALID_KEY_ERROR,
+                "Cause": "the execution input's workflowkey must be 1 to 80 characters of A-Z a-z 0-9 - _",
+            },
+        },
+    }
+
+
 def monitored_definition(
     work: Mapping[str, Any],
     monitor_timeout_seconds: int = DEFAULT_MONITOR_TIMEOUT_SECONDS,
     event_source: str = DEFAULT_EVENT_SOURCE,
     stop_detail_type: str = DEFAULT_STOP_DETAIL_TYPE,
 ) -> dict[str, Any]:
-    """The ASL of a monitored workflow, with ``${RegisterFunction}`` and ``${EventBusArn}`` placeholders.
+    """The ASL of a monitored workflow, with ``${TokenTableArn}`` and ``${EventBusArn}`` placeholders.
 
     One Parallel: [monitor, work -> StopWorkflowMonitoring]; its output is the work branch's output.
     The work's ending states (``End: true``, ``Succeed``) are rewired to the stop event.
@@ -393,34 +454,7 @@ def monitored_definition(
         "Retry": [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2}],
         "End": True,
     }
-    monitor = {
-        "StartAt": MONITOR_STATE,
-        "States": {
-            MONITOR_STATE: {
-                "Type": "Task",
-                "Comment": "Register the task token under the workflowkey and wait for a stop or error event.",
-                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                "Parameters": {
-                    "FunctionName": "${RegisterFunction}",
-                    "Payload": {
-                        "workflowkey.$": "$$.Execution.Input.workflowkey",
-                        "executionArn.$": "$$.Execution.Id",
-                        "taskToken.$": "$$.Task.Token",
-                    },
-                },
-                "TimeoutSeconds": timeout,
-                # The register Lambda raises AwsServiceUnavailable when the table fails: retried.
-                "Retry": [lambda_retry(AWS_UNAVAILABLE_ERROR)],
-                "Catch": [{"ErrorEquals": list(WAIT_EXPIRED_ERRORS), "Next": TIMED_OUT_STATE}],
-                "End": True,
-            },
-            TIMED_OUT_STATE: {
-                "Type": "Fail",
-                "Error": TIMED_OUT_ERROR,
-                "Cause": f"no {stop_detail_type} or error event arrived within {timeout} seconds",
-            },
-        },
-    }
+    monitor = monitor_branch(timeout, stop_detail_type)
     return {
         "Comment": "Monitored workflow (seed 003): a monitor beside the work, ended or failed by bus events",
         "StartAt": PARALLEL_STATE,

@@ -27,6 +27,20 @@ LAMBDA_SERVICE_ERRORS = [
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 ]
+#: DynamoDB's transient errors as an AWS SDK integration names them (``DynamoDb.<exception>``; both
+#: spellings of the exceptions whose SDK class and error code differ). Listed by name on purpose: a
+#: callback Task must never retry ``States.TaskFailed``, which also matches the error a
+#: SendTaskFailure delivers, so the wait would start over instead of failing.
+DYNAMODB_TRANSIENT_ERRORS = [
+    "DynamoDb.ProvisionedThroughputExceededException",
+    "DynamoDb.RequestLimitExceeded",
+    "DynamoDb.RequestLimitExceededException",
+    "DynamoDb.ThrottlingException",
+    "DynamoDb.InternalServerError",
+    "DynamoDb.InternalServerErrorException",
+    "DynamoDb.DynamoDbException",
+    "DynamoDb.SdkClientException",
+]
 #: The error a handler raises when an AWS call it makes fails (``handlers/common/errors.py``): worth a retry.
 AWS_UNAVAILABLE_ERROR = "AwsServiceUnavailable"
 #: The errors with which Step Functions ends a callback wait (moto reports both as States.Timeout).
@@ -186,7 +200,9 @@ def _task_statements(state: Mapping[str, Any]) -> list[dict[str, Any]]:
     if not resource.startswith("arn:aws:states:::"):
         raise ValueError(f"unsupported Task resource {resource!r}")
 
-    service, _, action = resource[len("arn:aws:states:::"):].partition(":")
+    integration = resource[len("arn:aws:states:::"):]
+    # An AWS SDK integration (aws-sdk:<service>:<action>) needs the same action as the optimized one.
+    service, _, action = integration.removeprefix("aws-sdk:").partition(":")
     api = action.split(".")[0]
     pattern = action[len(api):]
     if service == "lambda" and api == "invoke":

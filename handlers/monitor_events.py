@@ -9,7 +9,8 @@ Two rules on the bus deliver here, told apart by ``detail-type`` (names from the
 
 ``detail``: ``{"workflowkey", "error"?, "cause"?, "executionArn"?}``. An ``executionArn`` (the
 workflow's own stop event and the HTTP route's events carry one) confines the event to that
-execution: it never completes another execution's monitor under the same key.
+execution: it never completes another execution's monitor under the same key (one conditional
+update claims the row: no read on the way).
 
 What cannot be acted on is acknowledged, logged and dropped (returned, never retried): an event
 without a valid key, a key nobody monitors, a monitor already completed or timed out. AWS errors
@@ -29,7 +30,7 @@ from botocore.exceptions import ClientError
 
 from common import env, executions, log
 from common.clients import client
-from common.tokens import CallbackTaskFinalizer, TokenError
+from common.tokens import CallbackTaskFinalizer, NotHeld, TokenError
 from common.validation import valid_name
 
 
@@ -50,23 +51,23 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
 
     finalizer = CallbackTaskFinalizer(env.require("TABLE_NAME"))
     sender = detail.get("executionArn")
-    if isinstance(sender, str) and sender:
-        if not sender.startswith(executions.execution_arn(env.require("STATE_MACHINE_ARN"), "")):
-            return _dropped(key, detail_type, "the event names an execution of another state machine")
-        row = finalizer.store.get(key)
-        if row is None or row.get("executionArn") != sender:
-            if _running(sender):
-                raise MonitorNotRegistered(f"the monitor of {sender} has not registered under {key!r} yet")
-            return _dropped(key, detail_type, "the event's execution does not hold this workflowkey")
+    if not (isinstance(sender, str) and sender):
+        sender = None
+    elif not sender.startswith(executions.execution_arn(env.require("STATE_MACHINE_ARN"), "")):
+        return _dropped(key, detail_type, "the event names an execution of another state machine")
 
     try:
         if detail_type == stop:
-            finalizer.success(key, {"workflowkey": key, "stoppedBy": detail_type})
+            finalizer.success(key, {"workflowkey": key, "stoppedBy": detail_type}, execution_arn=sender)
             outcome = "succeeded"
         else:
             name = _text(detail.get("error")) or error
-            finalizer.failure(key, name, _text(detail.get("cause")) or "")
+            finalizer.failure(key, name, _text(detail.get("cause")) or "", execution_arn=sender)
             outcome = "failed"
+    except NotHeld:  # the event's execution does not (or not yet) hold the key
+        if sender is not None and _running(sender):
+            raise MonitorNotRegistered(f"the monitor of {sender} has not registered under {key!r} yet")
+        return _dropped(key, detail_type, "the event's execution does not hold this workflowkey")
     except TokenError as refusal:  # unknown key, already completed, timed out: nothing to retry
         return _dropped(key, detail_type, refusal.code)
     log.info("monitor completed by event", workflowkey=key, detailType=detail_type, outcome=outcome)

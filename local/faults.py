@@ -108,8 +108,6 @@ class FaultInjector:
 
     def maybe_fail(self, client: Any, operation_name: str, api_params: dict[str, Any]) -> None:
         """Raise the planned ``ClientError`` if a rule matches this call."""
-        from botocore.exceptions import ClientError
-
         with self._lock:
             self._reload()
             if not self._rules:
@@ -122,7 +120,9 @@ class FaultInjector:
                                       "time": time.time()}) + "\n")
         code = str(rule.get("error", "ServiceUnavailable"))
         status = int(rule.get("status", 503))
-        raise ClientError(
+        # As botocore raises it: the service's modeled exception class for a modeled code (what Step
+        # Functions' SDK integrations name their errors by), else a plain ClientError.
+        raise client.exceptions.from_code(code)(
             {
                 "Error": {"Code": code, "Message": str(rule.get("message", f"injected fault {rule['id']}"))},
                 "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": str(uuid.uuid4()), "RetryAttempts": 0},

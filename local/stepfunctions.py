@@ -20,6 +20,15 @@
   reaches the execution, as on AWS.
 - **.sync polling**: moto polls a nested execution every 0.5 s (AWS is told by an event); here
   every 0.1 s, so a Map of nested executions is not slowed by the emulator.
+- **JSONata** (``"QueryLanguage": "JSONata"`` states, ``{% ... %}`` expressions): moto's port
+  evaluates JSONata through LocalStack's JVM bridge, which it does not ship (its evaluator is
+  ``None``: every JSONata state fails with ``TypeError``). Here expressions are evaluated by
+  ``jsonata-python`` (a pure-Python port of jsonata-java, the library Step Functions' own
+  emulators use). An expression that raises (``$error(...)``, a type error) fails its state with
+  ``States.QueryEvaluationError``, which a Catch can take, as on AWS (moto let the exception
+  escape as ``States.Runtime``). Step Functions' extra functions
+  (``$partition``, ``$uuid``, ``$hash`` ...) are not provided; standard JSONata (``$millis()``,
+  ``$string``, ``$floor`` ...) is.
 - **StartExecution atomicity**: moto checks for an execution of that name and then appends the
   new one without a lock, so two concurrent starts with one name could both start an execution.
   Starts are serialized here, so a name is used once, as on AWS.
@@ -27,6 +36,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from datetime import datetime
@@ -89,10 +99,68 @@ def _operation(service: str, action: str) -> Any:
     raise KeyError(f"{service} has no operation {action}")
 
 
+def eval_jsonata(expression: str) -> Any:
+    """Evaluate one JSONata expression as moto's JVM bridge would: a JSON value, or ``JSONataException``."""
+    import jsonata
+    from moto.stepfunctions.parser.asl.jsonata.jsonata import JSONataException
+
+    try:
+        result = jsonata.Jsonata(expression).evaluate(None)
+        return json.loads(json.dumps(result))  # plain JSON values, as the bridge returns
+    except Exception as error:  # jsonata's JException and anything an expression can raise
+        raise JSONataException("UNKNOWN", str(error)) from error
+
+
+def query_evaluation_error(env: Any, expression: str, detail: str) -> Exception:
+    """The ``States.QueryEvaluationError`` failure of a JSONata expression that raised (recorded in the history)."""
+    from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    name = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
+    details = EvaluationFailedEventDetails(
+        cause=f"The JSONata expression '{expression}' failed: {detail}", error=name.error_name
+    )
+    env.event_manager.add_event(
+        context=env.event_history_context,
+        event_type=HistoryEventType.EvaluationFailed,
+        event_details=EventDetails(evaluationFailedEventDetails=details),
+    )
+    return FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=name,
+            event_type=HistoryEventType.EvaluationFailed,
+            event_details=EventDetails(evaluationFailedEventDetails=details),
+        )
+    )
+
+
 def install() -> None:
     """Patch moto's interpreter (see the module docstring); idempotent."""
     if _originals:
         return
+    # moto 5.2.5 gap: no JSONata evaluator without LocalStack's JVM (see the module docstring).
+    from moto.stepfunctions.parser.asl.component.common.string import string_expression
+    from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+    from moto.stepfunctions.parser.asl.jsonata import validations as jsonata_validations
+
+    for module in (string_expression, moto_jsonata, jsonata_validations):
+        _patch_global(module, "eval_jsonata_expression", eval_jsonata)
+    original_jsonata_body = string_expression.StringJSONata._eval_body
+
+    def jsonata_body(self: Any, env: Any) -> None:
+        try:
+            original_jsonata_body(self, env)
+        except moto_jsonata.JSONataException as error:
+            raise query_evaluation_error(env, self.expression, error.details or "") from error
+
+    _patch(string_expression.StringJSONata, "_eval_body", jsonata_body)
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
         StateTaskServiceSfn,
     )

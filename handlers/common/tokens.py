@@ -72,6 +72,13 @@ class TaskTimedOut(TokenError):
     code = "TaskTimedOut"
 
 
+class NotHeld(TokenError):
+    """The named execution does not hold the key (another one does, or none registered yet)."""
+
+    status = 409
+    code = "NotHeld"
+
+
 class KeyInUse(TokenError):
     """Another live execution already waits under that key."""
 
@@ -177,8 +184,10 @@ class TokenStore:
             return TIMED_OUT
         return row["status"]
 
-    def _refusal(self, key: str) -> TokenError:
+    def _refusal(self, key: str, execution_arn: Optional[str] = None) -> TokenError:
         row = self.get(key)
+        if execution_arn is not None and (row is None or row.get("executionArn") != execution_arn):
+            return NotHeld(f"execution {execution_arn} does not hold key {key!r}")
         if row is None:
             return UnknownTask(f"no task is registered under key {key!r}")
         if row["status"] == TIMED_OUT or (row["status"] == WAITING and row.get("expiresAt", 0) < time.time()):
@@ -192,29 +201,32 @@ class TokenStore:
             raise self._refusal(key)
         return row
 
-    def claim(self, key: str, outcome: str) -> dict[str, Any]:
+    def claim(self, key: str, outcome: str, execution_arn: Optional[str] = None) -> dict[str, Any]:
         """Move ``key`` from ``WAITING`` to ``outcome`` and take its token (removed from the row).
 
-        Returns the row as it was (with the token). Exactly one concurrent caller succeeds.
+        Returns the row as it was (with the token). Exactly one concurrent caller succeeds. With
+        ``execution_arn``, only that execution's wait is claimed (else :class:`NotHeld`), in the
+        same single conditional write: the happy path reads nothing.
         """
         now = int(time.time())
+        condition = "#s = :waiting AND attribute_exists(#t) AND expiresAt >= :now"
+        values = {":outcome": {"S": outcome}, ":waiting": {"S": WAITING}, ":now": {"N": str(now)}}
+        if execution_arn is not None:
+            condition += " AND executionArn = :arn"
+            values[":arn"] = {"S": execution_arn}
         try:
             response = self.dynamodb.update_item(
                 TableName=self.table_name,
                 Key={"pk": {"S": key}},
                 UpdateExpression="SET #s = :outcome, completedAt = :now REMOVE #t",
-                ConditionExpression="#s = :waiting AND attribute_exists(#t) AND expiresAt >= :now",
+                ConditionExpression=condition,
                 ExpressionAttributeNames={"#s": "status", "#t": "token"},
-                ExpressionAttributeValues={
-                    ":outcome": {"S": outcome},
-                    ":waiting": {"S": WAITING},
-                    ":now": {"N": str(now)},
-                },
+                ExpressionAttributeValues=values,
                 ReturnValues="ALL_OLD",
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise self._refusal(key) from error
+                raise self._refusal(key, execution_arn) from error
             raise
         return _deserialize(response["Attributes"])
 
@@ -255,19 +267,25 @@ class CallbackTaskFinalizer:
         self.store = TokenStore(table_name, dynamodb)
         self.sfn = stepfunctions or client("stepfunctions")
 
-    def success(self, task_key: str, result: Any) -> None:
-        """Complete the task under ``task_key`` successfully with ``result`` (JSON-serializable)."""
-        output = json.dumps(result)
-        self._complete(task_key, SUCCEEDED, lambda token: self.sfn.send_task_success(taskToken=token, output=output))
+    def success(self, task_key: str, result: Any, execution_arn: Optional[str] = None) -> None:
+        """Complete the task under ``task_key`` successfully with ``result`` (JSON-serializable).
 
-    def failure(self, task_key: str, error: str, cause: str = "") -> None:
-        """Fail the task under ``task_key`` with the named ``error`` and a human ``cause``."""
+        With ``execution_arn``, only if that execution holds the key (else :class:`NotHeld`).
+        """
+        output = json.dumps(result)
+        self._complete(
+            task_key, SUCCEEDED, lambda token: self.sfn.send_task_success(taskToken=token, output=output), execution_arn
+        )
+
+    def failure(self, task_key: str, error: str, cause: str = "", execution_arn: Optional[str] = None) -> None:
+        """Fail the task under ``task_key`` with the named ``error`` and a human ``cause`` (``execution_arn``: as :meth:`success`)."""
         self._complete(
             task_key,
             FAILED,
             lambda token: self.sfn.send_task_failure(
                 taskToken=token, error=error[:MAX_ERROR_CHARS], cause=cause[:MAX_CAUSE_CHARS]
             ),
+            execution_arn,
         )
 
     def heartbeat(self, task_key: str) -> None:
@@ -281,8 +299,8 @@ class CallbackTaskFinalizer:
                 raise TaskTimedOut(f"the task {task_key!r} timed out and can no longer be completed") from error
             raise
 
-    def _complete(self, task_key: str, outcome: str, send: Any) -> None:
-        row = self.store.claim(task_key, outcome)
+    def _complete(self, task_key: str, outcome: str, send: Any, execution_arn: Optional[str] = None) -> None:
+        row = self.store.claim(task_key, outcome, execution_arn)
         try:
             send(row["token"])
         except ClientError as error:

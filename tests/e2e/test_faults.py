@@ -170,6 +170,23 @@ def test_dynamodb_throttling_in_the_monitor_path_is_retried(local_stack: Any, fa
     assert faults.fired(faults.rules[0]["id"]) == 1
 
 
+def test_dynamodb_throttling_the_monitors_own_registration_is_retried_by_the_state_machine(
+    local_stack: Any, faults: Faults
+) -> None:
+    # The monitor Task writes its token row itself (an SDK integration): DynamoDB throttles that PutItem
+    # once; the Task's Retry writes it again and the execution ends normally.
+    key = _id("ddb-put-throttle")
+    faults.inject({"service": "dynamodb", "operation": "PutItem", "match": key,
+                   "error": "ProvisionedThroughputExceededException", "status": 400, "times": 1})
+    base = local_stack.endpoints["monitored"].rstrip("/")
+    assert local_stack.request("POST", f"{base}/monitored", json={"workflowkey": key, "input": {}})[0] == 202
+    execution = _final(local_stack, "monitored", key, timeout=20)
+    assert execution["status"] == "SUCCEEDED", execution
+    assert faults.fired(faults.rules[0]["id"]) == 1
+    errors = [e["taskFailedEventDetails"]["error"] for e in _history(local_stack, "monitored", key) if e["type"] == "TaskFailed"]
+    assert errors == ["DynamoDb.ProvisionedThroughputExceededException"]
+
+
 def test_send_task_success_failing_in_the_resume_path_is_retried(local_stack: Any, faults: Faults) -> None:
     # The resume Lambda claims the pause, then Step Functions fails SendTaskSuccess once: the claim is
     # undone, the invocation fails, Lambda retries it and the job completes with the resume's output.

@@ -13,20 +13,24 @@ import pytest
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
-from local import dynamodb_atomic
+from local import dynamodb_atomic, stepfunctions
 
 
 @pytest.fixture
 def aws() -> Iterator[None]:
     """Every boto3 call inside the test goes to moto (Step Functions interpreter on).
 
-    DynamoDB conditional writes are made atomic as on AWS (a moto gap, see local/dynamodb_atomic.py).
+    With the local stack's fixes for moto's gaps: DynamoDB conditional writes are atomic
+    (local/dynamodb_atomic.py) and the interpreter runs JSONata states and nested executions
+    (local/stepfunctions.py), as on AWS.
     """
     dynamodb_atomic.install()
+    stepfunctions.install()
     try:
         with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
             yield
     finally:
+        stepfunctions.uninstall()
         dynamodb_atomic.uninstall()
 
 

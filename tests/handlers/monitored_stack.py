@@ -1,16 +1,13 @@
-"""A MonitoredWorkflow on moto for the handler tests: the component's own ASL, with real task tokens.
+"""A MonitoredWorkflow on moto for the handler tests: the component's own ASL, unchanged, with real task tokens.
 
-moto runs no Lambda without Docker, so the monitor Task's ``lambda:invoke.waitForTaskToken`` is
-swapped for ``sqs:sendMessage.waitForTaskToken`` with the very same payload; the tests then call
-``monitor_register.handler`` with that payload, as Step Functions would invoke the Lambda. Everything
-else is the component's rendered definition: the Parallel, the Catch, the ``putEvents`` stop event to
-a real bus. A rule on the bus copies every monitoring event to a queue, from which the tests hand
-the events to ``monitor_events.handler``, as the EventBridge target would.
+The monitor Task (``aws-sdk:dynamodb:putItem.waitForTaskToken``, a JSONata state) writes the token
+row itself; the ``putEvents`` stop event goes to a real bus. A rule on the bus copies every
+monitoring event to a queue, from which the tests hand the events to ``monitor_events.handler``,
+as the EventBridge target would.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 import uuid
@@ -20,7 +17,8 @@ from typing import Any, Optional
 import boto3
 import pytest
 
-from components.monitored_workflow import MONITOR_STATE, PARALLEL_STATE, monitored_definition
+from common.tokens import TokenStore
+from components.monitored_workflow import monitored_definition
 from components.state_machine import render
 from tests.handlers.conftest import token_table
 
@@ -36,7 +34,6 @@ class MonitoredStack:
 
     table: str
     bus_arn: str
-    monitor_queue: str
     events_queue: str
     state_machine_arn: str
     other_state_machine_arn: str
@@ -50,9 +47,16 @@ class MonitoredStack:
             input=json.dumps({"workflowkey": key, "input": work_input or {}}),
         )["executionArn"]
 
-    def next_registration(self, timeout: float = 10) -> dict[str, Any]:
-        """The payload the next monitor Task would invoke the register Lambda with."""
-        return json.loads(_receive(self.monitor_queue, timeout)["Body"])
+    def registered(self, key: str, execution_arn: str, timeout: float = 10) -> dict[str, Any]:
+        """The token row of ``key`` once ``execution_arn``'s monitor Task has written it."""
+        store = TokenStore(self.table)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            row = store.get(key)
+            if row is not None and row.get("executionArn") == execution_arn:
+                return row
+            time.sleep(0.05)
+        raise AssertionError(f"the monitor of {execution_arn} did not register under {key!r} within {timeout} s")
 
     def next_event(self, timeout: float = 10) -> dict[str, Any]:
         """The next event the bus delivered to the monitoring rules (as the Lambda target gets it)."""
@@ -100,16 +104,10 @@ def wait_status(execution_arn: str, timeout: float = 15) -> dict[str, Any]:
         time.sleep(0.05)
 
 
-def definition_on_moto(work_seconds: int, timeout: int, bus_arn: str, monitor_queue: str) -> dict[str, Any]:
-    """The component's rendered definition, its monitor Task sending the register payload to SQS."""
+def definition_on_moto(work_seconds: int, timeout: int, bus_arn: str, table_arn: str) -> dict[str, Any]:
+    """The component's rendered definition for a Wait of ``work_seconds``."""
     work = {"StartAt": "Work", "States": {"Work": {"Type": "Wait", "Seconds": work_seconds, "End": True}}}
-    template = monitored_definition(work, timeout, SOURCE, STOP)
-    document = render(template, {"RegisterFunction": "unused", "EventBusArn": bus_arn})
-    monitor = document["States"][PARALLEL_STATE]["Branches"][0]["States"][MONITOR_STATE]
-    payload = copy.deepcopy(monitor["Parameters"]["Payload"])
-    monitor["Resource"] = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
-    monitor["Parameters"] = {"QueueUrl": monitor_queue, "MessageBody": payload}
-    return document
+    return render(monitored_definition(work, timeout, SOURCE, STOP), {"TokenTableArn": table_arn, "EventBusArn": bus_arn})
 
 
 def build_stack(monkeypatch: pytest.MonkeyPatch, work_seconds: int = 2, timeout: int = 30) -> MonitoredStack:
@@ -120,7 +118,6 @@ def build_stack(monkeypatch: pytest.MonkeyPatch, work_seconds: int = 2, timeout:
     bus_name = f"monitor-bus-{suffix}"
     bus_arn = events.create_event_bus(Name=bus_name)["EventBusArn"]
     sqs = boto3.client("sqs")
-    monitor_queue = sqs.create_queue(QueueName=f"monitor-{suffix}")["QueueUrl"]
     events_queue = sqs.create_queue(QueueName=f"events-{suffix}")["QueueUrl"]
     events_queue_arn = sqs.get_queue_attributes(QueueUrl=events_queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(
@@ -131,7 +128,8 @@ def build_stack(monkeypatch: pytest.MonkeyPatch, work_seconds: int = 2, timeout:
     events.put_targets(Rule="monitoring", EventBusName=bus_name, Targets=[{"Id": "capture", "Arn": events_queue_arn}])
 
     sfn = boto3.client("stepfunctions")
-    definition = json.dumps(definition_on_moto(work_seconds, timeout, bus_arn, monitor_queue))
+    table_arn = boto3.client("dynamodb").describe_table(TableName=table)["Table"]["TableArn"]
+    definition = json.dumps(definition_on_moto(work_seconds, timeout, bus_arn, table_arn))
     arn = sfn.create_state_machine(name=f"monitored-{suffix}", definition=definition, roleArn=ROLE)["stateMachineArn"]
     other = sfn.create_state_machine(name=f"other-{suffix}", definition=definition, roleArn=ROLE)["stateMachineArn"]
     for name, value in {
@@ -141,7 +139,6 @@ def build_stack(monkeypatch: pytest.MonkeyPatch, work_seconds: int = 2, timeout:
         "EVENT_SOURCE": SOURCE,
         "STOP_DETAIL_TYPE": STOP,
         "ERROR_DETAIL_TYPE": ERROR,
-        "MONITOR_TIMEOUT_SECONDS": str(timeout),
     }.items():
         monkeypatch.setenv(name, value)
-    return MonitoredStack(table, bus_arn, monitor_queue, events_queue, arn, other)
+    return MonitoredStack(table, bus_arn, events_queue, arn, other)

@@ -11,7 +11,6 @@ from botocore.stub import Stubber
 
 import monitor_api
 import monitor_events
-import monitor_register
 from common.tokens import TokenStore
 from tests.handlers.conftest import http_event, response_json
 from tests.handlers.monitored_stack import ERROR, SOURCE, STOP, MonitoredStack, build_stack, wait_status
@@ -48,7 +47,7 @@ def executions(stack: MonitoredStack) -> list[str]:
 def started_and_monitored(stack: MonitoredStack, key: str, work_input: dict | None = None) -> str:
     status, body = start({"workflowkey": key, "input": work_input or {}})
     assert status == 202
-    monitor_register.handler(stack.next_registration())
+    stack.registered(key, body["executionArn"])
     return body["executionArn"]
 
 
@@ -157,8 +156,7 @@ def test_events_for_a_key_not_running_are_404(stack: MonitoredStack) -> None:
     assert status == 404 and body["error"] == "NotFound"
     # A row still WAITING whose execution is over (ended by something else, its work failing say).
     finished = stack.start("order-7")
-    token = stack.next_registration()["taskToken"]
-    TokenStore(stack.table).register("order-7", token, 30, finished)
+    token = stack.registered("order-7", finished)["token"]
     boto3.client("stepfunctions").send_task_failure(taskToken=token, error="WorkFailed")
     assert wait_status(finished)["status"] == "FAILED"
     status, body = send("order-7", {"message": ERROR})

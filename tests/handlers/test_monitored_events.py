@@ -1,7 +1,8 @@
 """MonitoredWorkflow's monitor against moto: registering under a workflowkey, and the bus events that end or fail it.
 
-The state machine is the component's own definition (see monitored_stack.py); the register and event
-handlers are called with exactly what Step Functions and EventBridge would hand them.
+The state machine is the component's own definition (see monitored_stack.py): its monitor Task
+registers the token itself (a DynamoDB SDK integration); the events handler is called with exactly
+what EventBridge would hand it.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 import monitor_events
-import monitor_register
-from common.errors import AwsServiceUnavailable
 from common import tokens
 from common.tokens import TokenStore
 from tests.handlers.monitored_stack import ERROR, SOURCE, STOP, MonitoredStack, build_stack, wait_status
@@ -33,7 +32,7 @@ def stack(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[MonitoredStack
 def monitoring(stack: MonitoredStack, key: str, **start: object) -> str:
     """Start an execution for ``key`` and let its monitor register; return the execution ARN."""
     execution = stack.start(key, **start)
-    assert monitor_register.handler(stack.next_registration()) == {"workflowkey": key}
+    stack.registered(key, execution)
     return execution
 
 
@@ -45,23 +44,21 @@ def bus_event(detail_type: str, detail: dict) -> dict:
 # --- register ----------------------------------------------------------------------------------
 
 
-def test_register_stores_the_token_under_the_key_without_logging_it(stack: MonitoredStack, capsys) -> None:
+def test_the_monitor_task_stores_the_token_row_the_finalizer_reads(stack: MonitoredStack) -> None:
     execution = stack.start("order-1")
-    payload = stack.next_registration()
-    assert payload["workflowkey"] == "order-1" and payload["executionArn"] == execution
-    monitor_register.handler(payload)
-    row = TokenStore(stack.table).get("order-1")
-    assert row["status"] == "WAITING" and row["token"] == payload["taskToken"] and row["executionArn"] == execution
-    assert 29 <= row["expiresAt"] - time.time() <= 31  # the row lives as long as the monitor waits (TTL)
-    assert payload["taskToken"] not in capsys.readouterr().out
+    row = stack.registered("order-1", execution)
+    assert row["status"] == "WAITING" and row["token"] and row["executionArn"] == execution
+    assert abs(row["createdAt"] - time.time()) <= 2
+    assert row["expiresAt"] - row["createdAt"] == 30  # the row lives as long as the monitor waits (TTL)
+    assert TokenStore(stack.table).waiting("order-1")["token"] == row["token"]
 
 
 def test_second_live_execution_with_the_same_key_fails_fast_and_the_first_keeps_its_token(stack: MonitoredStack) -> None:
     first = monitoring(stack, "order-2")
     first_token = TokenStore(stack.table).get("order-2")["token"]
-    stack.start("order-2", name="order-2-again")
-    with pytest.raises(monitor_register.DuplicateWorkflowKey, match="order-2"):
-        monitor_register.handler(stack.next_registration())
+    second = stack.start("order-2", name="order-2-again")
+    description = wait_status(second, timeout=5)
+    assert description["status"] == "FAILED" and description["error"] == "DuplicateWorkflowKey"
     row = TokenStore(stack.table).get("order-2")
     assert row["executionArn"] == first and row["token"] == first_token
     # The first execution still ends normally: its work's stop event completes its own monitor.
@@ -69,22 +66,26 @@ def test_second_live_execution_with_the_same_key_fails_fast_and_the_first_keeps_
     assert wait_status(first)["status"] == "SUCCEEDED"
 
 
-def test_register_refuses_an_invalid_key(stack: MonitoredStack) -> None:
-    with pytest.raises(monitor_register.InvalidWorkflowKey):
-        monitor_register.handler({"workflowkey": "no spaces", "taskToken": "t", "executionArn": "arn"})
-    with pytest.raises(monitor_register.InvalidWorkflowKey):
-        monitor_register.handler({"taskToken": "t", "executionArn": "arn"})
+def test_a_key_whose_monitor_timed_out_can_be_monitored_again(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = build_stack(monkeypatch, work_seconds=30, timeout=1)
+    first = monitoring(stack, "order-4")
+    assert wait_status(first)["error"] == "MonitorTimedOut"
+    time.sleep(max(0.0, TokenStore(stack.table).get("order-4")["expiresAt"] + 1 - time.time()))
+    again = stack.start("order-4", name="order-4-again")
+    assert stack.registered("order-4", again)["status"] == "WAITING"  # the stale row no longer holds the key
+    stack.stop_all()
 
 
-def test_register_raises_aws_errors(stack: MonitoredStack, monkeypatch: pytest.MonkeyPatch) -> None:
-    failing = boto3.client("dynamodb")
-    stubber = Stubber(failing)
-    stubber.add_client_error("put_item", "ProvisionedThroughputExceededException", http_status_code=400)
-    stubber.activate()
-    monkeypatch.setattr(tokens, "client", lambda service: failing)
-    # Raised by a name the monitor's Retry knows, so a throttled table costs a retry, not the execution.
-    with pytest.raises(AwsServiceUnavailable, match="ProvisionedThroughputExceeded"):
-        monitor_register.handler({"workflowkey": "order-3", "taskToken": "t", "executionArn": "arn"})
+@pytest.mark.parametrize("execution_input", [{"workflowkey": "no spaces"}, {"workflowkey": 7}, {}])
+def test_an_invalid_key_fails_the_execution_with_a_named_error_and_stores_nothing(
+    stack: MonitoredStack, execution_input: dict
+) -> None:
+    execution = boto3.client("stepfunctions").start_execution(
+        stateMachineArn=stack.state_machine_arn, name="bad-key", input=json.dumps(execution_input)
+    )["executionArn"]
+    description = wait_status(execution, timeout=5)
+    assert description["status"] == "FAILED" and description["error"] == "InvalidWorkflowKey"
+    assert boto3.client("dynamodb").scan(TableName=stack.table)["Count"] == 0
 
 
 # --- stop --------------------------------------------------------------------------------------
@@ -151,8 +152,7 @@ def test_events_nobody_can_act_on_are_dropped_not_raised(stack: MonitoredStack) 
 
 def test_an_event_of_another_execution_never_completes_the_key_holders_monitor(stack: MonitoredStack) -> None:
     holder = monitoring(stack, "order-21")
-    finished = stack.start("order-21-done", name="order-21-done")
-    monitor_register.handler(stack.next_registration())
+    finished = monitoring(stack, "order-21-done", name="order-21-done")
     monitor_events.handler(bus_event(ERROR, {"workflowkey": "order-21-done"}))
     assert wait_status(finished)["status"] == "FAILED"
     event = bus_event(ERROR, {"workflowkey": "order-21", "executionArn": finished})
@@ -163,12 +163,16 @@ def test_an_event_of_another_execution_never_completes_the_key_holders_monitor(s
 
 def test_a_stop_event_that_outran_its_registration_is_raised_for_a_retry(stack: MonitoredStack) -> None:
     execution = stack.start("order-22")
-    payload = stack.next_registration()  # the monitor has its token but has not stored it yet
+    row = stack.registered("order-22", execution)
+    dynamodb = boto3.client("dynamodb")
+    item = dynamodb.get_item(TableName=stack.table, Key={"pk": {"S": "order-22"}})["Item"]
+    dynamodb.delete_item(TableName=stack.table, Key={"pk": {"S": "order-22"}})  # as if not written yet
     event = bus_event(STOP, {"workflowkey": "order-22", "executionArn": execution})
     with pytest.raises(monitor_events.MonitorNotRegistered):
         monitor_events.handler(event)
-    monitor_register.handler(payload)
+    dynamodb.put_item(TableName=stack.table, Item=item)  # the monitor's write lands
     assert monitor_events.handler(event)["outcome"] == "succeeded"  # the retry completes it
+    assert TokenStore(stack.table).get("order-22")["status"] == "SUCCEEDED" and row["token"]
 
 
 def test_events_after_the_monitor_timed_out_are_dropped(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:

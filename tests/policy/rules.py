@@ -346,8 +346,9 @@ class Graph:
     def token_tables(self) -> dict[str, list[str]]:
         """Table ARN -> why it holds task tokens.
 
-        A table holds tokens when a ``.waitForTaskToken`` Task writes ``$$.Task.Token`` into it
-        directly, or hands the token to a Lambda whose role may write (PutItem/UpdateItem) the table.
+        A table holds tokens when a ``.waitForTaskToken`` Task writes the token (``$$.Task.Token``, or
+        ``$states.context.Task.Token`` in a JSONata state) into it directly (an optimized or AWS SDK
+        DynamoDB integration), or hands the token to a Lambda whose role may write (PutItem/UpdateItem) the table.
         """
         found: dict[str, list[str]] = {}
         tables = self.of_type(TABLE)
@@ -355,8 +356,8 @@ class Graph:
             for state_name, state in iter_states(definition):
                 resource = str(state.get("Resource", ""))
                 params = state.get("Parameters") or state.get("Arguments") or {}
-                carries_token = "$$.Task.Token" in json.dumps(params)
-                if resource.startswith("arn:aws:states:::dynamodb:") and carries_token:
+                carries_token = any(token in json.dumps(params) for token in ("$$.Task.Token", "$states.context.Task.Token"))
+                if resource.startswith(("arn:aws:states:::dynamodb:", "arn:aws:states:::aws-sdk:dynamodb:")) and carries_token:
                     found.setdefault(params.get("TableName", ""), []).append(f"{sm.name}.{state_name} writes the token")
                 if resource.startswith("arn:aws:states:::lambda:invoke.waitForTaskToken") and carries_token:
                     fn = self.function(params.get("FunctionName"))

@@ -72,7 +72,8 @@ def test_every_resource_is_parented_under_the_component(run: ProgramRun) -> None
     ]:
         assert run.named_of(token, name).parent_types == ["sfn-patterns:index:MonitoredWorkflow"]
     functions = {f.name for f in run.of_type("aws:lambda/function:Function")}
-    assert functions == {"mon-register", "mon-events", "mon-api"}  # no Lambda for the stop event: putEvents
+    # No Lambda registers the monitor (a DynamoDB SDK Task) nor sends the stop event (putEvents).
+    assert functions == {"mon-events", "mon-api"}
 
 
 def test_token_table_is_encrypted_with_ttl(run: ProgramRun) -> None:
@@ -129,15 +130,6 @@ def test_eventbridge_may_invoke_the_events_lambda_only_from_its_rules(run: Progr
         assert permission.inputs["sourceArn"] == arn_of(run, "aws:cloudwatch/eventRule:EventRule", name)
 
 
-def test_register_lambda_may_only_put_tokens(run: ProgramRun) -> None:
-    table = arn_of(run, "aws:dynamodb/table:Table", "mon-tokens")
-    statements = policy_statements(run, "mon-register-policy")
-    assert {"Effect": "Allow", "Action": ["dynamodb:PutItem"], "Resource": [table]} in statements
-    assert not any(a.startswith("states:") for a in actions(statements))  # it fails by raising, needs no SFN rights
-    env = run.named_of("aws:lambda/function:Function", "mon-register").inputs["environment"]["variables"]
-    assert env == {"TABLE_NAME": run.outputs["table"], "MONITOR_TIMEOUT_SECONDS": "600"}
-
-
 def test_events_lambda_may_only_complete_tokens_of_its_state_machine(run: ProgramRun) -> None:
     table = arn_of(run, "aws:dynamodb/table:Table", "mon-tokens")
     sm = run.outputs["sm"]
@@ -168,13 +160,13 @@ def test_api_lambda_may_only_start_read_and_put_events_on_its_bus(run: ProgramRu
     assert env["STOP_DETAIL_TYPE"] == "StopWorkflowMonitoring" and env["ERROR_DETAIL_TYPE"] == "WorkflowError"
 
 
-def test_state_machine_may_only_invoke_the_register_lambda_and_put_events_on_the_bus(run: ProgramRun) -> None:
-    register = arn_of(run, "aws:lambda/function:Function", "mon-register")
+def test_state_machine_may_only_put_tokens_in_its_table_and_put_events_on_the_bus(run: ProgramRun) -> None:
+    table = arn_of(run, "aws:dynamodb/table:Table", "mon-tokens")
     statements = policy_statements(run, "mon-policy")
-    assert {"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [register, register + ":*"]} in statements
+    assert {"Effect": "Allow", "Action": ["dynamodb:PutItem"], "Resource": [table]} in statements
     assert {"Effect": "Allow", "Action": ["events:PutEvents"], "Resource": [run.outputs["busArn"]]} in statements
     assert {a for a in actions(statements) if not a.startswith(("xray:", "logs:"))} == {
-        "lambda:InvokeFunction", "events:PutEvents",
+        "dynamodb:PutItem", "events:PutEvents",
     }
 
 
@@ -188,18 +180,32 @@ def test_rendered_asl_runs_monitor_and_work_in_parallel(run: ProgramRun) -> None
     monitor, work = branches(run)
 
     wait = monitor["States"][monitor["StartAt"]]
-    assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
-    assert wait["Parameters"]["FunctionName"] == arn_of(run, "aws:lambda/function:Function", "mon-register")
-    assert wait["Parameters"]["Payload"] == {
-        "workflowkey.$": "$$.Execution.Input.workflowkey", "executionArn.$": "$$.Execution.Id", "taskToken.$": "$$.Task.Token",
-    }
+    # The monitor registers itself, as seed 003: a DynamoDB SDK Task, no Lambda hop.
+    assert wait["Resource"] == "arn:aws:states:::aws-sdk:dynamodb:putItem.waitForTaskToken"
+    assert wait["QueryLanguage"] == "JSONata" and "Parameters" not in wait  # $millis() for the epoch seconds
+    arguments = wait["Arguments"]
+    assert arguments["TableName"] == arn_of(run, "aws:dynamodb/table:Table", "mon-tokens")
+    item = arguments["Item"]
+    assert set(item) == {"pk", "status", "token", "executionArn", "createdAt", "expiresAt"}  # TokenStore's row
+    assert item["status"] == {"S": "WAITING"} and item["token"] == {"S": "{% $states.context.Task.Token %}"}
+    assert item["expiresAt"] == {"N": "{% $string($floor($millis() / 1000) + 600) %}"}  # TTL = the monitor's wait
+    assert arguments["ConditionExpression"] == (
+        "attribute_not_exists(pk) OR executionArn = :arn OR #s <> :waiting OR expiresAt < :now"
+    )
     assert wait["TimeoutSeconds"] == 600
-    (catch,) = wait["Catch"]
-    assert set(catch["ErrorEquals"]) == {"States.Timeout", "States.HeartbeatTimeout"}
-    assert monitor["States"][catch["Next"]] == {
+    catches = {c["Next"]: c["ErrorEquals"] for c in wait["Catch"]}
+    assert set(catches["MonitorTimedOut"]) == {"States.Timeout", "States.HeartbeatTimeout"}
+    assert catches["DuplicateWorkflowKey"] == ["DynamoDb.ConditionalCheckFailedException"]
+    assert catches["InvalidWorkflowKey"] == ["States.QueryEvaluationError"]
+    assert monitor["States"]["MonitorTimedOut"] == {
         "Type": "Fail", "Error": "MonitorTimedOut", "Cause": "no StopWorkflowMonitoring or error event arrived within 600 seconds",
     }
-    assert all(not e.startswith("States.") for r in wait["Retry"] for e in r["ErrorEquals"])  # never retries a duplicate
+    assert monitor["States"]["DuplicateWorkflowKey"]["Error"] == "DuplicateWorkflowKey"
+    # Only DynamoDB's transient errors are retried: never a duplicate, and never States.TaskFailed, which
+    # would also match the error an event fails the monitor with and start the wait over.
+    (retry,) = wait["Retry"]
+    assert "DynamoDb.ProvisionedThroughputExceededException" in retry["ErrorEquals"]
+    assert all(not e.startswith("States.") and "ConditionalCheckFailed" not in e for e in retry["ErrorEquals"])
 
     assert work["StartAt"] == "Work"
     assert work["States"]["Work"] == {"Type": "Wait", "Seconds": 7, "Next": "StopWorkflowMonitoring"}
