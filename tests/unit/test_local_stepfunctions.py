@@ -156,3 +156,36 @@ def test_send_task_failure_keeps_its_cause(sfn: Any) -> None:
         time.sleep(0.05)
     done = sfn.describe_execution(executionArn=execution)
     assert (done["status"], done["error"], done["cause"]) == ("FAILED", "Rejected", "the partner said no")
+
+
+def jsonata_machine(sfn: Any) -> str:
+    """A JSONata Task whose Arguments raise for a non-positive n (caught), and whose Output computes."""
+    return machine(sfn, "jsonata", {
+        "StartAt": "List",
+        "States": {
+            "List": {
+                "Type": "Task", "QueryLanguage": "JSONata",
+                "Resource": "arn:aws:states:::aws-sdk:dynamodb:listTables",
+                "Arguments": {"Limit": "{% $states.input.n > 0 ? $states.input.n : $error('n must be positive') %}"},
+                "Output": {"double": "{% $states.input.n * 2 %}", "now": "{% $floor($millis() / 1000) %}"},
+                "Catch": [{"ErrorEquals": ["States.QueryEvaluationError"], "Next": "BadInput"}],
+                "End": True,
+            },
+            "BadInput": {"Type": "Fail", "Error": "BadInput", "Cause": "n must be positive"},
+        },
+    })
+
+
+def test_jsonata_expressions_are_evaluated(sfn: Any) -> None:
+    description = run(sfn, jsonata_machine(sfn), "good", {"n": 3})
+    assert description["status"] == "SUCCEEDED", description
+    output = json.loads(description["output"])
+    assert output["double"] == 6 and abs(output["now"] - time.time()) < 5  # $millis(): real epoch time
+
+
+def test_a_raising_jsonata_expression_is_a_catchable_query_evaluation_error(sfn: Any) -> None:
+    description = run(sfn, jsonata_machine(sfn), "bad", {"n": 0})
+    assert description["status"] == "FAILED" and description["error"] == "BadInput"  # moto alone: States.Runtime
+    history = sfn.get_execution_history(executionArn=description["executionArn"])["events"]
+    failed = [e["evaluationFailedEventDetails"] for e in history if e["type"] == "EvaluationFailed"]
+    assert failed and "n must be positive" in failed[0]["cause"]
