@@ -22,6 +22,7 @@ import pulumi
 
 from components import iam, policy
 from components.function import (
+    API_MEMORY_MB,
     HandlerFunction,
     HandlerSettings,
     handler_functions,
@@ -134,6 +135,7 @@ class CallbackWorkflow(pulumi.ComponentResource):
             f"{name}-api",
             {
                 "handler": "callback_api",
+                "memory_size": API_MEMORY_MB,
                 "environment": {"STATE_MACHINE_ARN": self.state_machine.arn, "TABLE_NAME": self.table.name},
                 "statements": iam.grant_start_execution(self.state_machine.arn)
                 + iam.grant_task_response(self.state_machine.arn)

@@ -14,7 +14,7 @@ from typing import Optional
 import pulumi
 
 from components import iam
-from components.function import HandlerFunction
+from components.function import API_MEMORY_MB, HandlerFunction
 from components.http_api import ApiArgs, HttpApi, api_settings, function_routes
 
 
@@ -42,6 +42,7 @@ class IdempotentApi(pulumi.ComponentResource):
             f"{name}-handler",
             {
                 "handler": "idempotent_api",
+                "memory_size": API_MEMORY_MB,
                 "environment": {"STATE_MACHINE_ARN": state_machine_arn},
                 "statements": iam.grant_start_execution(state_machine_arn),
                 "log_retention_days": retention,

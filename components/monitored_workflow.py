@@ -33,6 +33,7 @@ import pulumi_aws as aws
 
 from components import iam
 from components.function import (
+    API_MEMORY_MB,
     HandlerFunction,
     HandlerSettings,
     handler_functions,
@@ -223,6 +224,7 @@ class MonitoredWorkflow(pulumi.ComponentResource):
             f"{name}-api",
             {
                 "handler": "monitor_api",
+                "memory_size": API_MEMORY_MB,
                 "environment": {
                     "STATE_MACHINE_ARN": sm_arn,
                     "TABLE_NAME": self.table.name,

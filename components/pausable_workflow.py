@@ -25,7 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.function import HandlerFunction
+from components.function import API_MEMORY_MB, HandlerFunction
 from components.http_api import ApiArgs, HttpApi, api_settings, function_routes
 from components.messaging import secure_table, secure_topic, subscribe_lambda
 from components.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
@@ -210,6 +210,7 @@ class PausableWorkflow(pulumi.ComponentResource):
             "api",
             {
                 "handler": "pausable_api",
+                "memory_size": API_MEMORY_MB,
                 "environment": {
                     "STATE_MACHINE_ARN": state_machine_arn,
                     "TABLE_NAME": table.name,

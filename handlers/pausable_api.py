@@ -92,7 +92,8 @@ def start(request: Request) -> Response:
     description, created = executions.start_once(
         state_machine_arn, job_id, {"input": job_input, "manual": manual}
     )
-    row = _store().get(job_id)
+    # A job just started cannot be paused yet (its preprocessing runs first): only a repeat reads the row.
+    row = None if created else _store().get(job_id)
     view = _job_view(job_id, description, row)
     return json_response(202, {"jobId": job_id, "status": view["status"], "created": created})
 

@@ -104,9 +104,11 @@ def test_the_token_never_reaches_a_log_line_or_an_answer(stack: PausableStack, m
 
 
 def test_same_id_and_input_is_the_same_job_other_input_is_409(stack: PausableStack) -> None:
-    _start(stack, "same-1", input={"a": 1}, manual=True)
+    first = _start(stack, "same-1", input={"a": 1}, manual=True)
+    assert first["status"] == "RUNNING"  # just started: not paused yet (and no read of the pause table)
+    stack.paused("same-1")
     again = _start(stack, "same-1", input={"a": 1}, manual=True)
-    assert again["created"] is False
+    assert again["created"] is False and again["status"] == "PAUSED"
     status, answer = stack.start({"jobId": "same-1", "input": {"a": 2}, "manual": True})
     assert status == 409 and answer["error"] == "NameConflict"
     assert _executions(stack).count("same-1") == 1

@@ -98,3 +98,11 @@ def test_every_callback_wait_retries_aws_failures_and_ends_through_a_catch(progr
                 caught = {e for rule in state.get("Catch", []) for e in rule["ErrorEquals"]}
                 assert {"States.Timeout", "States.HeartbeatTimeout"} <= caught, path
     assert len(waits) == 3  # callback, monitored, pausable
+
+
+def test_http_api_handlers_get_256_mb_and_every_other_handler_128(program: ProgramRun) -> None:
+    memory = {f.inputs["handler"].split(".")[0]: f.inputs["memorySize"] for f in program.of_type("aws:lambda/function:Function")}
+    api = {"idempotent_api", "callback_api", "monitor_api", "pausable_api"}
+    assert {m: memory[m] for m in api} == dict.fromkeys(api, 256)  # a caller waits on their cold start
+    assert {m: size for m, size in memory.items() if m not in api} == dict.fromkeys(set(memory) - api, 128)
+    assert len(memory) >= 12
