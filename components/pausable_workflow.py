@@ -7,6 +7,8 @@ The state machine has three states on the happy path (as seed 004) and one Fail 
 ``lambda:invoke.waitForTaskToken`` task on the pause Lambda, result to ``$.result``) ->
 ``Postprocess`` (a handler Lambda; its result is the execution's output). ``Pause`` has
 ``TimeoutSeconds``; a timeout is caught into ``PauseTimedOut`` (a Fail state with that error).
+Either step can be left out (``preprocess=None`` / ``postprocess=None``): a job with neither is
+one state transition instead of three.
 
 The pause Lambda validates the manual flag (``InvalidManualFlag`` fails the execution), stores the
 task token in the pause table under the job id (the execution name) and, unless the job is manual,
@@ -46,10 +48,14 @@ class PausableWorkflowArgs(ApiArgs, total=False):
     ``POST /jobs/{jobId}/resume``); ``GET /jobs/{jobId}`` is open.
     """
 
-    preprocess: str
-    """Handler module of the preprocessing step (gets the execution input). Default: the demo ``pausable_preprocess``."""
-    postprocess: str
-    """Handler module of the post-processing step (gets the state after the pause). Default: the demo ``pausable_postprocess``."""
+    preprocess: Optional[str]
+    """Handler module of the preprocessing step (gets the execution input). Default: the demo
+    ``pausable_preprocess``. ``None``: no preprocessing state (nor its Lambda); the async service
+    gets the job's ``input``. Each step is a billed state transition ($25 per million executions)."""
+    postprocess: Optional[str]
+    """Handler module of the post-processing step (gets the state after the pause). Default: the demo
+    ``pausable_postprocess``. ``None``: no post-processing state (nor its Lambda); the execution's
+    output is the resume's ``output``."""
     async_service: str
     """Handler module of the async service that does the long job: invoked asynchronously with
     ``{"jobId", "input"}``, it must publish the resume message to ``RESUME_TOPIC_ARN`` (it may
@@ -64,57 +70,51 @@ class PausableWorkflowArgs(ApiArgs, total=False):
     table's rows expire with it. Default 86400 (a day); at most a year."""
 
 
-def pausable_definition(pause_timeout_seconds: int) -> dict[str, Any]:
-    """The ASL of the workflow, with ``${Preprocess}``, ``${Pause}`` and ``${Postprocess}`` placeholders."""
+def pausable_definition(
+    pause_timeout_seconds: int, preprocess: bool = True, postprocess: bool = True
+) -> dict[str, Any]:
+    """The ASL of the workflow, with ``${Pause}`` (and ``${Preprocess}``, ``${Postprocess}`` for the steps it has) placeholders."""
     retry_lambda = [lambda_retry()]
-    return {
-        "Comment": "Preprocess, pause until resumed through the resume topic, post-process (seed 004)",
-        "StartAt": "Preprocess",
-        "States": {
-            "Preprocess": {
-                "Type": "Task",
-                "Resource": "${Preprocess}",
-                "ResultPath": "$.preprocessed",
-                "Retry": retry_lambda,
-                "Next": "Pause",
-            },
-            "Pause": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                "Parameters": {
-                    "FunctionName": "${Pause}",
-                    "Payload": {
-                        "token.$": "$$.Task.Token",
-                        "jobId.$": "$$.Execution.Name",
-                        "executionArn.$": "$$.Execution.Id",
-                        "job.$": "$",
-                    },
-                },
-                "TimeoutSeconds": pause_timeout_seconds,
-                "ResultPath": "$.result",
-                # The pause Lambda raises AwsServiceUnavailable (table) or AsyncServiceUnavailable: retried.
-                "Retry": [lambda_retry(AWS_UNAVAILABLE_ERROR, "AsyncServiceUnavailable")],
-                "Catch": [
-                    {
-                        "ErrorEquals": list(WAIT_EXPIRED_ERRORS),
-                        "ResultPath": "$.timeout",
-                        "Next": PAUSE_TIMED_OUT,
-                    }
-                ],
-                "Next": "Postprocess",
-            },
-            "Postprocess": {
-                "Type": "Task",
-                "Resource": "${Postprocess}",
-                "Retry": retry_lambda,
-                "End": True,
-            },
-            PAUSE_TIMED_OUT: {
-                "Type": "Fail",
-                "Error": PAUSE_TIMED_OUT,
-                "Cause": f"the job was not resumed within {pause_timeout_seconds} seconds",
+    pause: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {
+            "FunctionName": "${Pause}",
+            "Payload": {
+                "token.$": "$$.Task.Token",
+                "jobId.$": "$$.Execution.Name",
+                "executionArn.$": "$$.Execution.Id",
+                "job.$": "$",
             },
         },
+        "TimeoutSeconds": pause_timeout_seconds,
+        # With post processing, it gets the state and the resume's output at $.result; without, the
+        # resume's output is the execution's output.
+        "ResultPath": "$.result" if postprocess else "$",
+        # The pause Lambda raises AwsServiceUnavailable (table) or AsyncServiceUnavailable: retried.
+        "Retry": [lambda_retry(AWS_UNAVAILABLE_ERROR, "AsyncServiceUnavailable")],
+        "Catch": [{"ErrorEquals": list(WAIT_EXPIRED_ERRORS), "ResultPath": "$.timeout", "Next": PAUSE_TIMED_OUT}],
+    }
+    states: dict[str, Any] = {}
+    if preprocess:
+        states["Preprocess"] = {
+            "Type": "Task", "Resource": "${Preprocess}", "ResultPath": "$.preprocessed", "Retry": retry_lambda, "Next": "Pause",
+        }
+    states["Pause"] = pause
+    if postprocess:
+        pause["Next"] = "Postprocess"
+        states["Postprocess"] = {"Type": "Task", "Resource": "${Postprocess}", "Retry": retry_lambda, "End": True}
+    else:
+        pause["End"] = True
+    states[PAUSE_TIMED_OUT] = {
+        "Type": "Fail",
+        "Error": PAUSE_TIMED_OUT,
+        "Cause": f"the job was not resumed within {pause_timeout_seconds} seconds",
+    }
+    return {
+        "Comment": "Preprocess, pause until resumed through the resume topic, post-process (seed 004)",
+        "StartAt": "Preprocess" if preprocess else "Pause",
+        "States": states,
     }
 
 
@@ -161,8 +161,15 @@ class PausableWorkflow(pulumi.ComponentResource):
                 "async_invocation": True,
             },
         )
-        preprocess = function("preprocess", {"handler": args.get("preprocess", "pausable_preprocess")})
-        postprocess = function("postprocess", {"handler": args.get("postprocess", "pausable_postprocess")})
+        # The optional steps: a handler module each, or None for no state at all.
+        steps = {
+            step: function(step, {"handler": module})
+            for step, module in (
+                ("preprocess", args.get("preprocess", "pausable_preprocess")),
+                ("postprocess", args.get("postprocess", "pausable_postprocess")),
+            )
+            if module is not None
+        }
         pause = function(
             "pause",
             {
@@ -181,8 +188,8 @@ class PausableWorkflow(pulumi.ComponentResource):
         self.state_machine = StateMachine(
             f"{name}-workflow",
             {
-                "definition": pausable_definition(timeout),
-                "substitutions": {"Preprocess": preprocess.arn, "Pause": pause.arn, "Postprocess": postprocess.arn},
+                "definition": pausable_definition(timeout, "preprocess" in steps, "postprocess" in steps),
+                "substitutions": {"Pause": pause.arn, **{step.capitalize(): fn.arn for step, fn in steps.items()}},
                 "log_retention_days": retention,
             },
             opts=child,
@@ -237,9 +244,8 @@ class PausableWorkflow(pulumi.ComponentResource):
         )
 
         self.functions = {
-            "preprocess": preprocess,
+            **steps,
             "pause": pause,
-            "postprocess": postprocess,
             "async_service": async_service,
             "resume": resume,
             "api": api,

@@ -1,7 +1,7 @@
 """PausableWorkflow's pause: the ``lambda:invoke.waitForTaskToken`` task that parks a job.
 
 Event (the state machine's Payload): ``{"token", "jobId", "executionArn", "job"}`` where ``job`` is
-the state (execution input plus ``preprocessed``). It validates the job's manual flag (an invalid
+the state (execution input plus ``preprocessed`` when the workflow has a preprocessing step). It validates the job's manual flag (an invalid
 one fails the execution with ``InvalidManualFlag``), stores the token in the pause table under the
 job id (the token never leaves AWS: it is not returned, logged or sent anywhere) and, unless the
 job is manual, asks the async service to do the long job by invoking it asynchronously with
@@ -47,7 +47,9 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
             {"manual": manual},
         )
     if not manual:
-        payload = {"jobId": job_id, "input": job.get("preprocessed") if isinstance(job, dict) else None}
+        # The preprocessed job; without a preprocessing step, the job's own input.
+        data = (job.get("preprocessed", job.get("input")) if isinstance(job, dict) else None)
+        payload = {"jobId": job_id, "input": data}
         try:
             client("lambda").invoke(
                 FunctionName=env.require("ASYNC_SERVICE_ARN"),

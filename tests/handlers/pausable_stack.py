@@ -142,15 +142,20 @@ def sns_event(message: str, message_id: Optional[str] = None) -> dict[str, Any]:
     }
 
 
-def deploy(monkeypatch: pytest.MonkeyPatch, timeout: int = 60, job_seconds: float = 0) -> PausableStack:
-    """Create the table, topic, Lambdas and state machine on moto and point the handlers' environment at them."""
+def deploy(
+    monkeypatch: pytest.MonkeyPatch, timeout: int = 60, job_seconds: float = 0, steps: bool = True
+) -> PausableStack:
+    """Create the table, topic, Lambdas and state machine on moto and point the handlers' environment at them.
+
+    ``steps=False``: the workflow without its preprocessing and post-processing steps.
+    """
     functions = in_process_lambdas(monkeypatch, IN_PROCESS)
     table = token_table("pauses")
     topic_arn, queue_url = topic_with_inbox("resume")
     suffix = uuid.uuid4().hex[:6]
     role = "arn:aws:iam::123456789012:role/sfn"
     definition = render(
-        pausable_definition(timeout),
+        pausable_definition(timeout, preprocess=steps, postprocess=steps),
         {"Preprocess": functions["preprocess"], "Pause": functions["pause"], "Postprocess": functions["postprocess"]},
     )
     state_machine_arn = boto3.client("stepfunctions").create_state_machine(

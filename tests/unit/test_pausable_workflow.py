@@ -219,6 +219,29 @@ def test_defaults_and_custom_steps() -> None:
     assert all(g.inputs["retentionInDays"] == 14 for g in run.of_type("aws:cloudwatch/logGroup:LogGroup"))
 
 
+def test_steps_left_out_leave_the_pause_alone() -> None:
+    run = _build({"preprocess": None, "postprocess": None})
+    functions = {f.name for f in run.of_type(LAMBDA)}
+    assert functions == {"pz-pause", "pz-async-service", "pz-resume", "pz-api"}  # no step Lambdas
+    definition = _definition(run)
+    assert definition["StartAt"] == "Pause" and set(definition["States"]) == {"Pause", "PauseTimedOut"}
+    pause = definition["States"]["Pause"]
+    assert pause["End"] is True and pause["ResultPath"] == "$"  # the resume's output is the execution's output
+    # The role may invoke the pause Lambda only.
+    invoked = {r for s in policy_statements(run, "pz-workflow-policy") if "lambda:InvokeFunction" in s["Action"]
+               for r in s["Resource"]}
+    assert invoked == {_arn(run, "pz-pause"), _arn(run, "pz-pause") + ":*"}
+
+
+def test_one_step_can_be_left_out() -> None:
+    definition = _definition(_build({"postprocess": None}))
+    assert definition["StartAt"] == "Preprocess" and definition["States"]["Preprocess"]["Next"] == "Pause"
+    assert definition["States"]["Pause"]["End"] is True and "Postprocess" not in definition["States"]
+    definition = _definition(_build({"preprocess": None}))
+    assert definition["StartAt"] == "Pause" and definition["States"]["Pause"]["Next"] == "Postprocess"
+    assert definition["States"]["Pause"]["ResultPath"] == "$.result"
+
+
 @pytest.mark.parametrize("timeout", [0, -5, 366 * 24 * 3600])
 def test_an_unbounded_pause_is_refused(timeout: int) -> None:
     with pytest.raises(Exception, match="pause_timeout_seconds"):
