@@ -52,12 +52,14 @@ def ratio(ours: float, seed: float) -> Optional[float]:
     return round(ours / seed, 3) if seed else None
 
 
-def compare(pattern: str, measured: dict[str, Any], prices: dict[str, Any]) -> dict[str, Any]:
-    """Ours and the seed's priced figures for one pattern, and the ratios ours / seed."""
+def compare(scenario: str, measured: dict[str, Any], prices: dict[str, Any]) -> dict[str, Any]:
+    """Ours and the seed's priced figures for one scenario, and the ratios ours / seed."""
+    seed_pattern = SCENARIOS[scenario].seed
     ours = priced({"design": "ours", **measured["perExecution"]}, prices)
-    seed = priced(seed_figures(pattern), prices)
+    seed = priced(seed_figures(seed_pattern), prices)
     return {
         "scenario": measured["scenario"],
+        "seedPattern": seed_pattern,
         "ours": ours,
         "seed": seed,
         "ratio": {

@@ -112,7 +112,7 @@ def markdown(result: dict[str, Any]) -> str:
     lines += [
         f"Prices: us-east-1 list prices, {result['prices']['taken']} (`bench/prices.json`, with sources; not fetched "
         f"live). Lambda duration assumed {a['lambdaBilledMillisecondsPerInvocation']} ms per invocation at each "
-        "function's memory (ours arm64 256 MB; seeds x86_64 128 MB as published); DynamoDB 1 unit per read / write "
+        "function's memory (ours arm64: 128 MB, HTTP API handlers 256 MB; seeds x86_64 128 MB as published); DynamoDB 1 unit per read / write "
         "request; seed 000 uses REST APIs ($3.50 / 1M). Transitions: one per state entered (Map / Parallel states "
         "and every state of every iteration / branch included) plus Task retries; child executions' transitions "
         "are added to the pattern. Seed counts: `bench/seeds.py`.",

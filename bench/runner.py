@@ -46,14 +46,27 @@ FINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 @dataclass
 class Scenario:
-    """A pattern's happy path: the request that starts it (by execution name)."""
+    """A pattern's happy path: the request that starts it (by execution name), and the seed design it is compared with."""
 
     pattern: str
     description: str
     method: str
     path: str
     body: Callable[[str], dict[str, Any]]
+    seed: str = ""
+    """The seed design compared (a key of ``bench.seeds.SEEDS``). Default: ``pattern``."""
+    key: str = ""
+    """The stack's ``endpoints`` / ``stateMachines`` key. Default: ``pattern``."""
+    direct: bool = False
+    """Started with StartExecution (``body`` is the execution input), as the seeds are, not through the HTTP API."""
 
+    def __post_init__(self) -> None:
+        self.seed = self.seed or self.pattern
+        self.key = self.key or self.pattern
+
+
+#: The program the benchmark's local stack runs: the demo stack plus the design variants (``pausable-lean``).
+STACK_PROGRAM = ROOT / "bench" / "stack.py"
 
 SCENARIOS: dict[str, Scenario] = {
     s.pattern: s
@@ -66,8 +79,15 @@ SCENARIOS: dict[str, Scenario] = {
                  "/tasks", lambda n: {"taskId": n, "input": {"simulate": "succeed"}}),
         Scenario("monitored", "POST /monitored; 1 s of work, then graceful stop through the bus", "POST",
                  "/monitored", lambda n: {"workflowkey": n, "input": {}}),
+        Scenario("monitored-direct", "StartExecution (as seed 003 is started: no HTTP API); 1 s of work, graceful stop",
+                 "", "", lambda n: {"workflowkey": n, "input": {}}, seed="monitored", key="monitored", direct=True),
         Scenario("pausable", "POST /jobs; demo async service (0.1 s job) resumes through the SNS topic", "POST",
                  "/jobs", lambda n: {"jobId": n, "input": {}, "manual": False}),
+        Scenario("pausable-direct", "StartExecution (as seed 004 is started: no HTTP API); demo async service resumes",
+                 "", "", lambda n: {"input": {}, "manual": False}, seed="pausable", key="pausable", direct=True),
+        Scenario("pausable-lean", "POST /jobs on a PausableWorkflow without its optional steps (preprocess=None, "
+                 "postprocess=None); demo async service resumes", "POST", "/jobs",
+                 lambda n: {"jobId": n, "input": {}, "manual": False}, seed="pausable"),
     )
 }
 
@@ -112,7 +132,8 @@ class LocalStack:
         self._workdir = tempfile.TemporaryDirectory(prefix="sfn-bench-")
         ready = Path(self._workdir.name) / "ready.json"
         log_path = Path(self._workdir.name) / "local.log"
-        command = [sys.executable, "-m", "local", "--port", "0", "--aws-port", "0", "--ready-file", str(ready)]
+        command = [sys.executable, "-m", "local", "--program", str(STACK_PROGRAM), "--port", "0", "--aws-port", "0",
+                   "--ready-file", str(ready)]
         for key, value in self.config.items():
             command += ["--config", f"{key}={value}"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -217,16 +238,19 @@ def _own_key(counter_key: str) -> str:
 def run_once(stack: LocalStack, scenario: Scenario, functions: dict[str, dict[str, Any]], run: int) -> dict[str, Any]:
     """One execution of ``scenario``: its billed figures (see :mod:`bench.costs`) and timings."""
     name = f"bench-{scenario.pattern}-{run}-{uuid.uuid4().hex[:8]}"
-    sm_arn = stack.description["outputs"]["stateMachines"][scenario.pattern]
+    sm_arn = stack.description["outputs"]["stateMachines"][scenario.key]
     execution_arn = sm_arn.replace(":stateMachine:", ":execution:") + ":" + name
-    url = stack.description["endpoints"][scenario.pattern].rstrip("/") + scenario.path
 
     before = stack.stats()
     own_before, reads_before = dict(stack.own_aws), stack.stats_reads
     started = time.monotonic()
-    status, answer = stack.request(scenario.method, url, scenario.body(name))
-    if status >= 300:
-        raise RuntimeError(f"{scenario.pattern}: {scenario.method} {scenario.path} answered {status}: {answer}")
+    if scenario.direct:  # the benchmark's own (counted, subtracted) request, as a console or CLI start
+        stack.sfn.start_execution(stateMachineArn=sm_arn, name=name, input=json.dumps(scenario.body(name)))
+    else:
+        url = stack.description["endpoints"][scenario.key].rstrip("/") + scenario.path
+        status, answer = stack.request(scenario.method, url, scenario.body(name))
+        if status >= 300:
+            raise RuntimeError(f"{scenario.pattern}: {scenario.method} {scenario.path} answered {status}: {answer}")
     deadline = started + EXECUTION_TIMEOUT_SECONDS
     while True:
         description = stack.sfn.describe_execution(executionArn=execution_arn)

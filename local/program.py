@@ -149,23 +149,27 @@ def run_program(
 ) -> ProgramRun:
     """Run the Pulumi program file ``program`` under ``mocks`` with the stack's config (plus overrides).
 
-    Returns its resolved stack outputs and every resource it declared, in declaration order.
+    The project (``Pulumi.yaml`` and the stack's config) is the program's folder, or the nearest folder
+    above it that has a ``Pulumi.yaml`` (so a program kept in a sub-folder, as ``bench/stack.py``, runs
+    as part of this project). Returns its resolved stack outputs and every resource it declared, in
+    declaration order.
     """
     program = program.resolve()
+    project_dir = next((d for d in program.parents if (d / "Pulumi.yaml").is_file()), program.parent)
 
     def body() -> None:
         cwd = os.getcwd()
-        sys.path.insert(0, str(program.parent))
-        os.chdir(program.parent)
+        sys.path.insert(0, str(project_dir))
+        os.chdir(project_dir)
         try:
             runpy.run_path(str(program), run_name="__main__")
         finally:
             os.chdir(cwd)
-            sys.path.remove(str(program.parent))
+            sys.path.remove(str(project_dir))
 
-    settings = read_stack_config(program.parent, stack)
+    settings = read_stack_config(project_dir, stack)
     settings.update(config or {})
-    project = yaml.safe_load((program.parent / "Pulumi.yaml").read_text())["name"]
+    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
     return run_inline(mocks, body, project=project, stack=stack, config=settings)
 
 

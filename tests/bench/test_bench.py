@@ -21,6 +21,8 @@ from bench.seeds import SEEDS, seed_figures
 
 ROOT = Path(__file__).resolve().parents[2]
 PATTERNS = ("chain", "composite", "callback", "monitored", "pausable")
+#: Design variants measured beside the demo's patterns: started as the seeds are, and the pause alone.
+VARIANTS = ("monitored-direct", "pausable-direct", "pausable-lean")
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +44,15 @@ def test_help_names_the_options() -> None:
 
 
 def test_every_pattern_ran_and_counted_what_it_must(quick: dict[str, Any]) -> None:
-    assert set(quick["patterns"]) == set(PATTERNS)
+    assert set(quick["patterns"]) == set(PATTERNS) | set(VARIANTS)
     for name, entry in quick["patterns"].items():
         ours = entry["ours"]
         assert ours["transitions"] > 0, name
         assert ours["lambda"]["invocations"] > 0, name
-        assert ours["httpApi"] >= 1, name  # each happy path starts through its HTTP API
+        if name.endswith("-direct"):
+            assert ours["httpApi"] == 0, name  # started with StartExecution, as the seeds are
+        else:
+            assert ours["httpApi"] >= 1, name  # each happy path starts through its HTTP API
         assert len(entry["runs"]) == quick["runs"] == 1
     p = quick["patterns"]
     # What each design must cause, read from its definition.
@@ -60,6 +65,29 @@ def test_every_pattern_ran_and_counted_what_it_must(quick: dict[str, Any]) -> No
     assert p["pausable"]["ours"]["sns"] == 1
     handlers = {s["handler"] for s in p["pausable"]["ours"]["lambda"]["functions"].values()}
     assert {"pausable_api", "pausable_resume", "pausable_async_service"} <= handlers  # outside the state machine too
+
+
+def test_the_design_fixes_show_in_the_figures(quick: dict[str, Any]) -> None:
+    p = quick["patterns"]
+
+    def handlers(name: str) -> set[str]:
+        return {s["handler"] for s in p[name]["ours"]["lambda"]["functions"].values()}
+
+    # Monitored: no register Lambda (the monitor Task writes its row), no read before the claim.
+    assert handlers("monitored") == {"monitor_api", "monitor_events"}
+    assert handlers("monitored-direct") == {"monitor_events"}
+    assert p["monitored"]["ours"]["dynamodb"]["byAction"] == {"PutItem": 1, "UpdateItem": 1}
+    assert p["monitored-direct"]["ratio"]["cost"] <= 1.0  # started as the seed is, it costs no more
+    # Pausable: the pause alone is one transition and no step Lambdas.
+    lean = p["pausable-lean"]["ours"]
+    assert lean["states"] == {"Pause": 1} and lean["transitions"] == 1
+    assert handlers("pausable-lean") == {"pausable_api", "pausable_pause", "pausable_async_service", "pausable_resume"}
+    assert p["pausable-lean"]["ratio"]["cost"] < 0.5
+    assert p["pausable"]["ours"]["dynamodb"]["byAction"] == {"PutItem": 1, "UpdateItem": 1}  # no read at the start
+    # Only the HTTP API handlers run at 256 MB.
+    for entry in p.values():
+        for spec in entry["ours"]["lambda"]["functions"].values():
+            assert spec["memoryMb"] == (256 if spec["handler"].endswith("_api") else 128), spec
 
 
 def test_costs_are_the_sum_of_their_parts_and_ratios_are_computed(quick: dict[str, Any]) -> None:
@@ -98,7 +126,7 @@ def test_markdown_report_renders_from_the_json(quick: dict[str, Any]) -> None:
 
     text = markdown(quick)
     assert "| pattern | design | transitions |" in text
-    for name in PATTERNS:
+    for name in PATTERNS + VARIANTS:
         assert f"| {name} | **ours** |" in text
     assert "boto3's own import" in text and "`__main__.py`" in text
 

@@ -106,3 +106,16 @@ def test_http_api_handlers_get_256_mb_and_every_other_handler_128(program: Progr
     assert {m: memory[m] for m in api} == dict.fromkeys(api, 256)  # a caller waits on their cold start
     assert {m: size for m, size in memory.items() if m not in api} == dict.fromkeys(set(memory) - api, 128)
     assert len(memory) >= 12
+
+
+def test_the_benchmark_stack_is_the_demo_stack_plus_its_variants(program: ProgramRun) -> None:
+    from pathlib import Path
+
+    bench = run_program(FakeCloud(), Path(__file__).resolve().parents[2] / "bench" / "stack.py")
+    assert set(bench.outputs["endpoints"]) == set(program.outputs["endpoints"]) | {"pausable-lean"}
+    assert set(bench.outputs["stateMachines"]) == set(program.outputs["stateMachines"]) | {"pausable-lean"}
+    demo = {(r.type, r.name) for r in program.resources}
+    extra = {(r.type, r.name) for r in bench.resources} - demo
+    assert demo <= {(r.type, r.name) for r in bench.resources}  # the demo stack, unchanged
+    assert all(name.startswith("pausable-lean") for _, name in extra)
+    assert not any(name.startswith(("pausable-lean-preprocess", "pausable-lean-postprocess")) for _, name in extra)
