@@ -158,25 +158,17 @@ def test_async_service_unavailable_once_is_retried_and_the_job_completes(local_s
 # --- An AWS call failing inside a handler gives a retry, not a lost task ------------------------------
 
 
-def test_dynamodb_throttling_in_the_monitor_path_is_retried(local_stack: Any, faults: Faults) -> None:
-    # The stop event's handler claims the monitor's row: DynamoDB throttles that UpdateItem once.
-    key = _id("ddb-throttle")
-    faults.inject({"service": "dynamodb", "operation": "UpdateItem", "match": key,
-                   "error": "ProvisionedThroughputExceededException", "status": 400, "times": 1})
-    base = local_stack.endpoints["monitored"].rstrip("/")
-    assert local_stack.request("POST", f"{base}/monitored", json={"workflowkey": key, "input": {}})[0] == 202
-    execution = _final(local_stack, "monitored", key, timeout=20)
-    assert execution["status"] == "SUCCEEDED", execution
-    assert faults.fired(faults.rules[0]["id"]) == 1
-
-
-def test_dynamodb_throttling_the_monitors_own_registration_is_retried_by_the_state_machine(
-    local_stack: Any, faults: Faults
+@pytest.mark.parametrize("operation, task_errors", [
+    # The stop event's handler claims the monitor's row: Lambda retries the event; no Task fails.
+    ("UpdateItem", []),
+    # The monitor Task writes its token row itself (an SDK integration): its Retry writes it again.
+    ("PutItem", ["DynamoDb.ProvisionedThroughputExceededException"]),
+])
+def test_dynamodb_throttling_in_the_monitor_path_is_retried(
+    local_stack: Any, faults: Faults, operation: str, task_errors: list[str]
 ) -> None:
-    # The monitor Task writes its token row itself (an SDK integration): DynamoDB throttles that PutItem
-    # once; the Task's Retry writes it again and the execution ends normally.
-    key = _id("ddb-put-throttle")
-    faults.inject({"service": "dynamodb", "operation": "PutItem", "match": key,
+    key = _id(f"ddb-throttle-{operation.lower()}")
+    faults.inject({"service": "dynamodb", "operation": operation, "match": key,
                    "error": "ProvisionedThroughputExceededException", "status": 400, "times": 1})
     base = local_stack.endpoints["monitored"].rstrip("/")
     assert local_stack.request("POST", f"{base}/monitored", json={"workflowkey": key, "input": {}})[0] == 202
@@ -184,7 +176,7 @@ def test_dynamodb_throttling_the_monitors_own_registration_is_retried_by_the_sta
     assert execution["status"] == "SUCCEEDED", execution
     assert faults.fired(faults.rules[0]["id"]) == 1
     errors = [e["taskFailedEventDetails"]["error"] for e in _history(local_stack, "monitored", key) if e["type"] == "TaskFailed"]
-    assert errors == ["DynamoDb.ProvisionedThroughputExceededException"]
+    assert errors == task_errors
 
 
 def test_send_task_success_failing_in_the_resume_path_is_retried(local_stack: Any, faults: Faults) -> None:
