@@ -63,11 +63,20 @@ class MonitoredStack:
         return json.loads(_receive(self.events_queue, timeout)["Body"])
 
     def stop_all(self) -> None:
-        """Stop what still runs, so no execution outlives the test's moto."""
+        """Stop what still runs, so no execution outlives the test's moto.
+
+        moto cannot stop an execution in the instant after its start (its worker's environment is
+        not set yet: ``AttributeError``), so a stop is tried again for up to 2 s.
+        """
         sfn = boto3.client("stepfunctions")
         for arn in (self.state_machine_arn, self.other_state_machine_arn):
             for execution in sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]:
-                sfn.stop_execution(executionArn=execution["executionArn"])
+                for _ in range(40):
+                    try:
+                        sfn.stop_execution(executionArn=execution["executionArn"])
+                        break
+                    except AttributeError:
+                        time.sleep(0.05)
 
     def no_event(self, detail_type: Optional[str] = None) -> bool:
         """True when the rules got no event (of ``detail_type``, if given) within a second."""
