@@ -1,4 +1,4 @@
-"""Every Lambda of the program: its archive size and its handler's import (cold start) time.
+"""Every Lambda of the program: its archive size, its handler's import (cold start) time and its memory.
 
 The archives are the ``code`` AssetArchives the program declares (run under mocks), zipped as the
 local stack deploys them (:func:`local.cloud.zip_archive`: entries sorted, fixed 1980-01-01
@@ -10,11 +10,17 @@ Lambda package carries no ``.pyc``: its modules compile at every cold start, whi
 boto3 is precompiled, as in the venv). The subprocess first imports boto3 (timed: boto3's own
 import), then the handler module (timed: the handler's own import on top of boto3). Medians over
 the repeats are reported; boto3's median is taken over every subprocess.
+
+Memory: the same subprocess then creates a boto3 client for each AWS service the function's role
+lets it call (read from its policy: ``dynamodb:*`` actions -> a DynamoDB client, ``states:*`` -> Step
+Functions ...) and reports its peak RSS: what the function's memory setting must hold (the Lambda
+runtime adds its own few MB).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import statistics
 import subprocess
@@ -23,12 +29,20 @@ import tempfile
 import zipfile
 from typing import Any, Callable
 
+#: IAM action prefix -> the boto3 client a handler calls it with (``handlers/common/clients.py``).
+#: Not here: ``logs``, ``xray`` (the runtime's) and ``sqs`` (a DLQ Lambda itself sends to).
+CLIENT_OF_ACTION_PREFIX = {"dynamodb": "dynamodb", "states": "stepfunctions", "sns": "sns", "events": "events",
+                           "lambda": "lambda"}
+
 _PROBE = (
     "import sys, time\n"
     "sys.path.insert(0, sys.argv[1])\n"
     "t = time.perf_counter(); import boto3; b = time.perf_counter() - t\n"
     "t = time.perf_counter(); __import__(sys.argv[2]); h = time.perf_counter() - t\n"
-    "print(b, h)\n"
+    "clients = [boto3.client(s, region_name='us-east-1') for s in sys.argv[3].split(',') if s]\n"
+    # VmHWM: this process image's peak RSS (ru_maxrss would carry the forking parent's peak across exec).
+    "peak = next(l for l in open('/proc/self/status') if l.startswith('VmHWM:')).split()[1]\n"
+    "print(b, h, peak)\n"
 )
 
 
@@ -39,6 +53,9 @@ def program_functions(run: Any) -> list[dict[str, Any]]:
     functions = []
     for resource in run.of_type("aws:lambda/function:Function"):
         package = zip_archive(resource.inputs["code"])
+        policy = json.loads(run.named_of("aws:iam/rolePolicy:RolePolicy", f"{resource.name}-policy").inputs["policy"])
+        actions = [a for st in policy["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])]
+        clients = sorted({CLIENT_OF_ACTION_PREFIX[a.split(":")[0]] for a in actions if a.split(":")[0] in CLIENT_OF_ACTION_PREFIX})
         functions.append(
             {
                 "function": resource.name,
@@ -47,42 +64,46 @@ def program_functions(run: Any) -> list[dict[str, Any]]:
                 "architecture": (resource.inputs.get("architectures") or ["x86_64"])[0],
                 "archiveBytes": len(package),
                 "archiveFiles": len(zipfile.ZipFile(io.BytesIO(package)).namelist()),
+                "clients": clients,
                 "_package": package,
             }
         )
     return sorted(functions, key=lambda f: f["function"])
 
 
-def _import_once(folder: str, module: str) -> tuple[float, float]:
+def _import_once(folder: str, module: str, clients: list[str]) -> tuple[float, float, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update({"PYTHONDONTWRITEBYTECODE": "1", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"})
     out = subprocess.run(
-        [sys.executable, "-c", _PROBE, folder, module], capture_output=True, text=True, env=env, cwd=folder, timeout=60
+        [sys.executable, "-c", _PROBE, folder, module, ",".join(clients)],
+        capture_output=True, text=True, env=env, cwd=folder, timeout=60,
     )
     if out.returncode != 0:
         raise RuntimeError(f"importing {module} failed:\n{out.stderr[-2000:]}")
-    boto3_seconds, handler_seconds = (float(x) for x in out.stdout.split())
-    return boto3_seconds, handler_seconds
+    boto3_seconds, handler_seconds, peak_kib = (float(x) for x in out.stdout.split())
+    return boto3_seconds, handler_seconds, peak_kib / 1024  # VmHWM is in kB
 
 
 def measure_imports(functions: list[dict[str, Any]], repeats: int, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
-    """Import-time medians per handler module (each module measured once, whichever functions share it)."""
+    """Import-time medians and peak RSS per handler module (each module measured once, whichever functions share it)."""
     boto3_samples: list[float] = []
     per_module: dict[str, dict[str, Any]] = {}
     for fn in functions:
         module = fn["handler"]
         if module in per_module:
             continue
-        samples = []
+        samples, peaks = [], []
         with tempfile.TemporaryDirectory(prefix="sfn-bench-import-") as folder:
             zipfile.ZipFile(io.BytesIO(fn["_package"])).extractall(folder)
             for _ in range(repeats):
-                boto3_seconds, handler_seconds = _import_once(folder, module)
+                boto3_seconds, handler_seconds, peak_mib = _import_once(folder, module, fn["clients"])
                 boto3_samples.append(boto3_seconds)
                 samples.append(handler_seconds)
+                peaks.append(peak_mib)
         per_module[module] = {
             "medianMs": round(statistics.median(samples) * 1000, 2),
             "samplesMs": [round(s * 1000, 2) for s in samples],
+            "peakRssMb": round(max(peaks), 1),
         }
     log(f"imports: {len(per_module)} handler modules x {repeats}")
     return {
@@ -105,6 +126,7 @@ def measure_lambdas(run: Any, repeats: int, log: Callable[[str], None] = lambda 
                 **{k: v for k, v in fn.items() if not k.startswith("_")},
                 "importMs": own,
                 "coldImportMs": round(own + imports["boto3MedianMs"], 2),
+                "peakRssMb": imports["modules"][fn["handler"]]["peakRssMb"],
             }
         )
     return {"functions": rows, "imports": imports}

@@ -111,6 +111,8 @@ def test_lambdas_and_program_sections(quick: dict[str, Any]) -> None:
     assert len(functions) >= 15
     for fn in functions:
         assert fn["archiveBytes"] > 0 and fn["importMs"] > 0
+        # The handler with boto3 and its clients fits its memory setting with room for the runtime.
+        assert 10 < fn["peakRssMb"] < fn["memoryMb"] / 2, fn
         assert fn["coldImportMs"] == pytest.approx(fn["importMs"] + quick["lambdas"]["imports"]["boto3MedianMs"], abs=0.02)
     assert quick["lambdas"]["imports"]["boto3MedianMs"] > 0
     program = quick["program"]
