@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import uuid
 import zipfile
@@ -16,13 +18,13 @@ from moto.awslambda.models import LambdaFunction
 from local import dynamodb_atomic, stepfunctions
 
 
-@pytest.fixture
-def aws() -> Iterator[None]:
-    """Every boto3 call inside the test goes to moto (Step Functions interpreter on).
+@contextlib.contextmanager
+def emulated_aws() -> Iterator[None]:
+    """Every boto3 call inside goes to moto (Step Functions interpreter on).
 
     With the local stack's fixes for moto's gaps: DynamoDB conditional writes are atomic
-    (local/dynamodb_atomic.py) and the interpreter runs JSONata states and nested executions
-    (local/stepfunctions.py), as on AWS.
+    (local/dynamodb_atomic.py: without it, racing completions can both win) and the interpreter
+    runs JSONata states and nested executions (local/stepfunctions.py), as on AWS.
     """
     dynamodb_atomic.install()
     stepfunctions.install()
@@ -32,6 +34,13 @@ def aws() -> Iterator[None]:
     finally:
         stepfunctions.uninstall()
         dynamodb_atomic.uninstall()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """The test runs on :func:`emulated_aws`."""
+    with emulated_aws():
+        yield
 
 
 def http_event(

@@ -8,15 +8,15 @@ from typing import Iterator
 
 import boto3
 import pytest
-from moto import mock_aws
 
 import pausable_resume
+from tests.handlers.conftest import emulated_aws
 from tests.handlers.pausable_stack import PausableStack, deploy, sns_event
 
 
 @pytest.fixture
 def stack() -> Iterator[PausableStack]:
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), pytest.MonkeyPatch.context() as patch:
+    with emulated_aws(), pytest.MonkeyPatch.context() as patch:
         yield deploy(patch, steps=False)
 
 

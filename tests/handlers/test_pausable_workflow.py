@@ -13,18 +13,18 @@ from typing import Any, Iterator
 
 import boto3
 import pytest
-from moto import mock_aws
 
 import pausable_pause
 import pausable_resume
 from common import log
+from tests.handlers.conftest import emulated_aws
 from tests.handlers.pausable_stack import PausableStack, deploy, sns_event
 
 
 @pytest.fixture(scope="module")
 def deployed() -> Iterator[PausableStack]:
     """One stack for the module (deploying takes a while); each test uses its own job ids."""
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), pytest.MonkeyPatch.context() as patch:
+    with emulated_aws(), pytest.MonkeyPatch.context() as patch:
         yield deploy(patch)
 
 
