@@ -6,7 +6,7 @@ Settings come from the stack config (``Pulumi.<stack>.yaml``, key prefix ``sfn-p
 
 import pulumi
 
-from components import CallbackWorkflow, IdempotentApi, MonitoredWorkflow, PausableWorkflow, Workflow
+from components import CallbackWorkflow, IdempotentApi, MonitoredWorkflow, PausableWorkflow, PausableWorkflowArgs, Workflow
 from components.demo_external_service import DemoExternalService
 
 config = pulumi.Config()
@@ -41,15 +41,13 @@ external_service = DemoExternalService("external-service", {"topic_arn": callbac
 
 # PausableWorkflow, with seed 004's async service (the demo handler, a short configurable job).
 pausable_job_seconds = config.get_float("pausableJobSeconds", 2)
-pausable = PausableWorkflow(
-    "pausable",
-    {
-        "pause_timeout_seconds": config.get_int("pauseTimeoutSeconds", 3600),
-        "async_service_environment": {"JOB_SECONDS": f"{pausable_job_seconds:g}"},
-        "async_service_timeout": int(pausable_job_seconds) + 30,
-        **api_settings,
-    },
-)
+pausable_args: PausableWorkflowArgs = {
+    "pause_timeout_seconds": config.get_int("pauseTimeoutSeconds", 3600),
+    "async_service_environment": {"JOB_SECONDS": f"{pausable_job_seconds:g}"},
+    "async_service_timeout": int(pausable_job_seconds) + 30,
+    **api_settings,
+}
+pausable = PausableWorkflow("pausable", pausable_args)
 
 # MonitoredWorkflow (seed 003): the demo work is a Wait; events on its bus end or fail it.
 monitored = MonitoredWorkflow(
@@ -68,14 +66,12 @@ endpoints = {
     "pausable": pausable.url,
     "monitored": monitored.url,
 }
+state_machines = {
+    "chain": chain.arn,
+    "composite": composite.arn,
+    "callback": callback.state_machine_arn,
+    "pausable": pausable.state_machine_arn,
+    "monitored": monitored.state_machine_arn,
+}
 pulumi.export("endpoints", endpoints)
-pulumi.export(
-    "stateMachines",
-    {
-        "chain": chain.arn,
-        "composite": composite.arn,
-        "callback": callback.state_machine_arn,
-        "pausable": pausable.state_machine_arn,
-        "monitored": monitored.state_machine_arn,
-    },
-)
+pulumi.export("stateMachines", state_machines)

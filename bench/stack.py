@@ -17,27 +17,7 @@ from components import PausableWorkflow
 
 demo = runpy.run_path(str(Path(__file__).resolve().parent.parent / "__main__.py"))
 
-lean = PausableWorkflow(
-    "pausable-lean",
-    {
-        "preprocess": None,
-        "postprocess": None,
-        "pause_timeout_seconds": demo["config"].get_int("pauseTimeoutSeconds", 3600),
-        "async_service_environment": {"JOB_SECONDS": f"{demo['pausable_job_seconds']:g}"},
-        "async_service_timeout": int(demo["pausable_job_seconds"]) + 30,
-        **demo["api_settings"],
-    },
-)
+lean = PausableWorkflow("pausable-lean", {**demo["pausable_args"], "preprocess": None, "postprocess": None})
 
 pulumi.export("endpoints", {**demo["endpoints"], "pausable-lean": lean.url})
-pulumi.export(
-    "stateMachines",
-    {
-        "chain": demo["chain"].arn,
-        "composite": demo["composite"].arn,
-        "callback": demo["callback"].state_machine_arn,
-        "pausable": demo["pausable"].state_machine_arn,
-        "monitored": demo["monitored"].state_machine_arn,
-        "pausable-lean": lean.state_machine_arn,
-    },
-)
+pulumi.export("stateMachines", {**demo["state_machines"], "pausable-lean": lean.state_machine_arn})
