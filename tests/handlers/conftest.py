@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import json
+import time
 import uuid
 import zipfile
 from io import BytesIO
@@ -34,6 +35,17 @@ def emulated_aws() -> Iterator[None]:
     finally:
         stepfunctions.uninstall()
         dynamodb_atomic.uninstall()
+
+
+def execution_status(execution_arn: str, timeout: float = 10, until_not: str = "RUNNING") -> dict[str, Any]:
+    """The execution's description once its status is no longer ``until_not`` (or after ``timeout`` seconds)."""
+    sfn = boto3.client("stepfunctions")
+    deadline = time.time() + timeout
+    while True:
+        description = sfn.describe_execution(executionArn=execution_arn)
+        if description["status"] != until_not or time.time() > deadline:
+            return description
+        time.sleep(0.05)
 
 
 @pytest.fixture

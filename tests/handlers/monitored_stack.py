@@ -20,7 +20,7 @@ import pytest
 from common.tokens import TokenStore
 from components.monitored_workflow import monitored_definition
 from components.state_machine import render
-from tests.handlers.conftest import token_table
+from tests.handlers.conftest import execution_status, token_table
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"
 SOURCE = "tests.monitored"
@@ -104,13 +104,7 @@ def _receive(queue_url: str, timeout: float) -> dict[str, Any]:
 
 def wait_status(execution_arn: str, timeout: float = 15) -> dict[str, Any]:
     """The execution's description once it is no longer RUNNING (or after ``timeout``)."""
-    sfn = boto3.client("stepfunctions")
-    deadline = time.time() + timeout
-    while True:
-        description = sfn.describe_execution(executionArn=execution_arn)
-        if description["status"] != "RUNNING" or time.time() > deadline:
-            return description
-        time.sleep(0.05)
+    return execution_status(execution_arn, timeout)
 
 
 def definition_on_moto(work_seconds: int, timeout: int, bus_arn: str, table_arn: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ import pausable_resume
 from common.tokens import TokenStore
 from components.pausable_workflow import pausable_definition
 from components.state_machine import render
-from tests.handlers.conftest import http_event, in_process_lambdas, response_json, token_table, topic_with_inbox
+from tests.handlers.conftest import execution_status, http_event, in_process_lambdas, response_json, token_table, topic_with_inbox
 
 #: Handler modules run in-process, by moto function name (less its ``-<suffix>``).
 IN_PROCESS: dict[str, Callable[[Any, Any], Any]] = {
@@ -95,14 +95,8 @@ class PausableStack:
 
     def execution(self, job_id: str, until_not: str = "RUNNING", timeout: float = 10) -> dict[str, Any]:
         """The job's execution once its status is no longer ``until_not`` (or after ``timeout``)."""
-        sfn = boto3.client("stepfunctions")
         arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
-        deadline = time.time() + timeout
-        while True:
-            description = sfn.describe_execution(executionArn=arn)
-            if description["status"] != until_not or time.time() > deadline:
-                return description
-            time.sleep(0.05)
+        return execution_status(arn, timeout, until_not)
 
     def row(self, job_id: str) -> Optional[dict[str, Any]]:
         """The pause row of ``job_id``."""

@@ -24,7 +24,14 @@ import shout
 from common.tokens import TokenStore, secret_hash
 from components.callback_workflow import callback_definition
 from components.state_machine import render
-from tests.handlers.conftest import http_event, in_process_lambdas, response_json, token_table, topic_with_inbox
+from tests.handlers.conftest import (
+    execution_status,
+    http_event,
+    in_process_lambdas,
+    response_json,
+    token_table,
+    topic_with_inbox,
+)
 
 API_URL = "https://cb.execute-api.us-east-1.amazonaws.com"
 #: Handler modules the fake Lambda service runs in-process, by function name.
@@ -79,14 +86,7 @@ class CallbackStack:
 
     def execution(self, task_id: str, timeout: float = 10) -> dict[str, Any]:
         """The execution of ``task_id`` once it is no longer RUNNING (or after ``timeout``)."""
-        sfn = boto3.client("stepfunctions")
-        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{task_id}"
-        deadline = time.time() + timeout
-        while True:
-            description = sfn.describe_execution(executionArn=arn)
-            if description["status"] != "RUNNING" or time.time() > deadline:
-                return description
-            time.sleep(0.05)
+        return execution_status(self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{task_id}", timeout)
 
     def row(self, task_id: str) -> Optional[dict[str, Any]]:
         """The token row of ``task_id``."""

@@ -10,7 +10,7 @@ import uuid
 import boto3
 import pytest
 
-from tests.handlers.conftest import token_table
+from tests.handlers.conftest import execution_status, token_table
 from common.tokens import (
     AlreadyCompleted,
     CallbackTaskFinalizer,
@@ -55,13 +55,7 @@ def _waiting_execution(timeout: int = 60) -> tuple[str, str, str]:
 
 
 def _status(execution: str, until: str = "RUNNING", timeout: float = 10) -> dict:
-    sfn = boto3.client("stepfunctions")
-    deadline = time.time() + timeout
-    while True:
-        description = sfn.describe_execution(executionArn=execution)
-        if description["status"] != until or time.time() > deadline:
-            return description
-        time.sleep(0.05)
+    return execution_status(execution, timeout, until)
 
 
 def test_success_completes_the_execution_once(aws: None) -> None:
