@@ -22,14 +22,13 @@ import pulumi
 
 from components import iam, policy
 from components.function import (
-    API_MEMORY_MB,
     HandlerFunction,
     HandlerSettings,
     handler_functions,
     handler_placeholder,
     handler_substitutions,
 )
-from components.http_api import ApiArgs, HttpApi, api_settings, function_routes
+from components.http_api import ApiArgs, HttpApi, api_function, api_settings, function_routes
 from components.messaging import secure_table, secure_topic
 from components.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 
@@ -131,11 +130,10 @@ class CallbackWorkflow(pulumi.ComponentResource):
         )
 
         # The HTTP API: start and read tasks, complete them and send heartbeats.
-        self.api_function = HandlerFunction(
+        self.api_function = api_function(
             f"{name}-api",
             {
                 "handler": "callback_api",
-                "memory_size": API_MEMORY_MB,
                 "environment": {"STATE_MACHINE_ARN": self.state_machine.arn, "TABLE_NAME": self.table.name},
                 "statements": iam.grant_start_execution(self.state_machine.arn)
                 + iam.grant_task_response(self.state_machine.arn)

@@ -30,9 +30,6 @@ ARCHITECTURE = "arm64"
 #: peaks at 34-49 MB RSS (``python -m bench`` reports it), well inside 128 MB with the runtime's own;
 #: and a warm invocation waits on one to three AWS calls, not on CPU. 128 MB halves the GB-seconds.
 DEFAULT_MEMORY_MB = 128
-#: Memory of the handlers behind an HTTP API: a caller waits on their cold start, and Lambda's CPU
-#: share grows with memory (boto3's import takes about half as long at 256 MB as at 128 MB).
-API_MEMORY_MB = 256
 
 
 class HandlerFunctionArgs(TypedDict, total=False):
@@ -47,7 +44,7 @@ class HandlerFunctionArgs(TypedDict, total=False):
     timeout: pulumi.Input[int]
     """Seconds before an invocation is stopped. Default 10."""
     memory_size: pulumi.Input[int]
-    """Memory in MB. Default :data:`DEFAULT_MEMORY_MB` (128); HTTP API handlers use :data:`API_MEMORY_MB`."""
+    """Memory in MB. Default :data:`DEFAULT_MEMORY_MB` (128); HTTP API handlers (``http_api.api_function``) 256."""
     log_retention_days: pulumi.Input[int]
     """Days the function's log group keeps logs. Default 14."""
     async_invocation: bool

@@ -14,8 +14,8 @@ from typing import Optional
 import pulumi
 
 from components import iam
-from components.function import API_MEMORY_MB, HandlerFunction
-from components.http_api import ApiArgs, HttpApi, api_settings, function_routes
+from components.function import HandlerFunction
+from components.http_api import ApiArgs, HttpApi, api_function, api_settings, function_routes
 
 
 class IdempotentApiArgs(ApiArgs, total=False):
@@ -38,11 +38,10 @@ class IdempotentApi(pulumi.ComponentResource):
         state_machine_arn = args["state_machine_arn"]
         retention = args.get("log_retention_days", 14)
 
-        self.function = HandlerFunction(
+        self.function = api_function(
             f"{name}-handler",
             {
                 "handler": "idempotent_api",
-                "memory_size": API_MEMORY_MB,
                 "environment": {"STATE_MACHINE_ARN": state_machine_arn},
                 "statements": iam.grant_start_execution(state_machine_arn),
                 "log_retention_days": retention,

@@ -33,14 +33,13 @@ import pulumi_aws as aws
 
 from components import iam
 from components.function import (
-    API_MEMORY_MB,
     HandlerFunction,
     HandlerSettings,
     handler_functions,
     handler_placeholder,
     handler_substitutions,
 )
-from components.http_api import ApiArgs, HttpApi, api_settings, function_routes
+from components.http_api import ApiArgs, HttpApi, api_function, api_settings, function_routes
 from components.messaging import alarm_topic, secure_queue, secure_table
 from components.state_machine import DYNAMODB_TRANSIENT_ERRORS, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 from components.workflow import WORKFLOWS_DIR, WorkflowDefinitionError, load_definition
@@ -220,11 +219,10 @@ class MonitoredWorkflow(pulumi.ComponentResource):
             )
 
         # The HTTP API: start by key, read, put events for callers without EventBridge rights.
-        self.api_function = HandlerFunction(
+        self.api_function = api_function(
             f"{name}-api",
             {
                 "handler": "monitor_api",
-                "memory_size": API_MEMORY_MB,
                 "environment": {
                     "STATE_MACHINE_ARN": sm_arn,
                     "TABLE_NAME": self.table.name,

@@ -27,8 +27,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.function import API_MEMORY_MB, HandlerFunction
-from components.http_api import ApiArgs, HttpApi, api_settings, function_routes
+from components.function import HandlerFunction
+from components.http_api import ApiArgs, HttpApi, api_function, api_settings, function_routes
 from components.messaging import secure_table, secure_topic, subscribe_lambda
 from components.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 
@@ -213,11 +213,11 @@ class PausableWorkflow(pulumi.ComponentResource):
         _, self.resume_dead_letter_queue = subscribe_lambda(f"{name}-resume", topic.arn, resume.arn, resume.name, child)
 
         # The HTTP API: start, read, resume by hand.
-        api = function(
-            "api",
+        api = api_function(
+            f"{name}-api",
             {
+                "log_retention_days": retention,
                 "handler": "pausable_api",
-                "memory_size": API_MEMORY_MB,
                 "environment": {
                     "STATE_MACHINE_ARN": state_machine_arn,
                     "TABLE_NAME": table.name,
@@ -228,6 +228,7 @@ class PausableWorkflow(pulumi.ComponentResource):
                 + [iam.statement(["dynamodb:GetItem", "dynamodb:UpdateItem"], [table.arn])]
                 + iam.grant_publish(topic.arn),
             },
+            opts=child,
         )
         authorization = args.get("authorization_type", "AWS_IAM")
         self.http_api = HttpApi(
