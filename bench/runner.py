@@ -18,10 +18,7 @@ the pattern's total (and shown as ``childTransitions``).
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -32,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from bench.costs import dynamodb_units
+from local import launcher
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Short demo timings: the pausable demo job takes 0.1 s, the monitored work (a Wait) 1 s.
@@ -128,37 +126,23 @@ class LocalStack:
     _sfn: Any = None
 
     def start(self) -> "LocalStack":
-        """Start the stack and wait for its ready file."""
+        """Start the stack (:data:`STACK_PROGRAM`) and wait until it serves."""
         self._workdir = tempfile.TemporaryDirectory(prefix="sfn-bench-")
-        ready = Path(self._workdir.name) / "ready.json"
-        log_path = Path(self._workdir.name) / "local.log"
-        command = [sys.executable, "-m", "local", "--program", str(STACK_PROGRAM), "--port", "0", "--aws-port", "0",
-                   "--ready-file", str(ready)]
-        for key, value in self.config.items():
-            command += ["--config", f"{key}={value}"]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env["PYTHONUNBUFFERED"] = "1"
         started = time.monotonic()
-        with log_path.open("w") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-        while not ready.exists():
-            if self.process.poll() is not None or time.monotonic() - started > STARTUP_TIMEOUT_SECONDS:
-                self.stop()
-                raise RuntimeError(f"the local stack did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.1)
-        self.description = json.loads(ready.read_text())
+        try:
+            self.process, self.description, _ = launcher.start(
+                Path(self._workdir.name), ["--program", str(STACK_PROGRAM)], self.config, STARTUP_TIMEOUT_SECONDS
+            )
+        except RuntimeError:
+            self.stop()
+            raise
         self.startup_seconds = time.monotonic() - started
         return self
 
     def stop(self) -> None:
-        """Stop the subprocess (SIGTERM, then kill) and remove its folder."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        """Stop the subprocess and remove its folder."""
+        if self.process is not None:
+            launcher.stop(self.process)
         self.process = None
         if self._workdir is not None:
             self._workdir.cleanup()

@@ -7,11 +7,7 @@ endpoints over HTTP and inspect the embedded AWS with boto3 (``local_stack.clien
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +16,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import pytest
+
+from local import launcher
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,28 +111,11 @@ class LocalStackProcess:
 
 
 def _start(tmp: Path) -> LocalStackProcess:
-    ready = tmp / "ready.json"
-    log_path = tmp / "local-stack.log"
-    command = [sys.executable, "-m", "local", "--port", "0", "--aws-port", "0", "--ready-file", str(ready),
-               "--retry-delay", "0.1",  # asynchronous Lambda retries after 0.1 s, 0.2 s (AWS: 1 and 2 minutes)
-               "--faults", str(tmp / "faults.json")]  # fault plan of tests/e2e/test_faults.py (empty: no faults)
-    for key, value in E2E_CONFIG.items():
-        command += ["--config", f"{key}={value}"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    log = log_path.open("w")
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-    log.close()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while not ready.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            if process.poll() is None:
-                process.kill()
-            raise RuntimeError(
-                f"the local stack did not start (exit code {process.poll()}):\n{log_path.read_text(errors='replace')[-5000:]}"
-            )
-        time.sleep(0.1)
-    description = json.loads(ready.read_text())
+    options = [
+        "--retry-delay", "0.1",  # asynchronous Lambda retries after 0.1 s, 0.2 s (AWS: 1 and 2 minutes)
+        "--faults", str(tmp / "faults.json"),  # fault plan of tests/e2e/test_faults.py (empty: no faults)
+    ]
+    process, description, log_path = launcher.start(tmp, options, E2E_CONFIG, STARTUP_TIMEOUT_SECONDS, "local-stack.log")
     return LocalStackProcess(
         endpoints=description["endpoints"],
         aws_endpoint=description["awsEndpoint"],
@@ -152,9 +133,4 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
     try:
         yield stack
     finally:
-        stack.process.send_signal(signal.SIGTERM)
-        try:
-            stack.process.wait(15)
-        except subprocess.TimeoutExpired:
-            stack.process.kill()
-            stack.process.wait(5)
+        launcher.stop(stack.process)
