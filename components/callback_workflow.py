@@ -28,7 +28,7 @@ from components.function import (
     handler_placeholder,
     handler_substitutions,
 )
-from components.http_api import ApiArgs, HttpApi, api_function, api_settings, function_routes
+from components.http_api import ApiArgs, HttpApi, api_function, function_api
 from components.messaging import secure_table, secure_topic
 from components.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 
@@ -143,24 +143,14 @@ class CallbackWorkflow(pulumi.ComponentResource):
             opts=child,
         )
         caller_auth = args.get("authorization_type", "AWS_IAM")
-        self.http_api = HttpApi(
-            f"{name}-api",
-            {
-                "routes": function_routes(
-                    self.api_function.arn,
-                    self.api_function.name,
-                    {
-                        "POST /tasks": caller_auth,
-                        "GET /tasks/{taskId}": caller_auth,
-                        # Proven by the per-task secret (X-Task-Secret), checked by the handler.
-                        "PUT /tasks/{taskId}": "NONE",
-                        "POST /tasks/{taskId}/heartbeat": "NONE",
-                    },
-                ),
-                **api_settings(args),
-            },
-            opts=child,
-        )
+        routes = {
+            "POST /tasks": caller_auth,
+            "GET /tasks/{taskId}": caller_auth,
+            # Proven by the per-task secret (X-Task-Secret), checked by the handler.
+            "PUT /tasks/{taskId}": "NONE",
+            "POST /tasks/{taskId}/heartbeat": "NONE",
+        }
+        self.http_api = function_api(f"{name}-api", self.api_function, routes, args, child)
         resolve_api_url(self.http_api.url)
         for route_key in ("PUT /tasks/{taskId}", "POST /tasks/{taskId}/heartbeat"):
             policy.suppress(

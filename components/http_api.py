@@ -94,6 +94,18 @@ def function_routes(
     ]
 
 
+def function_api(
+    name: str,
+    function: HandlerFunction,
+    routes: Mapping[str, str],
+    args: Mapping[str, Any],
+    opts: Optional[pulumi.ResourceOptions] = None,
+) -> "HttpApi":
+    """A pattern's HTTP API: ``routes`` (route key -> authorization) all served by ``function``, with the
+    throttling and log retention of the pattern's :class:`ApiArgs` ``args``."""
+    return HttpApi(name, {"routes": function_routes(function.arn, function.name, routes), **api_settings(args)}, opts=opts)
+
+
 def _slug(route_key: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", route_key.lower()).strip("-")
 

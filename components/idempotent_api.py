@@ -15,7 +15,7 @@ import pulumi
 
 from components import iam
 from components.function import HandlerFunction
-from components.http_api import ApiArgs, HttpApi, api_function, api_settings, function_routes
+from components.http_api import ApiArgs, HttpApi, api_function, function_api
 
 
 class IdempotentApiArgs(ApiArgs, total=False):
@@ -48,17 +48,7 @@ class IdempotentApi(pulumi.ComponentResource):
             },
             opts=child,
         )
-        self.http_api = HttpApi(
-            f"{name}-api",
-            {
-                "routes": function_routes(
-                    self.function.arn,
-                    self.function.name,
-                    {"POST /workflow": args.get("authorization_type", "AWS_IAM"), "GET /workflow/{name}": "NONE"},
-                ),
-                **api_settings(args),
-            },
-            opts=child,
-        )
+        routes = {"POST /workflow": args.get("authorization_type", "AWS_IAM"), "GET /workflow/{name}": "NONE"}
+        self.http_api = function_api(f"{name}-api", self.function, routes, args, child)
         self.url = self.http_api.url
         self.register_outputs({"url": self.url})

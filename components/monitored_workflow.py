@@ -39,7 +39,7 @@ from components.function import (
     handler_placeholder,
     handler_substitutions,
 )
-from components.http_api import ApiArgs, HttpApi, api_function, api_settings, function_routes
+from components.http_api import ApiArgs, HttpApi, api_function, function_api
 from components.messaging import alarm_topic, secure_queue, secure_table
 from components.state_machine import DYNAMODB_TRANSIENT_ERRORS, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 from components.workflow import WORKFLOWS_DIR, WorkflowDefinitionError, load_definition
@@ -239,22 +239,12 @@ class MonitoredWorkflow(pulumi.ComponentResource):
             opts=child,
         )
         caller_auth = args.get("authorization_type", "AWS_IAM")
-        self.http_api = HttpApi(
-            f"{name}-api",
-            {
-                "routes": function_routes(
-                    self.api_function.arn,
-                    self.api_function.name,
-                    {
-                        "POST /monitored": caller_auth,
-                        "GET /monitored/{workflowkey}": "NONE",
-                        "POST /monitored/{workflowkey}/events": caller_auth,
-                    },
-                ),
-                **api_settings(args),
-            },
-            opts=child,
-        )
+        routes = {
+            "POST /monitored": caller_auth,
+            "GET /monitored/{workflowkey}": "NONE",
+            "POST /monitored/{workflowkey}/events": caller_auth,
+        }
+        self.http_api = function_api(f"{name}-api", self.api_function, routes, args, child)
 
         # Alarms on failed and timed-out executions, to an SNS topic CloudWatch can publish to.
         self.alarm_topic = alarm_topic(f"{name}-alarms", child, account_id=sm_arn.apply(lambda arn: arn.split(":")[4]))

@@ -28,7 +28,7 @@ import pulumi_aws as aws
 
 from components import iam
 from components.function import HandlerFunction
-from components.http_api import ApiArgs, HttpApi, api_function, api_settings, function_routes
+from components.http_api import ApiArgs, HttpApi, api_function, function_api
 from components.messaging import secure_table, secure_topic, subscribe_lambda
 from components.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 
@@ -231,18 +231,8 @@ class PausableWorkflow(pulumi.ComponentResource):
             opts=child,
         )
         authorization = args.get("authorization_type", "AWS_IAM")
-        self.http_api = HttpApi(
-            f"{name}-api",
-            {
-                "routes": function_routes(
-                    api.arn,
-                    api.name,
-                    {"POST /jobs": authorization, "GET /jobs/{jobId}": "NONE", "POST /jobs/{jobId}/resume": authorization},
-                ),
-                **api_settings(args),
-            },
-            opts=child,
-        )
+        routes = {"POST /jobs": authorization, "GET /jobs/{jobId}": "NONE", "POST /jobs/{jobId}/resume": authorization}
+        self.http_api = function_api(f"{name}-api", api, routes, args, child)
 
         self.functions = {
             **steps,
