@@ -24,7 +24,7 @@ def build_instances(count: int) -> Callable[[], None]:
         import pulumi
 
         from components import CallbackWorkflow, IdempotentApi, MonitoredWorkflow, PausableWorkflow, Workflow
-        from components.demo_external_service import DemoExternalService
+        from components.demo.external_service import DemoExternalService
 
         urls = {}
         for i in range(count):

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-for path in (ROOT, ROOT / "handlers"):
+for path in (ROOT, ROOT / "handlers", ROOT / "handlers" / "demo"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 os.environ.setdefault("AWS_REGION", "us-east-1")

@@ -373,7 +373,8 @@ class Graph:
 def handler_invokes_async(fn: DeclaredResource) -> bool:
     """Whether the function's handler module invokes Lambdas with ``InvocationType=Event`` (read from its source)."""
     module = str(fn.inputs.get("handler", "")).rpartition(".")[0]
-    source = HANDLERS_DIR / f"{module.replace('.', '/')}.py"
+    sources = [folder / f"{module.replace('.', '/')}.py" for folder in (HANDLERS_DIR, HANDLERS_DIR / "demo")]
+    source = next((path for path in sources if path.is_file()), sources[0])
     if not module or not source.is_file():
         return True  # unknown code: assume the worst
     text = source.read_text()

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from components import iam
-from components.function import HandlerFunction
-from components.http_api import HttpApi
-from components.state_machine import StateMachine, statements_for_definition
+from components.blocks import iam
+from components.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
+from components.blocks.http_api import HttpApi
+from components.blocks.state_machine import StateMachine, statements_for_definition
 from tests.unit.helpers import actions, build, policy_statements
 
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/t"
@@ -20,7 +20,7 @@ def test_handler_function_archive_runtime_logging_and_role() -> None:
         HandlerFunction(
             "fn",
             {
-                "handler": "reverse",
+                "handler": "reverse", "handlers_dir": str(DEMO_HANDLERS_DIR),
                 "statements": iam.grant_table_read(TABLE),
                 "environment": {"TABLE": "t"},
                 "timeout": 7,
@@ -58,7 +58,7 @@ def test_handler_function_archive_runtime_logging_and_role() -> None:
 
 
 def test_async_handler_function_gets_retry_policy_and_encrypted_dlq() -> None:
-    run = build(lambda: HandlerFunction("fn", {"handler": "reverse", "async_invocation": True}))
+    run = build(lambda: HandlerFunction("fn", {"handler": "reverse", "handlers_dir": str(DEMO_HANDLERS_DIR), "async_invocation": True}))
     queue = run.named_of("aws:sqs/queue:Queue", "fn-dlq")
     assert queue.inputs["sqsManagedSseEnabled"] is True
     config = run.named_of("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "fn-async")

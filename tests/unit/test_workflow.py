@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components.workflow import Workflow, WorkflowDefinitionError, load_definition
+from components.patterns.workflow import Workflow, WorkflowDefinitionError, load_definition
 from tests.unit.helpers import actions, build, policy_statements
 
 LAMBDA_SERVICE_ERRORS = [

@@ -16,19 +16,19 @@ from typing import Any, Mapping, Optional, Sequence, TypedDict
 import pulumi
 import yaml
 
-from components import iam
-from components.function import (
-    HANDLERS_DIR,
+from components.blocks import iam
+from components.blocks.function import (
+    DEMO_HANDLERS_DIR,
     HandlerFunction,
     HandlerSettings,
     handler_functions,
     handler_placeholder,
     handler_substitutions,
 )
-from components.state_machine import StateMachine, iter_states, placeholders
+from components.blocks.state_machine import StateMachine, iter_states, placeholders
 
 #: Folder of the project's workflow definitions.
-WORKFLOWS_DIR = Path(__file__).resolve().parent.parent / "workflows"
+WORKFLOWS_DIR = Path(__file__).resolve().parent.parent.parent / "workflows"
 _STATE_TYPES = {"Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"}
 
 
@@ -54,7 +54,7 @@ class WorkflowArgs(TypedDict, total=False):
     log_retention_days: pulumi.Input[int]
     """Days every log group of the workflow keeps logs. Default 14."""
     handlers_dir: str
-    """Folder of handler modules. Default: the project's ``handlers/``."""
+    """Folder of handler modules. Default: the demo's ``handlers/demo/``."""
 
 
 class Workflow(pulumi.ComponentResource):
@@ -71,7 +71,7 @@ class Workflow(pulumi.ComponentResource):
         path = Path(args["definition_file"])
         if not path.is_absolute():
             path = WORKFLOWS_DIR / path
-        handlers_dir = Path(args.get("handlers_dir") or HANDLERS_DIR)
+        handlers_dir = Path(args.get("handlers_dir") or DEMO_HANDLERS_DIR)
         template, modules, workflow_refs = load_definition(path, handlers_dir)
 
         known = dict(args.get("workflows", {}))
@@ -113,7 +113,7 @@ def _workflow_key(workflow: str) -> str:
     return "Workflow_" + "".join(c if c.isalnum() else "_" for c in workflow)
 
 
-def load_definition(path: Path, handlers_dir: Path = HANDLERS_DIR) -> tuple[dict[str, Any], list[str], dict[str, str]]:
+def load_definition(path: Path, handlers_dir: Path = DEMO_HANDLERS_DIR) -> tuple[dict[str, Any], list[str], dict[str, str]]:
     """Parse and check a definition file; rewrite its ``handler:``/``workflow:`` references.
 
     Returns the template (references replaced by ``${...}`` placeholders), the handler modules it

@@ -26,11 +26,11 @@ from typing import Any, Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
-from components import iam
-from components.function import HandlerFunction
-from components.http_api import ApiArgs, HttpApi, api_function, function_api
-from components.messaging import secure_table, secure_topic, subscribe_lambda
-from components.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
+from components.blocks import iam
+from components.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
+from components.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
+from components.blocks.messaging import secure_table, secure_topic, subscribe_lambda
+from components.blocks.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 
 #: Default seconds a job may stay paused before the execution fails with ``PauseTimedOut``.
 DEFAULT_PAUSE_TIMEOUT_SECONDS = 24 * 3600
@@ -155,6 +155,7 @@ class PausableWorkflow(pulumi.ComponentResource):
             "async-service",
             {
                 "handler": args.get("async_service", "pausable_async_service"),
+                "handlers_dir": str(DEMO_HANDLERS_DIR),
                 "environment": {**args.get("async_service_environment", {}), "RESUME_TOPIC_ARN": topic.arn},
                 "statements": iam.grant_publish(topic.arn),
                 "timeout": args.get("async_service_timeout", 60),
@@ -163,7 +164,7 @@ class PausableWorkflow(pulumi.ComponentResource):
         )
         # The optional steps: a handler module each, or None for no state at all.
         steps = {
-            step: function(step, {"handler": module})
+            step: function(step, {"handler": module, "handlers_dir": str(DEMO_HANDLERS_DIR)})
             for step, module in (
                 ("preprocess", args.get("preprocess", "pausable_preprocess")),
                 ("postprocess", args.get("postprocess", "pausable_postprocess")),

@@ -14,11 +14,13 @@ from typing import Mapping, Optional, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components import iam
-from components.messaging import secure_queue
+from components.blocks import iam
+from components.blocks.messaging import secure_queue
 
-#: Folder of the Lambda sources; components only read files from it, never import it.
-HANDLERS_DIR = Path(__file__).resolve().parent.parent / "handlers"
+#: Folder of the patterns' Lambda sources; components only read files from it, never import it.
+HANDLERS_DIR = Path(__file__).resolve().parent.parent.parent / "handlers"
+#: Folder of the demo stack's own handler modules (kept apart from the patterns' handlers).
+DEMO_HANDLERS_DIR = HANDLERS_DIR / "demo"
 #: The shared helper package every archive carries.
 COMMON_PACKAGE = "common"
 #: The newest Python runtime pulumi-aws 7 accepts.
@@ -36,9 +38,9 @@ class HandlerFunctionArgs(TypedDict, total=False):
     """Arguments of :class:`HandlerFunction`."""
 
     handler: str
-    """Module name in ``handlers/`` (``reverse`` for ``handlers/reverse.py``); its ``handler`` function is the entry point. Required."""
+    """Module name in ``handlers_dir`` (``callback_api`` for ``handlers/callback_api.py``); its ``handler`` function is the entry point. Required."""
     statements: Sequence[iam.Statement]
-    """IAM statements the function needs (see ``components.iam`` grants). Default: none."""
+    """IAM statements the function needs (see ``components.blocks.iam`` grants). Default: none."""
     environment: Mapping[str, pulumi.Input[str]]
     """Environment variables of the function. Default: none."""
     timeout: pulumi.Input[int]
@@ -52,7 +54,7 @@ class HandlerFunctionArgs(TypedDict, total=False):
     adds a retry policy (2 retries, 1 hour max age) and an encrypted dead-letter queue for
     events that still fail. Default False."""
     handlers_dir: str
-    """Folder holding the handler modules. Default: the project's ``handlers/``."""
+    """Folder holding the handler modules. Default: the patterns' ``handlers/``."""
 
 
 class HandlerFunction(pulumi.ComponentResource):
@@ -161,8 +163,7 @@ def handler_functions(
             "memory_size": conf.get("memory_size", DEFAULT_MEMORY_MB),
             "log_retention_days": log_retention_days,
         }
-        if handlers_dir:
-            args["handlers_dir"] = handlers_dir
+        args["handlers_dir"] = handlers_dir or str(DEMO_HANDLERS_DIR)
         functions[module] = HandlerFunction(f"{name}-{module.replace('_', '-')}", args, opts=opts)
     return functions
 
@@ -173,11 +174,11 @@ def handler_substitutions(functions: Mapping[str, HandlerFunction]) -> dict[str,
 
 
 def handler_archive(module: str, handlers_dir: Path = HANDLERS_DIR) -> pulumi.AssetArchive:
-    """The deployment archive of one handler: ``<module>.py`` plus the ``common`` package's sources."""
+    """The deployment archive of one handler: ``<module>.py`` (from ``handlers_dir``) plus the ``common`` package's sources."""
     source = handlers_dir / f"{module}.py"
     if not source.is_file():
         raise FileNotFoundError(f"no handler module {source}")
     assets: dict[str, pulumi.Asset | pulumi.Archive] = {f"{module}.py": pulumi.FileAsset(str(source))}
-    for path in sorted((handlers_dir / COMMON_PACKAGE).glob("*.py")):
+    for path in sorted((HANDLERS_DIR / COMMON_PACKAGE).glob("*.py")):
         assets[f"{COMMON_PACKAGE}/{path.name}"] = pulumi.FileAsset(str(path))
     return pulumi.AssetArchive(assets)

@@ -14,8 +14,8 @@ from typing import Optional, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.function import HandlerFunction
-from components.messaging import subscribe_lambda
+from components.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
+from components.blocks.messaging import subscribe_lambda
 
 
 class DemoExternalServiceArgs(TypedDict, total=False):
@@ -42,6 +42,7 @@ class DemoExternalService(pulumi.ComponentResource):
             f"{name}-fn",
             {
                 "handler": "external_service",
+                "handlers_dir": str(DEMO_HANDLERS_DIR),
                 # Two HTTP calls of at most 10 s each (the "twice" case runs them concurrently).
                 "timeout": 30,
                 "async_invocation": True,
