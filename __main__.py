@@ -6,8 +6,8 @@ Settings come from the stack config (``Pulumi.<stack>.yaml``, key prefix ``sfn-p
 
 import pulumi
 
-from components import CallbackWorkflow, IdempotentApi, MonitoredWorkflow, PausableWorkflow, PausableWorkflowArgs, Workflow
-from components.demo.external_service import DemoExternalService
+from sfn_patterns import CallbackWorkflow, IdempotentApi, MonitoredWorkflow, PausableWorkflow, PausableWorkflowArgs, Workflow
+from sfn_patterns.demo.external_service import DemoExternalService
 
 config = pulumi.Config()
 retention = config.get_int("logRetentionDays") or 14

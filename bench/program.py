@@ -23,8 +23,8 @@ def build_instances(count: int) -> Callable[[], None]:
     def program() -> None:
         import pulumi
 
-        from components import CallbackWorkflow, IdempotentApi, MonitoredWorkflow, PausableWorkflow, Workflow
-        from components.demo.external_service import DemoExternalService
+        from sfn_patterns import CallbackWorkflow, IdempotentApi, MonitoredWorkflow, PausableWorkflow, Workflow
+        from sfn_patterns.demo.external_service import DemoExternalService
 
         urls = {}
         for i in range(count):

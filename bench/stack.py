@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pulumi
 
-from components import PausableWorkflow
+from sfn_patterns import PausableWorkflow
 
 demo = runpy.run_path(str(Path(__file__).resolve().parent.parent / "__main__.py"))
 

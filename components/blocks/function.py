@@ -8,19 +8,29 @@ role holds exactly the statements it is given plus log and trace writing.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from components.blocks import iam
-from components.blocks.messaging import secure_queue
+from sfn_patterns.blocks import iam
+from sfn_patterns.blocks.messaging import secure_queue
 
-#: Folder of the patterns' Lambda sources; components only read files from it, never import it.
-HANDLERS_DIR = Path(__file__).resolve().parent.parent.parent / "handlers"
-#: Folder of the demo stack's own handler modules (kept apart from the patterns' handlers).
-DEMO_HANDLERS_DIR = HANDLERS_DIR / "demo"
+def _package_data_dir(package: str) -> Path:
+    """The folder of a data-only subpackage, wherever it is installed (a wheel, or an editable install's mapping)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"{package} is not installed; install sfn-patterns (pip install sfn-patterns)")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+#: Folder of the patterns' Lambda sources (``handlers/`` in the repository, shipped as ``sfn_patterns.lambdas``);
+#: components only read files from it, never import it.
+HANDLERS_DIR = _package_data_dir("sfn_patterns.lambdas")
+#: Folder of the demo stack's own handler modules; it exists only in the repository, not in the package.
+DEMO_HANDLERS_DIR = Path(__file__).resolve().parent.parent.parent / "handlers" / "demo"
 #: The shared helper package every archive carries.
 COMMON_PACKAGE = "common"
 #: The newest Python runtime pulumi-aws 7 accepts.
@@ -40,7 +50,7 @@ class HandlerFunctionArgs(TypedDict, total=False):
     handler: str
     """Module name in ``handlers_dir`` (``callback_api`` for ``handlers/callback_api.py``); its ``handler`` function is the entry point. Required."""
     statements: Sequence[iam.Statement]
-    """IAM statements the function needs (see ``components.blocks.iam`` grants). Default: none."""
+    """IAM statements the function needs (see ``sfn_patterns.blocks.iam`` grants). Default: none."""
     environment: Mapping[str, pulumi.Input[str]]
     """Environment variables of the function. Default: none."""
     timeout: pulumi.Input[int]

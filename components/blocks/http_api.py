@@ -15,7 +15,7 @@ from typing import Any, Mapping, Optional, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.blocks.function import HandlerFunction, HandlerFunctionArgs
+from sfn_patterns.blocks.function import HandlerFunction, HandlerFunctionArgs
 
 #: Memory of the handlers behind an HTTP API: a caller waits on their cold start, and Lambda's CPU
 #: share grows with memory (boto3's import takes about half as long at 256 MB as at 128 MB).

@@ -11,7 +11,7 @@ from typing import Optional, Sequence, Tuple
 import pulumi
 import pulumi_aws as aws
 
-from components.blocks import policy
+from sfn_patterns.blocks import policy
 
 #: 14 days, the longest SQS keeps a message: dead letters wait as long as possible for a human.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600

@@ -16,7 +16,7 @@ from typing import Any, Iterator, Mapping, Optional, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.blocks import iam
+from sfn_patterns.blocks import iam
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 

@@ -14,8 +14,8 @@ from typing import Optional, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
-from components.blocks.messaging import subscribe_lambda
+from sfn_patterns.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
+from sfn_patterns.blocks.messaging import subscribe_lambda
 
 
 class DemoExternalServiceArgs(TypedDict, total=False):

@@ -20,17 +20,17 @@ from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 
-from components.blocks import iam, policy
-from components.blocks.function import (
+from sfn_patterns.blocks import iam, policy
+from sfn_patterns.blocks.function import (
     HandlerFunction,
     HandlerSettings,
     handler_functions,
     handler_placeholder,
     handler_substitutions,
 )
-from components.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
-from components.blocks.messaging import secure_table, secure_topic
-from components.blocks.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
+from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
+from sfn_patterns.blocks.messaging import secure_table, secure_topic
+from sfn_patterns.blocks.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 
 #: Default seconds a task may wait for its callback: long enough for a service-to-service job
 #: (minutes) with a wide margin, short enough that a lost task is noticed within the hour and no

@@ -13,9 +13,9 @@ from typing import Optional
 
 import pulumi
 
-from components.blocks import iam
-from components.blocks.function import HandlerFunction
-from components.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
+from sfn_patterns.blocks import iam
+from sfn_patterns.blocks.function import HandlerFunction
+from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
 
 
 class IdempotentApiArgs(ApiArgs, total=False):

@@ -31,18 +31,18 @@ from typing import Any, Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
-from components.blocks import iam
-from components.blocks.function import (
+from sfn_patterns.blocks import iam
+from sfn_patterns.blocks.function import (
     HandlerFunction,
     HandlerSettings,
     handler_functions,
     handler_placeholder,
     handler_substitutions,
 )
-from components.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
-from components.blocks.messaging import alarm_topic, secure_queue, secure_table
-from components.blocks.state_machine import DYNAMODB_TRANSIENT_ERRORS, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
-from components.patterns.workflow import WORKFLOWS_DIR, WorkflowDefinitionError, load_definition
+from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
+from sfn_patterns.blocks.messaging import alarm_topic, secure_queue, secure_table
+from sfn_patterns.blocks.state_machine import DYNAMODB_TRANSIENT_ERRORS, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
+from sfn_patterns.patterns.workflow import WORKFLOWS_DIR, WorkflowDefinitionError, load_definition
 
 #: Default seconds the monitor waits for an event (stop or error) before the execution fails.
 DEFAULT_MONITOR_TIMEOUT_SECONDS = 3600

@@ -26,11 +26,11 @@ from typing import Any, Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
-from components.blocks import iam
-from components.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
-from components.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
-from components.blocks.messaging import secure_table, secure_topic, subscribe_lambda
-from components.blocks.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
+from sfn_patterns.blocks import iam
+from sfn_patterns.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
+from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
+from sfn_patterns.blocks.messaging import secure_table, secure_topic, subscribe_lambda
+from sfn_patterns.blocks.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 
 #: Default seconds a job may stay paused before the execution fails with ``PauseTimedOut``.
 DEFAULT_PAUSE_TIMEOUT_SECONDS = 24 * 3600

@@ -16,8 +16,8 @@ from typing import Any, Mapping, Optional, Sequence, TypedDict
 import pulumi
 import yaml
 
-from components.blocks import iam
-from components.blocks.function import (
+from sfn_patterns.blocks import iam
+from sfn_patterns.blocks.function import (
     DEMO_HANDLERS_DIR,
     HandlerFunction,
     HandlerSettings,
@@ -25,7 +25,7 @@ from components.blocks.function import (
     handler_placeholder,
     handler_substitutions,
 )
-from components.blocks.state_machine import StateMachine, iter_states, placeholders
+from sfn_patterns.blocks.state_machine import StateMachine, iter_states, placeholders
 
 #: Folder of the project's workflow definitions.
 WORKFLOWS_DIR = Path(__file__).resolve().parent.parent.parent / "workflows"

@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 class AwsServiceUnavailable(RuntimeError):
     """An AWS call the handler made failed (throttled, unavailable, ...).
 
-    A Lambda Task retries it by this name (``components.blocks.state_machine.AWS_UNAVAILABLE_ERROR``), so a
+    A Lambda Task retries it by this name (``sfn_patterns.blocks.state_machine.AWS_UNAVAILABLE_ERROR``), so a
     passing failure of the table, topic or bus costs a retry, never the task.
     """
 

@@ -18,8 +18,8 @@ import boto3
 import pytest
 
 from common.tokens import TokenStore
-from components.patterns.monitored_workflow import monitored_definition
-from components.blocks.state_machine import render
+from sfn_patterns.patterns.monitored_workflow import monitored_definition
+from sfn_patterns.blocks.state_machine import render
 from tests.handlers.conftest import execution_status, token_table
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"

@@ -26,8 +26,8 @@ import pausable_postprocess
 import pausable_preprocess
 import pausable_resume
 from common.tokens import TokenStore
-from components.patterns.pausable_workflow import pausable_definition
-from components.blocks.state_machine import render
+from sfn_patterns.patterns.pausable_workflow import pausable_definition
+from sfn_patterns.blocks.state_machine import render
 from tests.handlers.conftest import execution_status, http_event, in_process_lambdas, response_json, token_table, topic_with_inbox
 
 #: Handler modules run in-process, by moto function name (less its ``-<suffix>``).

@@ -22,8 +22,8 @@ import callback_register
 import reverse
 import shout
 from common.tokens import TokenStore, secret_hash
-from components.patterns.callback_workflow import callback_definition
-from components.blocks.state_machine import render
+from sfn_patterns.patterns.callback_workflow import callback_definition
+from sfn_patterns.blocks.state_machine import render
 from tests.handlers.conftest import (
     execution_status,
     http_event,

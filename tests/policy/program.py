@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 import pulumi
 
-from components.blocks import policy
+from sfn_patterns.blocks import policy
 from local.program import FakeCloud, run_program
 from tests.policy.rules import Graph
 

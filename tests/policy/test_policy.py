@@ -2,7 +2,7 @@
 
 One test case per (rule, resource) pair, named ``<RULE-ID>:<type>:<resource>``, so a failure says
 which rule which resource breaks. A rule a component breaks on purpose is suppressed in the
-component (``components.blocks.policy.suppress``) and passes here; a suppression whose rule the resource
+component (``sfn_patterns.blocks.policy.suppress``) and passes here; a suppression whose rule the resource
 does not break fails (a stale excuse must go).
 """
 

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from components.blocks import iam
-from components.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
-from components.blocks.http_api import HttpApi
-from components.blocks.state_machine import StateMachine, statements_for_definition
+from sfn_patterns.blocks import iam
+from sfn_patterns.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
+from sfn_patterns.blocks.http_api import HttpApi
+from sfn_patterns.blocks.state_machine import StateMachine, statements_for_definition
 from tests.unit.helpers import actions, build, policy_statements
 
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/t"

@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.patterns.callback_workflow import CallbackWorkflow, callback_definition, check_timeouts
-from components.demo.external_service import DemoExternalService
+from sfn_patterns.patterns.callback_workflow import CallbackWorkflow, callback_definition, check_timeouts
+from sfn_patterns.demo.external_service import DemoExternalService
 from local.program import FakeCloud, ProgramRun, run_program
 from tests.unit.helpers import actions, build, policy_statements
 

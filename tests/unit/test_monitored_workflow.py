@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from components.patterns.monitored_workflow import MonitoredWorkflow, monitored_definition, work_branch
-from components.patterns.workflow import WorkflowDefinitionError
+from sfn_patterns.patterns.monitored_workflow import MonitoredWorkflow, monitored_definition, work_branch
+from sfn_patterns.patterns.workflow import WorkflowDefinitionError
 from local.program import ProgramRun
 from tests.unit.helpers import actions, build, policy_statements
 

@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.patterns.pausable_workflow import PausableWorkflow, pausable_definition
-from components.blocks.state_machine import iter_states
+from sfn_patterns.patterns.pausable_workflow import PausableWorkflow, pausable_definition
+from sfn_patterns.blocks.state_machine import iter_states
 from local.program import FakeCloud, ProgramRun, run_program
 from tests.unit.helpers import build, policy_statements
 

@@ -65,7 +65,7 @@ def test_config_knobs_reach_the_resources() -> None:
 
 
 def test_idempotent_api_grants_only_start_and_describe() -> None:
-    from components.patterns.idempotent_api import IdempotentApi
+    from sfn_patterns.patterns.idempotent_api import IdempotentApi
     from tests.unit.helpers import policy_statements
 
     sm = "arn:aws:states:us-east-1:123456789012:stateMachine:wf"
@@ -82,7 +82,7 @@ def test_idempotent_api_grants_only_start_and_describe() -> None:
 
 
 def test_every_callback_wait_retries_aws_failures_and_ends_through_a_catch(program: ProgramRun) -> None:
-    from components.blocks.state_machine import iter_states
+    from sfn_patterns.blocks.state_machine import iter_states
 
     waits = []
     for machine in program.of_type("aws:sfn/stateMachine:StateMachine"):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components.patterns.workflow import Workflow, WorkflowDefinitionError, load_definition
+from sfn_patterns.patterns.workflow import Workflow, WorkflowDefinitionError, load_definition
 from tests.unit.helpers import actions, build, policy_statements
 
 LAMBDA_SERVICE_ERRORS = [

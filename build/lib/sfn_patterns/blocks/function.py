@@ -1,0 +1,184 @@
+"""``HandlerFunction``: a Lambda built from one module of ``handlers/``.
+
+The archive holds only that module and the shared helper package ``handlers/common`` (no
+``__pycache__``, no other handler). The function runs on arm64 with the newest Python runtime
+pulumi-aws accepts, traces with X-Ray, logs JSON to its own log group with retention, and its
+role holds exactly the statements it is given plus log and trace writing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Optional, Sequence, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from sfn_patterns.blocks import iam
+from sfn_patterns.blocks.messaging import secure_queue
+
+#: Folder of the patterns' Lambda sources; components only read files from it, never import it.
+HANDLERS_DIR = Path(__file__).resolve().parent.parent.parent / "handlers"
+#: Folder of the demo stack's own handler modules (kept apart from the patterns' handlers).
+DEMO_HANDLERS_DIR = HANDLERS_DIR / "demo"
+#: The shared helper package every archive carries.
+COMMON_PACKAGE = "common"
+#: The newest Python runtime pulumi-aws 7 accepts.
+RUNTIME = "python3.14"
+ARCHITECTURE = "arm64"
+
+
+#: Memory of a handler Lambda unless told otherwise. Measured: a handler with boto3 and its clients
+#: peaks at 34-49 MB RSS (``python -m bench`` reports it), well inside 128 MB with the runtime's own;
+#: and a warm invocation waits on one to three AWS calls, not on CPU. 128 MB halves the GB-seconds.
+DEFAULT_MEMORY_MB = 128
+
+
+class HandlerFunctionArgs(TypedDict, total=False):
+    """Arguments of :class:`HandlerFunction`."""
+
+    handler: str
+    """Module name in ``handlers_dir`` (``callback_api`` for ``handlers/callback_api.py``); its ``handler`` function is the entry point. Required."""
+    statements: Sequence[iam.Statement]
+    """IAM statements the function needs (see ``sfn_patterns.blocks.iam`` grants). Default: none."""
+    environment: Mapping[str, pulumi.Input[str]]
+    """Environment variables of the function. Default: none."""
+    timeout: pulumi.Input[int]
+    """Seconds before an invocation is stopped. Default 10."""
+    memory_size: pulumi.Input[int]
+    """Memory in MB. Default :data:`DEFAULT_MEMORY_MB` (128); HTTP API handlers (``http_api.api_function``) 256."""
+    log_retention_days: pulumi.Input[int]
+    """Days the function's log group keeps logs. Default 14."""
+    async_invocation: bool
+    """True when the function is invoked asynchronously (SNS, EventBridge, ``Event`` invokes):
+    adds a retry policy (2 retries, 1 hour max age) and an encrypted dead-letter queue for
+    events that still fail. Default False."""
+    handlers_dir: str
+    """Folder holding the handler modules. Default: the patterns' ``handlers/``."""
+
+
+class HandlerFunction(pulumi.ComponentResource):
+    """A Lambda function built from one handler module, with its role and log group."""
+
+    function: aws.lambda_.Function
+    role: aws.iam.Role
+    log_group: aws.cloudwatch.LogGroup
+    dead_letter_queue: Optional[aws.sqs.Queue]
+    arn: pulumi.Output[str]
+    name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: HandlerFunctionArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__("sfn-patterns:index:HandlerFunction", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        module = args["handler"]
+        handlers_dir = Path(args.get("handlers_dir") or HANDLERS_DIR)
+        code = handler_archive(module, handlers_dir)
+
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", retention_in_days=args.get("log_retention_days", 14), opts=child
+        )
+        self.role = aws.iam.Role(
+            f"{name}-role", assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com"), opts=child
+        )
+        statements = list(args.get("statements", []))
+        statements += iam.grant_log_write(self.log_group.arn) + iam.grant_xray_write()
+
+        self.dead_letter_queue = None
+        if args.get("async_invocation"):
+            self.dead_letter_queue = secure_queue(f"{name}-dlq", opts=child)
+            statements += iam.grant_send_message(self.dead_letter_queue.arn)
+
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy", role=self.role.id, policy=iam.policy_json(statements), opts=child
+        )
+
+        environment = dict(args.get("environment", {}))
+        self.function = aws.lambda_.Function(
+            name,
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
+            handler=f"{module}.handler",
+            code=code,
+            role=self.role.arn,
+            timeout=args.get("timeout", 10),
+            memory_size=args.get("memory_size", DEFAULT_MEMORY_MB),
+            environment={"variables": environment} if environment else None,
+            tracing_config={"mode": "Active"},
+            logging_config={"log_format": "JSON", "log_group": self.log_group.name},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+
+        if self.dead_letter_queue is not None:
+            aws.lambda_.FunctionEventInvokeConfig(
+                f"{name}-async",
+                function_name=self.function.name,
+                maximum_retry_attempts=2,
+                maximum_event_age_in_seconds=3600,
+                destination_config={"on_failure": {"destination": self.dead_letter_queue.arn}},
+                opts=child,
+            )
+
+        self.arn = self.function.arn
+        self.name = self.function.name
+        self.register_outputs({"arn": self.arn, "name": self.name})
+
+
+class HandlerSettings(TypedDict, total=False):
+    """Settings of the Lambda built for one handler module that a workflow names (keyed by module)."""
+
+    environment: Mapping[str, pulumi.Input[str]]
+    """Environment variables of that handler's Lambda."""
+    statements: Sequence[iam.Statement]
+    """IAM statements that handler's Lambda needs."""
+    timeout: pulumi.Input[int]
+    """Seconds; default 10."""
+    memory_size: pulumi.Input[int]
+    """MB; default :data:`DEFAULT_MEMORY_MB`."""
+
+
+def handler_placeholder(module: str) -> str:
+    """The ``${...}`` placeholder a definition uses for the ARN of ``module``'s Lambda."""
+    return "${" + f"Handler_{module}" + "}"
+
+
+def handler_functions(
+    name: str,
+    modules: Sequence[str],
+    settings: Mapping[str, HandlerSettings],
+    log_retention_days: pulumi.Input[int],
+    opts: pulumi.ResourceOptions,
+    handlers_dir: Optional[str] = None,
+) -> dict[str, HandlerFunction]:
+    """One :class:`HandlerFunction` per handler module a workflow runs as a Task, named ``<name>-<module>``."""
+    functions: dict[str, HandlerFunction] = {}
+    for module in modules:
+        conf = settings.get(module, {})
+        args: HandlerFunctionArgs = {
+            "handler": module,
+            "environment": conf.get("environment", {}),
+            "statements": conf.get("statements", []),
+            "timeout": conf.get("timeout", 10),
+            "memory_size": conf.get("memory_size", DEFAULT_MEMORY_MB),
+            "log_retention_days": log_retention_days,
+        }
+        args["handlers_dir"] = handlers_dir or str(DEMO_HANDLERS_DIR)
+        functions[module] = HandlerFunction(f"{name}-{module.replace('_', '-')}", args, opts=opts)
+    return functions
+
+
+def handler_substitutions(functions: Mapping[str, HandlerFunction]) -> dict[str, pulumi.Output[str]]:
+    """The values of the :func:`handler_placeholder` placeholders: each function's ARN."""
+    return {handler_placeholder(m)[2:-1]: fn.arn for m, fn in functions.items()}
+
+
+def handler_archive(module: str, handlers_dir: Path = HANDLERS_DIR) -> pulumi.AssetArchive:
+    """The deployment archive of one handler: ``<module>.py`` (from ``handlers_dir``) plus the ``common`` package's sources."""
+    source = handlers_dir / f"{module}.py"
+    if not source.is_file():
+        raise FileNotFoundError(f"no handler module {source}")
+    assets: dict[str, pulumi.Asset | pulumi.Archive] = {f"{module}.py": pulumi.FileAsset(str(source))}
+    for path in sorted((HANDLERS_DIR / COMMON_PACKAGE).glob("*.py")):
+        assets[f"{COMMON_PACKAGE}/{path.name}"] = pulumi.FileAsset(str(path))
+    return pulumi.AssetArchive(assets)

@@ -1,0 +1,180 @@
+"""``HttpApi``: an API Gateway v2 HTTP API whose routes call handler Lambdas.
+
+HTTP APIs cost less than REST APIs and give every pattern what it needs (Lambda proxy routes with
+path parameters, IAM authorization, throttling, access logs), so no REST-only feature is used.
+Each route has a Lambda proxy integration (payload format 2.0) and a Lambda permission scoped to
+that one route. The ``$default`` stage auto-deploys, writes JSON access logs to a log group with
+retention, and throttles every route by default.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping, Optional, Sequence, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from sfn_patterns.blocks.function import HandlerFunction, HandlerFunctionArgs
+
+#: Memory of the handlers behind an HTTP API: a caller waits on their cold start, and Lambda's CPU
+#: share grows with memory (boto3's import takes about half as long at 256 MB as at 128 MB).
+API_MEMORY_MB = 256
+
+#: Fields of each access log line (API Gateway ``$context`` variables).
+ACCESS_LOG_FORMAT = (
+    '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
+    '"requestTime":"$context.requestTime","routeKey":"$context.routeKey",'
+    '"status":"$context.status","latency":"$context.responseLatency",'
+    '"integrationError":"$context.integrationErrorMessage"}'
+)
+
+
+class RouteArgs(TypedDict, total=False):
+    """One route of an :class:`HttpApi`."""
+
+    route_key: str
+    """``METHOD /path``, with ``{param}`` path parameters, e.g. ``GET /tasks/{taskId}``. Required."""
+    function_arn: pulumi.Input[str]
+    """ARN of the Lambda that serves the route. Required."""
+    function_name: pulumi.Input[str]
+    """Name of that Lambda (for its invoke permission). Required."""
+    authorization_type: str
+    """``NONE`` (default) or ``AWS_IAM`` (callers sign requests with SigV4)."""
+
+
+class HttpApiArgs(TypedDict, total=False):
+    """Arguments of :class:`HttpApi`."""
+
+    routes: Sequence[RouteArgs]
+    """The routes. Required."""
+    throttle_rate: pulumi.Input[float]
+    """Default steady-state requests per second of every route. Default 50."""
+    throttle_burst: pulumi.Input[int]
+    """Default burst of every route. Default 100."""
+    log_retention_days: pulumi.Input[int]
+    """Days the access log group keeps logs. Default 14."""
+
+
+class ApiArgs(TypedDict, total=False):
+    """Arguments every pattern with an HTTP API takes (its args TypedDict extends this one)."""
+
+    authorization_type: str
+    """Authorization of the routes that start or change executions: ``AWS_IAM`` (default: callers sign
+    requests with SigV4) or ``NONE``. Each pattern says which of its routes this covers."""
+    throttle_rate: pulumi.Input[float]
+    """Default steady-state requests per second of every route. Default 50."""
+    throttle_burst: pulumi.Input[int]
+    """Default burst of every route. Default 100."""
+    log_retention_days: pulumi.Input[int]
+    """Days every log group of the component keeps logs. Default 14."""
+
+
+def api_settings(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The :class:`HttpApiArgs` settings (throttling, log retention) taken from a pattern's :class:`ApiArgs`."""
+    return {
+        "throttle_rate": args.get("throttle_rate", 50),
+        "throttle_burst": args.get("throttle_burst", 100),
+        "log_retention_days": args.get("log_retention_days", 14),
+    }
+
+
+def api_function(name: str, args: HandlerFunctionArgs, opts: Optional[pulumi.ResourceOptions] = None) -> HandlerFunction:
+    """The handler Lambda behind a pattern's HTTP API: a :class:`HandlerFunction` at :data:`API_MEMORY_MB`."""
+    return HandlerFunction(name, {"memory_size": API_MEMORY_MB, **args}, opts=opts)
+
+
+def function_routes(
+    function_arn: pulumi.Input[str], function_name: pulumi.Input[str], routes: Mapping[str, str]
+) -> list[RouteArgs]:
+    """Routes all served by one Lambda: ``{"POST /tasks": "AWS_IAM", "GET /tasks/{taskId}": "NONE"}``."""
+    return [
+        {"route_key": key, "function_arn": function_arn, "function_name": function_name, "authorization_type": auth}
+        for key, auth in routes.items()
+    ]
+
+
+def function_api(
+    name: str,
+    function: HandlerFunction,
+    routes: Mapping[str, str],
+    args: Mapping[str, Any],
+    opts: Optional[pulumi.ResourceOptions] = None,
+) -> "HttpApi":
+    """A pattern's HTTP API: ``routes`` (route key -> authorization) all served by ``function``, with the
+    throttling and log retention of the pattern's :class:`ApiArgs` ``args``."""
+    return HttpApi(name, {"routes": function_routes(function.arn, function.name, routes), **api_settings(args)}, opts=opts)
+
+
+def _slug(route_key: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", route_key.lower()).strip("-")
+
+
+class HttpApi(pulumi.ComponentResource):
+    """An HTTP API with Lambda routes, a throttled ``$default`` stage and access logs."""
+
+    api: aws.apigatewayv2.Api
+    stage: aws.apigatewayv2.Stage
+    routes: dict[str, aws.apigatewayv2.Route]
+    url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: HttpApiArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("sfn-patterns:index:HttpApi", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.api = aws.apigatewayv2.Api(name, protocol_type="HTTP", opts=child)
+        access_logs = aws.cloudwatch.LogGroup(
+            f"{name}-access-logs", retention_in_days=args.get("log_retention_days", 14), opts=child
+        )
+        routes = []
+        self.routes = {}
+        for route in args["routes"]:
+            route_key = route["route_key"]
+            method, path = route_key.split(" ", 1)
+            slug = _slug(route_key)
+            integration = aws.apigatewayv2.Integration(
+                f"{name}-{slug}",
+                api_id=self.api.id,
+                integration_type="AWS_PROXY",
+                integration_uri=route["function_arn"],
+                integration_method="POST",
+                payload_format_version="2.0",
+                timeout_milliseconds=29000,
+                opts=child,
+            )
+            routes.append(
+                aws.apigatewayv2.Route(
+                    f"{name}-{slug}",
+                    api_id=self.api.id,
+                    route_key=route_key,
+                    target=integration.id.apply(lambda i: f"integrations/{i}"),
+                    authorization_type=route.get("authorization_type", "NONE"),
+                    opts=child,
+                )
+            )
+            self.routes[route_key] = routes[-1]
+            # The permission names this one route: {param} segments become '*'.
+            source_path = re.sub(r"\{[^}]+\}", "*", path)
+            aws.lambda_.Permission(
+                f"{name}-{slug}",
+                action="lambda:InvokeFunction",
+                function=route["function_name"],
+                principal="apigateway.amazonaws.com",
+                source_arn=self.api.execution_arn.apply(lambda arn, m=method, p=source_path: f"{arn}/*/{m}{p}"),
+                opts=child,
+            )
+
+        self.stage = aws.apigatewayv2.Stage(
+            f"{name}-default",
+            api_id=self.api.id,
+            name="$default",
+            auto_deploy=True,
+            default_route_settings={
+                "throttling_rate_limit": args.get("throttle_rate", 50),
+                "throttling_burst_limit": args.get("throttle_burst", 100),
+            },
+            access_log_settings={"destination_arn": access_logs.arn, "format": ACCESS_LOG_FORMAT},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=routes),
+        )
+        self.url = self.api.api_endpoint
+        self.register_outputs({"url": self.url})

@@ -1,0 +1,262 @@
+"""``StateMachine``: a logged, traced Step Functions state machine whose role comes from its definition.
+
+The definition is an ASL document (a dict) in which any string may hold ``${Name}`` placeholders,
+filled from ``substitutions`` (Pulumi inputs such as function, table or topic ARNs), like the
+CDK's ``definitionSubstitutions``. Once filled in, the definition is walked and the role is
+given exactly what its Task states reference (:func:`statements_for_definition`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any, Iterator, Mapping, Optional, Sequence, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from sfn_patterns.blocks import iam
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+#: Lambda's own transient errors: the only Lambda errors a Task retries (a handler's own error fails the run).
+LAMBDA_SERVICE_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+#: DynamoDB's transient errors as an AWS SDK integration names them (``DynamoDb.<exception>``; both
+#: spellings of the exceptions whose SDK class and error code differ). Listed by name on purpose: a
+#: callback Task must never retry ``States.TaskFailed``, which also matches the error a
+#: SendTaskFailure delivers, so the wait would start over instead of failing.
+DYNAMODB_TRANSIENT_ERRORS = [
+    "DynamoDb.ProvisionedThroughputExceededException",
+    "DynamoDb.RequestLimitExceeded",
+    "DynamoDb.RequestLimitExceededException",
+    "DynamoDb.ThrottlingException",
+    "DynamoDb.InternalServerError",
+    "DynamoDb.InternalServerErrorException",
+    "DynamoDb.DynamoDbException",
+    "DynamoDb.SdkClientException",
+]
+#: The error a handler raises when an AWS call it makes fails (``handlers/common/errors.py``): worth a retry.
+AWS_UNAVAILABLE_ERROR = "AwsServiceUnavailable"
+#: The errors with which Step Functions ends a callback wait (moto reports both as States.Timeout).
+WAIT_EXPIRED_ERRORS = ["States.Timeout", "States.HeartbeatTimeout"]
+
+
+def lambda_retry(*extra_errors: str) -> dict[str, Any]:
+    """The Retry rule of a Lambda Task: Lambda's service errors (plus ``extra_errors``), 3 tries, backoff 2."""
+    return {
+        "ErrorEquals": LAMBDA_SERVICE_ERRORS + list(extra_errors),
+        "IntervalSeconds": 1,
+        "MaxAttempts": 3,
+        "BackoffRate": 2,
+    }
+_SYNC_RULE = "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
+
+
+class StateMachineArgs(TypedDict, total=False):
+    """Arguments of :class:`StateMachine`."""
+
+    definition: Mapping[str, Any]
+    """The ASL document, with ``${Name}`` placeholders. Required."""
+    substitutions: Mapping[str, pulumi.Input[str]]
+    """Values of the placeholders (ARNs, names, URLs). Default: none."""
+    statements: Sequence[iam.Statement]
+    """Extra IAM statements for what the definition cannot show (rare). Default: none."""
+    type: str
+    """``STANDARD`` (default) or ``EXPRESS``."""
+    log_retention_days: pulumi.Input[int]
+    """Days the execution log group keeps logs. Default 14."""
+
+
+class StateMachine(pulumi.ComponentResource):
+    """A Step Functions state machine with logging level ALL, X-Ray tracing and a derived role."""
+
+    state_machine: aws.sfn.StateMachine
+    role: aws.iam.Role
+    log_group: aws.cloudwatch.LogGroup
+    arn: pulumi.Output[str]
+    name: pulumi.Output[str]
+    definition: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: StateMachineArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__("sfn-patterns:index:StateMachine", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        template = args["definition"]
+        substitutions = dict(args.get("substitutions", {}))
+        missing = sorted(placeholders(template) - set(substitutions))
+        if missing:
+            raise ValueError(f"state machine {name!r}: no value for placeholder(s) {missing}")
+
+        rendered = pulumi.Output.all(**substitutions).apply(lambda values: render(template, values))
+        self.definition = rendered.apply(lambda doc: json.dumps(doc, separators=(",", ":")))
+
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name_prefix=f"/aws/vendedlogs/states/{name}-",
+            retention_in_days=args.get("log_retention_days", 14),
+            opts=child,
+        )
+        self.role = aws.iam.Role(
+            f"{name}-role", assume_role_policy=iam.assume_role_policy("states.amazonaws.com"), opts=child
+        )
+        derived = rendered.apply(statements_for_definition)
+        extra = list(args.get("statements", [])) + iam.grant_log_delivery() + iam.grant_xray_write()
+        policy_doc = pulumi.Output.all(derived, iam.policy_json(extra)).apply(
+            lambda parts: json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": parts[0] + json.loads(parts[1])["Statement"],
+                }
+            )
+        )
+        policy = aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=policy_doc, opts=child)
+
+        self.state_machine = aws.sfn.StateMachine(
+            name,
+            type=args.get("type", "STANDARD"),
+            role_arn=self.role.arn,
+            definition=self.definition,
+            logging_configuration={
+                "level": "ALL",
+                "include_execution_data": True,
+                "log_destination": self.log_group.arn.apply(lambda a: a if a.endswith(":*") else f"{a}:*"),
+            },
+            tracing_configuration={"enabled": True},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        self.arn = self.state_machine.arn
+        self.name = self.state_machine.name
+        self.register_outputs({"arn": self.arn, "name": self.name})
+
+
+# --- Pure helpers (no Pulumi): rendering and deriving the role --------------------------------
+
+
+def placeholders(template: Any) -> set[str]:
+    """Every ``${Name}`` placeholder used anywhere in ``template``."""
+    found: set[str] = set()
+    if isinstance(template, str):
+        found.update(_PLACEHOLDER.findall(template))
+    elif isinstance(template, Mapping):
+        for key, value in template.items():
+            found |= placeholders(key) | placeholders(value)
+    elif isinstance(template, list):
+        for value in template:
+            found |= placeholders(value)
+    return found
+
+
+def render(template: Any, values: Mapping[str, str]) -> Any:
+    """A deep copy of ``template`` with each ``${Name}`` replaced by ``values[Name]``."""
+    if isinstance(template, str):
+        return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), template)
+    if isinstance(template, Mapping):
+        return {render(k, values): render(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [render(v, values) for v in template]
+    return copy.deepcopy(template)
+
+
+def iter_states(definition: Mapping[str, Any], path: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Yield (path, state) for every state, descending into Parallel branches and Map processors."""
+    for state_name, state in definition.get("States", {}).items():
+        state_path = f"{path}{state_name}"
+        yield state_path, state
+        for index, branch in enumerate(state.get("Branches", []) or []):
+            yield from iter_states(branch, f"{state_path}/branch{index}/")
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if processor:
+            yield from iter_states(processor, f"{state_path}/")
+
+
+def _region_account(arn: str) -> tuple[str, str]:
+    parts = arn.split(":")
+    return parts[3], parts[4]
+
+
+def _sqs_arn(queue_url: str) -> str:
+    # https://sqs.<region>.amazonaws.com/<account>/<name>
+    host, account, queue = queue_url.split("://", 1)[-1].split("/")[:3]
+    region = host.split(".")[1]
+    return f"arn:aws:sqs:{region}:{account}:{queue}"
+
+
+def _task_statements(state: Mapping[str, Any]) -> list[dict[str, Any]]:
+    resource: str = state.get("Resource", "")
+    params: Mapping[str, Any] = state.get("Parameters") or state.get("Arguments") or {}
+
+    def allow(actions: list[str], resources: list[str]) -> dict[str, Any]:
+        return {"Effect": "Allow", "Action": sorted(actions), "Resource": resources}
+
+    if resource.startswith("arn:aws:lambda:"):
+        return [allow(["lambda:InvokeFunction"], [resource, f"{resource}:*"])]
+    if not resource.startswith("arn:aws:states:::"):
+        raise ValueError(f"unsupported Task resource {resource!r}")
+
+    integration = resource[len("arn:aws:states:::"):]
+    # An AWS SDK integration (aws-sdk:<service>:<action>) needs the same action as the optimized one.
+    service, _, action = integration.removeprefix("aws-sdk:").partition(":")
+    api = action.split(".")[0]
+    pattern = action[len(api):]
+    if service == "lambda" and api == "invoke":
+        fn = params["FunctionName"]
+        return [allow(["lambda:InvokeFunction"], [fn, f"{fn}:*"])]
+    if service == "states" and api == "startExecution":
+        sm = params["StateMachineArn"]
+        stmts = [allow(["states:StartExecution"], [sm])]
+        if pattern.startswith(".sync"):
+            region, account = _region_account(sm)
+            stmts.append(
+                allow(
+                    ["states:DescribeExecution", "states:StopExecution"],
+                    [sm.replace(":stateMachine:", ":execution:", 1) + ":*"],
+                )
+            )
+            stmts.append(
+                allow(
+                    ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                    [f"arn:aws:events:{region}:{account}:{_SYNC_RULE}"],
+                )
+            )
+        return stmts
+    if service == "dynamodb":
+        table = params["TableName"]
+        if not table.startswith("arn:"):
+            raise ValueError(f"dynamodb TableName must be the table ARN to derive IAM, got {table!r}")
+        return [allow([f"dynamodb:{api[0].upper()}{api[1:]}"], [table])]
+    if service == "sns" and api == "publish":
+        return [allow(["sns:Publish"], [params["TopicArn"]])]
+    if service == "sqs" and api == "sendMessage":
+        return [allow(["sqs:SendMessage"], [_sqs_arn(params["QueueUrl"])])]
+    if service == "events" and api == "putEvents":
+        buses = sorted({entry.get("EventBusName", "default") for entry in params["Entries"]})
+        if any(not bus.startswith("arn:") for bus in buses):
+            raise ValueError(f"events EventBusName must be the bus ARN to derive IAM, got {buses}")
+        return [allow(["events:PutEvents"], buses)]
+    raise ValueError(f"unsupported Task resource {resource!r}")
+
+
+def statements_for_definition(definition: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The IAM statements a state machine role needs for the Task states of ``definition``.
+
+    Each Task gets exactly its actions on exactly its resources; identical statements are merged.
+    Raises ``ValueError`` naming the state for a Task whose resource it cannot derive.
+    """
+    statements: list[dict[str, Any]] = []
+    for path, state in iter_states(definition):
+        if state.get("Type") != "Task":
+            continue
+        try:
+            for stmt in _task_statements(state):
+                if stmt not in statements:
+                    statements.append(stmt)
+        except (KeyError, ValueError, IndexError) as error:
+            raise ValueError(f"state {path!r}: cannot derive IAM permissions: {error}") from error
+    return statements

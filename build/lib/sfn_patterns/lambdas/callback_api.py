@@ -1,0 +1,186 @@
+"""CallbackWorkflow's HTTP routes: start a task, read it, complete it, keep it alive.
+
+- ``POST /tasks`` ``{"input": {...}, "taskId"?}``: 202 ``{"taskId", "status"}``; the same task id with
+  the same input again is the same task (202); with another input 409.
+- ``GET /tasks/{taskId}``: status (RUNNING, WAITING, SUCCEEDED, FAILED, TIMED_OUT), input, output or error.
+- ``PUT /tasks/{taskId}`` ``{"status": "SUCCEEDED", "output": {...}}`` or
+  ``{"status": "FAILED", "error", "cause"?}``: 200 accepted; 404, 409 completed, 410 timed out, 400 bad body.
+- ``POST /tasks/{taskId}/heartbeat``: 200 while the task waits; 404, 409, 410.
+
+``PUT`` and the heartbeat need the per-task secret of the notification in the ``X-Task-Secret``
+header: missing 401, wrong 403; either way nothing changes. Completion goes through
+``CallbackTaskFinalizer`` (exactly once: of two concurrent completions one gets 200, one 409).
+
+Environment: ``STATE_MACHINE_ARN``, ``TABLE_NAME``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Optional
+
+from common import env, executions
+from common.http import HttpError, Request, Response, Router, bad_request, json_response, not_found
+from common.tokens import (
+    MAX_CAUSE_CHARS,
+    MAX_ERROR_CHARS,
+    TIMED_OUT,
+    WAITING,
+    CallbackTaskFinalizer,
+    TokenError,
+    TokenStore,
+    secret_matches,
+)
+from common.validation import one_of, optional_object, optional_string, require_name
+
+router = Router()
+
+#: Header carrying the per-task secret of the notification.
+SECRET_HEADER = "x-task-secret"
+#: Attribute of the token row holding the secret's SHA-256 hash (written by callback_register).
+SECRET_HASH_ATTRIBUTE = "secretHash"
+#: The error the workflow fails with when no callback came (its Fail state).
+TIMED_OUT_ERROR = "CallbackTimedOut"
+_COMPLETION_FIELDS = {"SUCCEEDED": {"status", "output"}, "FAILED": {"status", "error", "cause"}}
+
+
+def _task_id(request: Request) -> str:
+    return require_name(request.path("taskId"), "taskId")
+
+
+def _task_status(description: dict[str, Any]) -> str:
+    """RUNNING, SUCCEEDED, FAILED or TIMED_OUT, from the execution alone."""
+    status = description["status"]
+    if status == "RUNNING":
+        return "RUNNING"
+    if status == "SUCCEEDED":
+        return "SUCCEEDED"
+    if status == "TIMED_OUT" or (status == "FAILED" and description.get("error") == TIMED_OUT_ERROR):
+        return TIMED_OUT
+    return "FAILED"  # FAILED, ABORTED
+
+
+@router.route("POST /tasks")
+def start(request: Request) -> Response:
+    """Start the task ``taskId`` (generated when absent) with ``input``, once."""
+    body = request.json_object()
+    unknown = sorted(set(body) - {"taskId", "input"})
+    if unknown:
+        raise bad_request("UnknownField", f"unknown field(s) {unknown}; send 'input' and optionally 'taskId'")
+    task_id = require_name(body["taskId"], "taskId") if "taskId" in body else uuid.uuid4().hex
+    task_input = optional_object(body, "input")
+    description, _ = executions.start_once(env.require("STATE_MACHINE_ARN"), task_id, task_input)
+    return json_response(202, {"taskId": task_id, "status": _task_status(description)})
+
+
+@router.route("GET /tasks/{taskId}")
+def get(request: Request) -> Response:
+    """The task's status, input, and output or error."""
+    task_id = _task_id(request)
+    description = executions.describe(env.require("STATE_MACHINE_ARN"), task_id)
+    if description is None:
+        raise not_found(f"no task {task_id!r}")
+    view = executions.view(description)
+    status = _task_status(description)
+    if status == "RUNNING" and TokenStore(env.require("TABLE_NAME")).status(task_id) == WAITING:
+        status = WAITING
+    answer: dict[str, Any] = {"taskId": task_id, "status": status, "input": view["input"]}
+    if status == "SUCCEEDED":
+        answer["output"] = view["output"]
+    elif status in ("FAILED", TIMED_OUT):
+        answer["error"] = view["error"] or ("ExecutionTimedOut" if status == TIMED_OUT else "ExecutionAborted")
+        if view["cause"]:
+            answer["cause"] = view["cause"]
+    answer["startDate"] = view["startDate"]
+    answer["stopDate"] = view["stopDate"]
+    return json_response(200, answer)
+
+
+def _proven_task(request: Request) -> str:
+    """The task id of a completion request whose ``X-Task-Secret`` proves it was handed the task.
+
+    404 unknown task; 409/410 when the task has no row to prove against (not waiting yet, or its
+    row expired); 401 no secret; 403 wrong secret.
+    """
+    task_id = _task_id(request)
+    store = TokenStore(env.require("TABLE_NAME"))
+    row = store.get(task_id)
+    if row is None:
+        _refuse_ended(task_id, executions.describe(env.require("STATE_MACHINE_ARN"), task_id))
+        raise HttpError(409, "NotWaiting", f"the task {task_id!r} is not waiting for a callback yet")
+    secret = request.header(SECRET_HEADER)
+    if not secret:
+        raise HttpError(401, "MissingSecret", "send the task's secret from its notification in the X-Task-Secret header")
+    if not secret_matches(secret, row.get(SECRET_HASH_ATTRIBUTE)):
+        raise HttpError(403, "WrongSecret", f"the X-Task-Secret header does not match task {task_id!r}")
+    if row["status"] == WAITING:
+        # The row says WAITING but the execution may be over (its wait timed out a moment ago, or it
+        # was stopped): answer from the execution instead of spending the token on it.
+        description = executions.describe(env.require("STATE_MACHINE_ARN"), task_id)
+        if description is not None and description["status"] != "RUNNING":
+            if _task_status(description) == TIMED_OUT:
+                store.mark(task_id, TIMED_OUT)
+            _refuse_ended(task_id, description)
+    return task_id
+
+
+def _refuse_ended(task_id: str, description: Optional[dict[str, Any]]) -> None:
+    """Raise the answer for a completion of a task that is unknown (404) or whose execution ended (409/410)."""
+    if description is None:
+        raise not_found(f"no task {task_id!r}")
+    status = _task_status(description)
+    if status == TIMED_OUT:
+        raise HttpError(410, "TaskTimedOut", f"the task {task_id!r} timed out and can no longer be completed")
+    if status != "RUNNING":
+        raise HttpError(409, "AlreadyCompleted", f"the task {task_id!r} is already completed ({status})")
+
+
+def _completion(body: dict[str, Any]) -> tuple[str, Any, Optional[str], str]:
+    """(status, output, error, cause) of a valid completion body; otherwise a 400."""
+    status = one_of(body, "status", ("SUCCEEDED", "FAILED"))
+    extra = sorted(set(body) - _COMPLETION_FIELDS[status])
+    if extra:
+        raise bad_request("UnknownField", f"field(s) {extra} do not belong to a {status} completion")
+    if status == "SUCCEEDED":
+        return status, optional_object(body, "output"), None, ""
+    error = optional_string(body, "error", MAX_ERROR_CHARS)
+    if not error:
+        raise bad_request("MissingField", "'error' (a name such as PaymentDeclined) is required when status is FAILED")
+    if error.startswith("States.") or error == TIMED_OUT_ERROR:
+        raise bad_request("ReservedError", f"error names starting with 'States.' and {TIMED_OUT_ERROR!r} are reserved")
+    cause = optional_string(body, "cause", MAX_CAUSE_CHARS) or ""
+    return status, None, error, cause
+
+
+def _answer_token_error(error: TokenError) -> HttpError:
+    return HttpError(error.status, error.code, str(error))
+
+
+@router.route("PUT /tasks/{taskId}")
+def complete(request: Request) -> Response:
+    """Complete the waiting task with the caller's outcome, exactly once."""
+    task_id = _proven_task(request)
+    status, output, error, cause = _completion(request.json_object())
+    finalizer = CallbackTaskFinalizer(env.require("TABLE_NAME"))
+    try:
+        if status == "SUCCEEDED":
+            finalizer.success(task_id, output)
+        else:
+            finalizer.failure(task_id, error or "", cause)
+    except TokenError as refused:
+        raise _answer_token_error(refused) from refused
+    return json_response(200, {"taskId": task_id, "status": status})
+
+
+@router.route("POST /tasks/{taskId}/heartbeat")
+def heartbeat(request: Request) -> Response:
+    """Tell the workflow the task is still being worked on (resets the heartbeat clock)."""
+    task_id = _proven_task(request)
+    try:
+        CallbackTaskFinalizer(env.require("TABLE_NAME")).heartbeat(task_id)
+    except TokenError as refused:
+        raise _answer_token_error(refused) from refused
+    return json_response(200, {"taskId": task_id, "status": WAITING})
+
+
+handler = router.handler

@@ -1,0 +1,62 @@
+"""CallbackWorkflow's callback state: store the task token under the task id, THEN notify the external party.
+
+Invoked by Step Functions (``lambda:invoke.waitForTaskToken``) with
+``{"taskId", "executionArn", "taskToken", "input"}``. It generates a per-task secret, registers the
+token in the token table under the task id with only the secret's SHA-256 hash, and then publishes
+``{"taskId", "input", "callbackUrl", "secret"}`` to the topic. Because the row is written before the
+notification leaves, a callback that arrives the instant the notification is out finds the token.
+The token itself goes nowhere but the table; it is never logged or published.
+
+Environment: ``TABLE_NAME``, ``TOPIC_ARN``, ``API_URL`` (base URL of the component's HTTP API),
+``TASK_TIMEOUT_SECONDS`` (the wait's timeout: the row's deadline and TTL).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from common import env, log
+from common.clients import client
+from common.errors import aws_calls
+from common.tokens import TokenStore, new_secret, secret_hash
+
+#: Attribute of the token row holding the SHA-256 hash of the per-task secret.
+SECRET_HASH_ATTRIBUTE = "secretHash"
+
+
+def notification(task_id: str, task_input: Any, api_url: str, secret: str) -> dict[str, Any]:
+    """The message the external party receives (no token: the secret proves it was handed the task)."""
+    return {
+        "taskId": task_id,
+        "input": task_input,
+        "callbackUrl": f"{api_url.rstrip('/')}/tasks/{task_id}",
+        "secret": secret,
+    }
+
+
+def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    """Register the token of ``event["taskId"]``, then publish the task's notification."""
+    table, topic, api_url = env.require("TABLE_NAME"), env.require("TOPIC_ARN"), env.require("API_URL")
+    task_id = event["taskId"]
+    secret = new_secret()
+    # A failing table or topic raises AwsServiceUnavailable: the wait retries this step, which
+    # registers a fresh token (same execution) and sends a fresh notification.
+    with aws_calls("registering the task token"):
+        TokenStore(table).register(
+            task_id,
+            event["taskToken"],
+            env.get_int("TASK_TIMEOUT_SECONDS", 3600),
+            event["executionArn"],
+            attributes={SECRET_HASH_ATTRIBUTE: secret_hash(secret)},
+        )
+    message = notification(task_id, event.get("input"), api_url, secret)
+    with aws_calls("publishing the task notification"):
+        response = client("sns").publish(
+            TopicArn=topic,
+            Message=json.dumps(message),
+            MessageAttributes={"taskId": {"DataType": "String", "StringValue": task_id}},
+        )
+    log.info("task waiting for its callback", taskId=task_id, executionArn=event["executionArn"],
+             messageId=response.get("MessageId"))
+    return {"taskId": task_id, "messageId": response.get("MessageId")}

@@ -1,0 +1,111 @@
+"""The PausableWorkflow's contracts, shared by its route, pause and resume handlers.
+
+- The manual flag of a job: ``"manual": true|false`` (default false), or seed 004's
+  ``"IsManualCallback": "True"|"False"``. Anything else is :class:`InvalidManualFlag`.
+- The resume message on the resume topic: ``{"jobId", "status": "SUCCEEDED", "output": {...}}`` or
+  ``{"jobId", "status": "FAILED", "error": "...", "cause": "..."}``. Anything else is
+  :class:`InvalidResumeMessage`.
+
+Both errors are ``ValueError`` subclasses whose class names are the error names callers see (a
+Lambda error's ``errorType`` becomes the Step Functions error name).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+from common.validation import MAX_INPUT_BYTES, valid_name
+
+#: The resume statuses of the topic contract.
+RESUME_STATUSES = ("SUCCEEDED", "FAILED")
+#: Step Functions' limits on a task failure's error and cause.
+MAX_ERROR_CHARS = 256
+MAX_CAUSE_CHARS = 32768
+_SEED_FLAG = {"True": True, "False": False}
+
+
+class InvalidManualFlag(ValueError):
+    """The job's ``manual`` / ``IsManualCallback`` flag is neither absent nor a valid value."""
+
+
+class InvalidResumeMessage(ValueError):
+    """A resume message (or resume request body) that breaks the topic contract."""
+
+
+def resolve_manual(document: Any) -> bool:
+    """Whether the job described by ``document`` (execution input or request body) is manual.
+
+    ``manual`` must be a JSON boolean; seed 004's ``IsManualCallback`` must be the string
+    ``"True"`` or ``"False"``; both absent means not manual; both present must agree.
+    """
+    if not isinstance(document, Mapping):
+        return False
+    flags: list[bool] = []
+    if "manual" in document:
+        value = document["manual"]
+        if not isinstance(value, bool):
+            raise InvalidManualFlag(f"'manual' must be true or false (got {json.dumps(value)[:100]})")
+        flags.append(value)
+    if "IsManualCallback" in document:
+        value = document["IsManualCallback"]
+        if not isinstance(value, str) or value not in _SEED_FLAG:
+            raise InvalidManualFlag(
+                f"'IsManualCallback' must be the string \"True\" or \"False\" (got {json.dumps(value)[:100]})"
+            )
+        flags.append(_SEED_FLAG[value])
+    if len(set(flags)) > 1:
+        raise InvalidManualFlag("'manual' and 'IsManualCallback' disagree")
+    return bool(flags and flags[0])
+
+
+@dataclass(frozen=True)
+class Resume:
+    """One validated resume: the job, the outcome and its payload."""
+
+    job_id: str
+    status: str
+    output: Any = field(default_factory=dict)
+    error: Optional[str] = None
+    cause: str = ""
+
+    def message(self) -> dict[str, Any]:
+        """The topic message for this resume (the contract's shape)."""
+        if self.status == "SUCCEEDED":
+            return {"jobId": self.job_id, "status": self.status, "output": self.output}
+        return {"jobId": self.job_id, "status": self.status, "error": self.error, "cause": self.cause}
+
+
+def parse_resume(body: Any, job_id: Optional[str] = None) -> Resume:
+    """Validate a resume message (``job_id`` given: a route body whose job comes from the path).
+
+    SUCCEEDED: ``output`` is a JSON object (default ``{}``) within Step Functions' 256 KiB.
+    FAILED: ``error`` is a string of 1 to 256 characters, ``cause`` an optional string of at most
+    32768 characters.
+    """
+    if not isinstance(body, Mapping):
+        raise InvalidResumeMessage("the resume must be a JSON object")
+    if job_id is None:
+        job_id = body.get("jobId")
+        if not valid_name(job_id):
+            raise InvalidResumeMessage("'jobId' must be 1 to 80 characters of A-Z a-z 0-9 - _")
+    elif "jobId" in body and body["jobId"] != job_id:
+        raise InvalidResumeMessage("'jobId' in the body differs from the job in the path")
+    status = body.get("status")
+    if status not in RESUME_STATUSES:
+        raise InvalidResumeMessage(f"'status' must be one of {', '.join(RESUME_STATUSES)}")
+    if status == "SUCCEEDED":
+        output = body.get("output", {})
+        if not isinstance(output, dict):
+            raise InvalidResumeMessage("'output' must be a JSON object")
+        if len(json.dumps(output).encode("utf-8")) > MAX_INPUT_BYTES:
+            raise InvalidResumeMessage(f"'output' is larger than {MAX_INPUT_BYTES} bytes")
+        return Resume(job_id, status, output=output)
+    error = body.get("error")
+    if not isinstance(error, str) or not 1 <= len(error) <= MAX_ERROR_CHARS:
+        raise InvalidResumeMessage(f"'error' must be a string of 1 to {MAX_ERROR_CHARS} characters")
+    cause = body.get("cause", "")
+    if not isinstance(cause, str) or len(cause) > MAX_CAUSE_CHARS:
+        raise InvalidResumeMessage(f"'cause' must be a string of at most {MAX_CAUSE_CHARS} characters")
+    return Resume(job_id, status, output=None, error=error, cause=cause)

@@ -1,0 +1,312 @@
+"""Task tokens kept in DynamoDB under an application key, and :class:`CallbackTaskFinalizer` (seed 002).
+
+Code that finishes a callback task never touches a token: it names the task by its key (a task id,
+a workflow key, a job id) and calls ``success``, ``failure`` or ``heartbeat``. The token table row:
+
+=============  ===============================================================================
+``pk``         the key (string, the table's hash key)
+``status``     ``WAITING`` until completed, then ``SUCCEEDED``, ``FAILED`` or ``TIMED_OUT``
+``token``      the task token while ``WAITING``; removed once used
+``executionArn`` the execution that waits
+``createdAt``  epoch seconds of registration
+``expiresAt``  epoch seconds after which the wait has timed out; the table's TTL attribute
+=============  ===============================================================================
+
+Completion is exactly once: the row moves out of ``WAITING`` with a conditional update before the
+token is sent, so of two concurrent completions one wins and the other gets
+:class:`AlreadyCompleted`. If Step Functions then refuses the token because the task timed out,
+the row is marked ``TIMED_OUT`` and :class:`TaskTimedOut` is raised; any other AWS failure puts the
+row back to ``WAITING`` (token restored) and re-raises, so the caller's retry can complete it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from typing import Any, Mapping, Optional
+
+from botocore.exceptions import ClientError
+
+from common import log
+from common.clients import client
+
+WAITING = "WAITING"
+SUCCEEDED = "SUCCEEDED"
+FAILED = "FAILED"
+TIMED_OUT = "TIMED_OUT"
+#: Errors with which Step Functions refuses a token whose task is over.
+_TOKEN_GONE = {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}
+#: Step Functions' limits on a task failure's error and cause.
+MAX_ERROR_CHARS = 256
+MAX_CAUSE_CHARS = 32768
+
+
+class TokenError(Exception):
+    """A completion the token table refuses; ``status`` and ``code`` say how to answer an HTTP caller."""
+
+    status = 400
+    code = "TokenError"
+
+
+class UnknownTask(TokenError):
+    """No task is registered under that key."""
+
+    status = 404
+    code = "NotFound"
+
+
+class AlreadyCompleted(TokenError):
+    """The task was already completed (or is being completed by a concurrent caller)."""
+
+    status = 409
+    code = "AlreadyCompleted"
+
+
+class TaskTimedOut(TokenError):
+    """The task's wait is over (timeout or heartbeat expired): it can no longer be completed."""
+
+    status = 410
+    code = "TaskTimedOut"
+
+
+class NotHeld(TokenError):
+    """The named execution does not hold the key (another one does, or none registered yet)."""
+
+    status = 409
+    code = "NotHeld"
+
+
+class KeyInUse(TokenError):
+    """Another live execution already waits under that key."""
+
+    status = 409
+    code = "KeyInUse"
+
+
+def new_secret() -> str:
+    """A fresh per-task secret (256 random bits, URL-safe text) handed to the party that must complete a task."""
+    return secrets.token_urlsafe(32)
+
+
+def secret_hash(secret: str) -> str:
+    """The SHA-256 hex digest under which a per-task secret is stored (never the secret itself)."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def secret_matches(secret: str, stored_hash: Any) -> bool:
+    """True when ``secret`` hashes to ``stored_hash`` (compared in constant time)."""
+    if not isinstance(stored_hash, str) or not stored_hash:
+        return False
+    return hmac.compare_digest(secret_hash(secret), stored_hash)
+
+
+def _serialize(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (int, float)):
+        return {"N": str(value)}
+    return {"S": str(value)}
+
+
+def _deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, typed in item.items():
+        (kind, value), = typed.items()
+        out[name] = int(value) if kind == "N" and value.lstrip("-").isdigit() else (
+            float(value) if kind == "N" else value
+        )
+    return out
+
+
+class TokenStore:
+    """The token table: register a token under a key, read it, and claim it exactly once."""
+
+    def __init__(self, table_name: str, dynamodb: Any = None) -> None:
+        self.table_name = table_name
+        self.dynamodb = dynamodb or client("dynamodb")
+
+    def register(
+        self,
+        key: str,
+        token: str,
+        timeout_seconds: int,
+        execution_arn: str,
+        attributes: Optional[Mapping[str, Any]] = None,
+    ) -> None:
+        """Store ``token`` as ``WAITING`` under ``key`` for ``timeout_seconds``.
+
+        Refused with :class:`KeyInUse` while another execution's live wait holds the key; the
+        same execution may register again (a retried task gets a new token).
+        """
+        now = int(time.time())
+        item = {
+            "pk": key,
+            "status": WAITING,
+            "token": token,
+            "executionArn": execution_arn,
+            "createdAt": now,
+            "expiresAt": now + int(timeout_seconds),
+            **(attributes or {}),
+        }
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table_name,
+                Item={name: _serialize(value) for name, value in item.items()},
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR executionArn = :arn OR #s <> :waiting OR expiresAt < :now"
+                ),
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":arn": {"S": execution_arn},
+                    ":waiting": {"S": WAITING},
+                    ":now": {"N": str(now)},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise KeyInUse(f"another execution is already waiting under key {key!r}") from error
+            raise
+
+    def get(self, key: str) -> Optional[dict[str, Any]]:
+        """The row of ``key`` (strongly consistent), or None."""
+        response = self.dynamodb.get_item(TableName=self.table_name, Key={"pk": {"S": key}}, ConsistentRead=True)
+        return _deserialize(response["Item"]) if "Item" in response else None
+
+    def status(self, key: str) -> Optional[str]:
+        """The key's status as callers see it (``WAITING`` past its deadline reads ``TIMED_OUT``)."""
+        row = self.get(key)
+        if row is None:
+            return None
+        if row["status"] == WAITING and row.get("expiresAt", 0) < time.time():
+            return TIMED_OUT
+        return row["status"]
+
+    def _refusal(self, key: str, execution_arn: Optional[str] = None) -> TokenError:
+        row = self.get(key)
+        if execution_arn is not None and (row is None or row.get("executionArn") != execution_arn):
+            return NotHeld(f"execution {execution_arn} does not hold key {key!r}")
+        if row is None:
+            return UnknownTask(f"no task is registered under key {key!r}")
+        if row["status"] == TIMED_OUT or (row["status"] == WAITING and row.get("expiresAt", 0) < time.time()):
+            return TaskTimedOut(f"the task {key!r} timed out and can no longer be completed")
+        return AlreadyCompleted(f"the task {key!r} is already completed ({row['status']})")
+
+    def waiting(self, key: str) -> dict[str, Any]:
+        """The row of a key whose task still waits; otherwise the matching :class:`TokenError`."""
+        row = self.get(key)
+        if row is None or row["status"] != WAITING or row.get("expiresAt", 0) < time.time():
+            raise self._refusal(key)
+        return row
+
+    def claim(self, key: str, outcome: str, execution_arn: Optional[str] = None) -> dict[str, Any]:
+        """Move ``key`` from ``WAITING`` to ``outcome`` and take its token (removed from the row).
+
+        Returns the row as it was (with the token). Exactly one concurrent caller succeeds. With
+        ``execution_arn``, only that execution's wait is claimed (else :class:`NotHeld`), in the
+        same single conditional write: the happy path reads nothing.
+        """
+        now = int(time.time())
+        condition = "#s = :waiting AND attribute_exists(#t) AND expiresAt >= :now"
+        values = {":outcome": {"S": outcome}, ":waiting": {"S": WAITING}, ":now": {"N": str(now)}}
+        if execution_arn is not None:
+            condition += " AND executionArn = :arn"
+            values[":arn"] = {"S": execution_arn}
+        try:
+            response = self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": key}},
+                UpdateExpression="SET #s = :outcome, completedAt = :now REMOVE #t",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#s": "status", "#t": "token"},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise self._refusal(key, execution_arn) from error
+            raise
+        return _deserialize(response["Attributes"])
+
+    def restore(self, key: str, row: Mapping[str, Any], outcome: str) -> None:
+        """Undo :meth:`claim` after the token could not be delivered: back to ``WAITING`` with its token."""
+        self.dynamodb.update_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": key}},
+            UpdateExpression="SET #s = :waiting, #t = :token REMOVE completedAt",
+            ConditionExpression="#s = :outcome",
+            ExpressionAttributeNames={"#s": "status", "#t": "token"},
+            ExpressionAttributeValues={
+                ":waiting": {"S": WAITING},
+                ":token": {"S": row["token"]},
+                ":outcome": {"S": outcome},
+            },
+        )
+
+    def mark(self, key: str, status: str) -> None:
+        """Set the status of ``key`` (used to record ``TIMED_OUT``)."""
+        self.dynamodb.update_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": key}},
+            UpdateExpression="SET #s = :status REMOVE #t",
+            ExpressionAttributeNames={"#s": "status", "#t": "token"},
+            ExpressionAttributeValues={":status": {"S": status}},
+        )
+
+
+class CallbackTaskFinalizer:
+    """Finish callback tasks by key, never by token: ``success``, ``failure``, ``heartbeat`` (seed 002).
+
+    Each raises :class:`UnknownTask`, :class:`AlreadyCompleted` or :class:`TaskTimedOut` when the
+    task cannot take it, and re-raises AWS errors (after undoing its claim) so the caller retries.
+    """
+
+    def __init__(self, table_name: str, dynamodb: Any = None, stepfunctions: Any = None) -> None:
+        self.store = TokenStore(table_name, dynamodb)
+        self.sfn = stepfunctions or client("stepfunctions")
+
+    def success(self, task_key: str, result: Any, execution_arn: Optional[str] = None) -> None:
+        """Complete the task under ``task_key`` successfully with ``result`` (JSON-serializable).
+
+        With ``execution_arn``, only if that execution holds the key (else :class:`NotHeld`).
+        """
+        output = json.dumps(result)
+        self._complete(
+            task_key, SUCCEEDED, lambda token: self.sfn.send_task_success(taskToken=token, output=output), execution_arn
+        )
+
+    def failure(self, task_key: str, error: str, cause: str = "", execution_arn: Optional[str] = None) -> None:
+        """Fail the task under ``task_key`` with the named ``error`` and a human ``cause`` (``execution_arn``: as :meth:`success`)."""
+        self._complete(
+            task_key,
+            FAILED,
+            lambda token: self.sfn.send_task_failure(
+                taskToken=token, error=error[:MAX_ERROR_CHARS], cause=cause[:MAX_CAUSE_CHARS]
+            ),
+            execution_arn,
+        )
+
+    def heartbeat(self, task_key: str) -> None:
+        """Tell Step Functions the task under ``task_key`` is still being worked on."""
+        row = self.store.waiting(task_key)
+        try:
+            self.sfn.send_task_heartbeat(taskToken=row["token"])
+        except ClientError as error:
+            if error.response["Error"]["Code"] in _TOKEN_GONE:
+                self.store.mark(task_key, TIMED_OUT)
+                raise TaskTimedOut(f"the task {task_key!r} timed out and can no longer be completed") from error
+            raise
+
+    def _complete(self, task_key: str, outcome: str, send: Any, execution_arn: Optional[str] = None) -> None:
+        row = self.store.claim(task_key, outcome, execution_arn)
+        try:
+            send(row["token"])
+        except ClientError as error:
+            if error.response["Error"]["Code"] in _TOKEN_GONE:
+                self.store.mark(task_key, TIMED_OUT)
+                raise TaskTimedOut(f"the task {task_key!r} timed out and can no longer be completed") from error
+            self.store.restore(task_key, row, outcome)
+            raise
+        log.info("task completed", taskKey=task_key, outcome=outcome, executionArn=row.get("executionArn"))

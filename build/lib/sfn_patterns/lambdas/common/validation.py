@@ -1,0 +1,63 @@
+"""Checks of caller input shared by the routes; each failure is a 400 :class:`HttpError`."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Mapping, Optional
+
+from common.http import HttpError, bad_request
+
+#: Step Functions' rule for execution names (and so for every key that becomes one).
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+#: Step Functions' limit on an execution's input.
+MAX_INPUT_BYTES = 256 * 1024
+
+
+def valid_name(value: Any) -> bool:
+    """True for 1 to 80 characters of ``A-Z a-z 0-9 - _``."""
+    return isinstance(value, str) and NAME_PATTERN.fullmatch(value) is not None
+
+
+def require_name(value: Any, field: str) -> str:
+    """``value`` when it is a valid execution name; otherwise a 400 naming ``field``."""
+    if value is None:
+        raise bad_request("MissingField", f"{field!r} is required")
+    if not valid_name(value):
+        raise bad_request(
+            "InvalidName", f"{field!r} must be 1 to 80 characters of A-Z a-z 0-9 - _ (got {str(value)[:100]!r})"
+        )
+    return value
+
+
+def optional_object(body: Mapping[str, Any], field: str) -> dict[str, Any]:
+    """``body[field]`` when it is a JSON object (``{}`` when absent), within the input size limit."""
+    value = body.get(field, {})
+    if not isinstance(value, dict):
+        raise bad_request("InvalidInput", f"{field!r} must be a JSON object")
+    size = len(json.dumps(value).encode("utf-8"))
+    if size > MAX_INPUT_BYTES:
+        raise bad_request("InputTooLarge", f"{field!r} is {size} bytes; the limit is {MAX_INPUT_BYTES}")
+    return value
+
+
+def optional_string(body: Mapping[str, Any], field: str, max_length: int = 256) -> Optional[str]:
+    """``body[field]`` when it is a string of at most ``max_length`` characters, or None when absent."""
+    value = body.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > max_length:
+        raise bad_request("InvalidField", f"{field!r} must be a string of at most {max_length} characters")
+    return value
+
+
+def one_of(body: Mapping[str, Any], field: str, allowed: tuple[str, ...]) -> str:
+    """``body[field]`` when it is one of ``allowed``; otherwise a 400."""
+    value = body.get(field)
+    if value not in allowed:
+        raise bad_request("InvalidField", f"{field!r} must be one of {', '.join(allowed)}")
+    return value
+
+
+__all__ = ["HttpError", "MAX_INPUT_BYTES", "NAME_PATTERN", "one_of", "optional_object",
+           "optional_string", "require_name", "valid_name"]

@@ -1,0 +1,96 @@
+"""MonitoredWorkflow routes: start a monitored execution by workflowkey, read it, put events for it.
+
+- ``POST /monitored`` ``{"workflowkey", "input"}``: starts the execution named by the key with
+  ``{"workflowkey", "input"}`` (202). The same key and input again answer from the same execution
+  (202, same body); the key with another input is a 409.
+- ``GET /monitored/{workflowkey}``: status, input, output, error, cause and dates of the execution,
+  plus ``monitor`` (the monitor's state: ``WAITING``, ``SUCCEEDED``, ``FAILED``, ``TIMED_OUT``). 404
+  for an unknown key.
+- ``POST /monitored/{workflowkey}/events`` ``{"message": "WorkflowError" | "StopWorkflowMonitoring",
+  "error"?, "cause"?}``: puts that event on the bus for the execution monitored under the key (202),
+  for callers without EventBridge rights. 404 when no execution is monitored under the key.
+
+Environment: ``STATE_MACHINE_ARN``, ``TABLE_NAME``, ``EVENT_BUS_ARN``, ``EVENT_SOURCE``,
+``STOP_DETAIL_TYPE``, ``ERROR_DETAIL_TYPE``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from common import env, executions, log
+from common.clients import client
+from common.http import HttpError, Request, Response, Router, json_response, not_found
+from common.tokens import MAX_CAUSE_CHARS, MAX_ERROR_CHARS, WAITING, TokenStore
+from common.validation import one_of, optional_object, optional_string, require_name
+
+router = Router()
+
+
+@router.route("POST /monitored")
+def start(request: Request) -> Response:
+    """Start (once) the execution monitored under ``workflowkey`` with ``input``."""
+    body = request.json_object()
+    key = require_name(body.get("workflowkey"), "workflowkey")
+    execution_input = {"workflowkey": key, "input": optional_object(body, "input")}
+    description, _ = executions.start_once(env.require("STATE_MACHINE_ARN"), key, execution_input)
+    return json_response(
+        202,
+        {"workflowkey": key, "executionArn": description["executionArn"]},
+        headers={"location": f"/monitored/{key}"},
+    )
+
+
+@router.route("GET /monitored/{workflowkey}")
+def get(request: Request) -> Response:
+    """The execution named by the key, and its monitor's state."""
+    key = require_name(request.path("workflowkey"), "workflowkey")
+    description = executions.describe(env.require("STATE_MACHINE_ARN"), key)
+    if description is None:
+        raise not_found(f"no execution is monitored under workflowkey {key!r}")
+    store = TokenStore(env.require("TABLE_NAME"))
+    row = store.get(key)
+    monitor = store.status(key) if row is not None and row.get("executionArn") == description["executionArn"] else None
+    return json_response(200, {"workflowkey": key, **executions.view(description), "monitor": monitor})
+
+
+@router.route("POST /monitored/{workflowkey}/events")
+def put_event(request: Request) -> Response:
+    """Put a stop or error event for the execution monitored under the key on the bus."""
+    key = require_name(request.path("workflowkey"), "workflowkey")
+    body = request.json_object()
+    stop, error = env.require("STOP_DETAIL_TYPE"), env.require("ERROR_DETAIL_TYPE")
+    message = one_of(body, "message", (error, stop))
+    error_name = optional_string(body, "error", MAX_ERROR_CHARS)
+    cause = optional_string(body, "cause", MAX_CAUSE_CHARS)
+
+    row = TokenStore(env.require("TABLE_NAME")).get(key)
+    if row is None or row.get("status") != WAITING or row.get("expiresAt", 0) < time.time():
+        raise not_found(f"no execution is monitored under workflowkey {key!r} (unknown, finished or timed out)")
+    status = client("stepfunctions").describe_execution(executionArn=row["executionArn"])["status"]
+    if status != "RUNNING":
+        raise not_found(f"the execution monitored under workflowkey {key!r} is no longer running ({status})")
+
+    detail = {"workflowkey": key, "executionArn": row["executionArn"]}
+    if message == error:
+        detail.update({"error": error_name or error, "cause": cause or ""})
+    response = client("events").put_events(
+        Entries=[
+            {
+                "EventBusName": env.require("EVENT_BUS_ARN"),
+                "Source": env.require("EVENT_SOURCE"),
+                "DetailType": message,
+                "Detail": json.dumps(detail),
+            }
+        ]
+    )
+    entry = response["Entries"][0]
+    if response.get("FailedEntryCount") or "EventId" not in entry:
+        log.error("event not accepted by the bus", workflowkey=key, errorCode=entry.get("ErrorCode"))
+        raise HttpError(503, "EventNotAccepted", "the event bus did not accept the event; try again")
+    log.info("event put", workflowkey=key, detailType=message, eventId=entry["EventId"])
+    return json_response(202, {"workflowkey": key, "message": message, "eventId": entry["EventId"]})
+
+
+handler = router.handler

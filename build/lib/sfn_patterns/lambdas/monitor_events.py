@@ -1,0 +1,94 @@
+"""MonitoredWorkflow's EventBridge target: end or fail the monitor waiting under an event's ``workflowkey``.
+
+Two rules on the bus deliver here, told apart by ``detail-type`` (names from the environment):
+
+- ``StopWorkflowMonitoring`` (``STOP_DETAIL_TYPE``): the monitor ends with success
+  (``CallbackTaskFinalizer.success``); the execution then succeeds with its work's output.
+- ``WorkflowError`` (``ERROR_DETAIL_TYPE``): the monitor fails with the event's ``error`` (default:
+  the detail-type) and ``cause``, so the whole execution fails with that error.
+
+``detail``: ``{"workflowkey", "error"?, "cause"?, "executionArn"?}``. An ``executionArn`` (the
+workflow's own stop event and the HTTP route's events carry one) confines the event to that
+execution: it never completes another execution's monitor under the same key (one conditional
+update claims the row: no read on the way).
+
+What cannot be acted on is acknowledged, logged and dropped (returned, never retried): an event
+without a valid key, a key nobody monitors, a monitor already completed or timed out. AWS errors
+are raised, so the event is retried (then dead-lettered). One case is raised on purpose: an event
+naming an execution that still runs but has not registered its monitor yet (its stop event raced
+ahead of the registration), so the retry finds the token.
+
+Environment: ``TABLE_NAME``, ``STATE_MACHINE_ARN``, ``STOP_DETAIL_TYPE``, ``ERROR_DETAIL_TYPE``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping, Optional
+
+from botocore.exceptions import ClientError
+
+from common import env, executions, log
+from common.clients import client
+from common.tokens import CallbackTaskFinalizer, NotHeld, TokenError
+from common.validation import valid_name
+
+
+class MonitorNotRegistered(Exception):
+    """The event's execution runs but its monitor has not registered yet: raised so the event is retried."""
+
+
+def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    """Act on one EventBridge event; returns what was done (``succeeded``, ``failed`` or ``dropped``)."""
+    detail_type = event.get("detail-type")
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    key = detail.get("workflowkey")
+    stop, error = env.require("STOP_DETAIL_TYPE"), env.require("ERROR_DETAIL_TYPE")
+    if detail_type not in (stop, error):
+        return _dropped(key, detail_type, "unknown detail-type")
+    if not valid_name(key):
+        return _dropped(None, detail_type, "no valid workflowkey in the detail")
+
+    finalizer = CallbackTaskFinalizer(env.require("TABLE_NAME"))
+    sender = detail.get("executionArn")
+    if not (isinstance(sender, str) and sender):
+        sender = None
+    elif not sender.startswith(executions.execution_arn(env.require("STATE_MACHINE_ARN"), "")):
+        return _dropped(key, detail_type, "the event names an execution of another state machine")
+
+    try:
+        if detail_type == stop:
+            finalizer.success(key, {"workflowkey": key, "stoppedBy": detail_type}, execution_arn=sender)
+            outcome = "succeeded"
+        else:
+            name = _text(detail.get("error")) or error
+            finalizer.failure(key, name, _text(detail.get("cause")) or "", execution_arn=sender)
+            outcome = "failed"
+    except NotHeld:  # the event's execution does not (or not yet) hold the key
+        if sender is not None and _running(sender):
+            raise MonitorNotRegistered(f"the monitor of {sender} has not registered under {key!r} yet")
+        return _dropped(key, detail_type, "the event's execution does not hold this workflowkey")
+    except TokenError as refusal:  # unknown key, already completed, timed out: nothing to retry
+        return _dropped(key, detail_type, refusal.code)
+    log.info("monitor completed by event", workflowkey=key, detailType=detail_type, outcome=outcome)
+    return {"workflowkey": key, "outcome": outcome}
+
+
+def _running(execution_arn: str) -> bool:
+    try:
+        return client("stepfunctions").describe_execution(executionArn=execution_arn)["status"] == "RUNNING"
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("ExecutionDoesNotExist", "InvalidArn"):
+            return False
+        raise
+
+
+def _text(value: Any) -> Optional[str]:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _dropped(key: Any, detail_type: Any, reason: str) -> dict[str, Any]:
+    log.warning("event dropped", workflowkey=key, detailType=detail_type, reason=reason)
+    return {"workflowkey": key, "outcome": "dropped", "reason": reason}

@@ -1,0 +1,174 @@
+"""PausableWorkflow routes: start a job, read it, resume it by hand.
+
+- ``POST /jobs`` ``{"input": {...}, "manual": true|false, "jobId"?}``: starts the job (the execution
+  is named by the job id; one is generated when absent). 202 ``{"jobId", "status", "created"}``; the
+  same id and input again answers the same job; another input 409; bad input 400.
+- ``GET /jobs/{jobId}``: ``status`` (``PAUSED`` while the job waits, with ``pausedSince``), output,
+  error, cause, dates; 404 for an unknown job.
+- ``POST /jobs/{jobId}/resume`` ``{"status": "SUCCEEDED", "output": {...}}`` or
+  ``{"status": "FAILED", "error", "cause"}``: publishes the resume to the resume topic, 202. 404
+  unknown job, 409 not paused (not yet, no longer, timed out) or already resumed, 400 bad body.
+
+Only one resume request per pause is accepted (a conditional ``resumeRequestedAt`` mark on the
+pause row; a request older than ``RESUME_RETRY_SECONDS`` may be repeated, in case its message was
+dead-lettered). Whatever reaches the topic, the resume handler completes the pause exactly once.
+
+Environment: ``STATE_MACHINE_ARN``, ``TABLE_NAME`` (pause table), ``RESUME_TOPIC_ARN``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from botocore.exceptions import ClientError
+
+from common import env, executions, log
+from common.clients import client
+from common.http import Request, Response, Router, bad_request, conflict, json_response, not_found
+from common.pausable import InvalidManualFlag, InvalidResumeMessage, parse_resume, resolve_manual
+from common.tokens import WAITING, TokenStore
+from common.validation import optional_object, require_name
+
+#: Seconds after which an unanswered resume request may be made again.
+RESUME_RETRY_SECONDS = 300
+
+router = Router()
+
+
+def _store() -> TokenStore:
+    return TokenStore(env.require("TABLE_NAME"))
+
+
+def _iso(epoch: Any) -> Optional[str]:
+    if not isinstance(epoch, (int, float)):
+        return None
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat()
+
+
+def _paused_row(row: Optional[dict[str, Any]], description: dict[str, Any]) -> bool:
+    return (
+        row is not None
+        and description["status"] == "RUNNING"
+        and row.get("status") == WAITING
+        and row.get("expiresAt", 0) >= time.time()
+    )
+
+
+def _job_view(job_id: str, description: dict[str, Any], row: Optional[dict[str, Any]]) -> dict[str, Any]:
+    """The caller's view of a job (never the row's token)."""
+    view = executions.view(description)
+    paused = _paused_row(row, description)
+    execution_input = view["input"] if isinstance(view["input"], dict) else {}
+    return {
+        "jobId": job_id,
+        "status": "PAUSED" if paused else view["status"],
+        "pausedSince": _iso(row.get("createdAt")) if paused and row else None,
+        "resumeRequestedAt": _iso(row.get("resumeRequestedAt")) if paused and row else None,
+        "manual": execution_input.get("manual"),
+        "input": execution_input.get("input"),
+        "output": view["output"],
+        "error": view["error"],
+        "cause": view["cause"],
+        "startDate": view["startDate"],
+        "stopDate": view["stopDate"],
+    }
+
+
+@router.route("POST /jobs")
+def start(request: Request) -> Response:
+    """Start the job ``jobId`` (generated when absent) with ``input`` and the ``manual`` flag."""
+    body = request.json_object()
+    job_input = optional_object(body, "input")
+    try:
+        manual = resolve_manual(body)
+    except InvalidManualFlag as error:
+        raise bad_request("InvalidManualFlag", str(error)) from error
+    job_id = require_name(body["jobId"], "jobId") if "jobId" in body else uuid.uuid4().hex
+    state_machine_arn = env.require("STATE_MACHINE_ARN")
+    description, created = executions.start_once(
+        state_machine_arn, job_id, {"input": job_input, "manual": manual}
+    )
+    # A job just started cannot be paused yet (its preprocessing runs first): only a repeat reads the row.
+    row = None if created else _store().get(job_id)
+    view = _job_view(job_id, description, row)
+    return json_response(202, {"jobId": job_id, "status": view["status"], "created": created})
+
+
+@router.route("GET /jobs/{jobId}")
+def get(request: Request) -> Response:
+    """The job's status (``PAUSED`` while waiting, since when), output, error and dates."""
+    job_id = require_name(request.path("jobId"), "jobId")
+    description = executions.describe(env.require("STATE_MACHINE_ARN"), job_id)
+    if description is None:
+        raise not_found(f"no job {job_id!r}")
+    return json_response(200, _job_view(job_id, description, _store().get(job_id)))
+
+
+def _mark_resume_requested(table: str, job_id: str) -> bool:
+    """Mark the waiting row as having a resume on its way; False when one already is (or it stopped waiting)."""
+    now = int(time.time())
+    try:
+        client("dynamodb").update_item(
+            TableName=table,
+            Key={"pk": {"S": job_id}},
+            UpdateExpression="SET resumeRequestedAt = :now",
+            ConditionExpression=(
+                "#s = :waiting AND expiresAt >= :now"
+                " AND (attribute_not_exists(resumeRequestedAt) OR resumeRequestedAt < :stale)"
+            ),
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":waiting": {"S": WAITING},
+                ":now": {"N": str(now)},
+                ":stale": {"N": str(now - RESUME_RETRY_SECONDS)},
+            },
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _unmark_resume_requested(table: str, job_id: str) -> None:
+    client("dynamodb").update_item(
+        TableName=table, Key={"pk": {"S": job_id}}, UpdateExpression="REMOVE resumeRequestedAt"
+    )
+
+
+@router.route("POST /jobs/{jobId}/resume")
+def resume(request: Request) -> Response:
+    """Publish a resume of the paused job to the resume topic (checked first: 404, 409)."""
+    job_id = require_name(request.path("jobId"), "jobId")
+    try:
+        message = parse_resume(request.json_object(), job_id=job_id)
+    except InvalidResumeMessage as error:
+        raise bad_request("InvalidResume", str(error)) from error
+
+    table = env.require("TABLE_NAME")
+    row = _store().get(job_id)
+    if row is None:
+        description = executions.describe(env.require("STATE_MACHINE_ARN"), job_id)
+        if description is None:
+            raise not_found(f"no job {job_id!r}")
+        raise conflict(f"the job {job_id!r} is not paused (it is {description['status']})", "NotPaused")
+    if row.get("status") != WAITING:
+        raise conflict(f"the job {job_id!r} was already resumed ({row.get('status')})", "AlreadyResumed")
+    if row.get("expiresAt", 0) < time.time():
+        raise conflict(f"the job {job_id!r} is not paused any more: its pause timed out", "NotPaused")
+    if not _mark_resume_requested(table, job_id):
+        raise conflict(f"a resume of the job {job_id!r} is already on its way", "AlreadyResumed")
+    try:
+        client("sns").publish(TopicArn=env.require("RESUME_TOPIC_ARN"), Message=json.dumps(message.message()))
+    except Exception:
+        _unmark_resume_requested(table, job_id)
+        raise
+    log.info("resume published", jobId=job_id, status=message.status)
+    return json_response(202, {"jobId": job_id, "status": "RESUMING", "resume": message.status})
+
+
+handler = router.handler

@@ -1,0 +1,63 @@
+"""PausableWorkflow's pause: the ``lambda:invoke.waitForTaskToken`` task that parks a job.
+
+Event (the state machine's Payload): ``{"token", "jobId", "executionArn", "job"}`` where ``job`` is
+the state (execution input plus ``preprocessed`` when the workflow has a preprocessing step). It validates the job's manual flag (an invalid
+one fails the execution with ``InvalidManualFlag``), stores the token in the pause table under the
+job id (the token never leaves AWS: it is not returned, logged or sent anywhere) and, unless the
+job is manual, asks the async service to do the long job by invoking it asynchronously with
+``{"jobId", "input"}``. The execution then waits until a resume completes the task.
+
+Environment: ``TABLE_NAME`` (pause table), ``PAUSE_TIMEOUT_SECONDS`` (the task's TimeoutSeconds:
+the row expires with it), ``ASYNC_SERVICE_ARN`` (the Lambda doing the long job).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from common import env, log
+from common.clients import client
+from common.errors import aws_calls
+from common.pausable import InvalidManualFlag, resolve_manual
+from common.tokens import TokenStore
+
+
+class AsyncServiceUnavailable(RuntimeError):
+    """The async service could not be invoked; the state machine retries the pause."""
+
+
+def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    """Park the job: validate its flag, register its token, start the long job unless manual."""
+    job_id = event["jobId"]
+    job = event.get("job")
+    try:
+        manual = resolve_manual(job)
+    except InvalidManualFlag as error:
+        log.warning("invalid manual flag", jobId=job_id, reason=str(error))
+        raise
+    with aws_calls("registering the job's token"):  # a failing table: retried by the pause
+        TokenStore(env.require("TABLE_NAME")).register(
+            job_id,
+            event["token"],
+            env.get_int("PAUSE_TIMEOUT_SECONDS", 3600),
+            event["executionArn"],
+            {"manual": manual},
+        )
+    if not manual:
+        # The preprocessed job; without a preprocessing step, the job's own input.
+        data = (job.get("preprocessed", job.get("input")) if isinstance(job, dict) else None)
+        payload = {"jobId": job_id, "input": data}
+        try:
+            client("lambda").invoke(
+                FunctionName=env.require("ASYNC_SERVICE_ARN"),
+                InvocationType="Event",
+                Payload=json.dumps(payload).encode("utf-8"),
+            )
+        except (ClientError, BotoCoreError) as error:
+            log.error("async service not invoked", jobId=job_id, exception=repr(error))
+            raise AsyncServiceUnavailable(f"the async service could not be invoked: {error}") from error
+    log.info("job paused", jobId=job_id, manual=manual)
+    return {"jobId": job_id, "manual": manual}

@@ -1,0 +1,51 @@
+"""PausableWorkflow's resume: subscribed to the resume topic, completes a paused job exactly once.
+
+Each SNS record's message follows the topic contract (``common.pausable.parse_resume``):
+``{"jobId", "status": "SUCCEEDED", "output"}`` or ``{"jobId", "status": "FAILED", "error", "cause"}``.
+The pause is completed with :class:`CallbackTaskFinalizer` (by job id, never by token).
+
+A malformed message, or one for an unknown, already resumed or timed-out job, is logged and
+dropped (the handler returns normally: retrying cannot help). An AWS failure raises, so the
+invocation is retried and finally dead-lettered.
+
+Environment: ``TABLE_NAME`` (the pause table).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from common import env, log
+from common.pausable import parse_resume
+from common.tokens import CallbackTaskFinalizer, TokenError
+
+
+def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, int]:
+    """Apply every resume message of an SNS event; returns counts of resumed and dropped messages."""
+    finalizer = CallbackTaskFinalizer(env.require("TABLE_NAME"))
+    counts = {"resumed": 0, "dropped": 0}
+    for record in event.get("Records") or []:
+        sns = record.get("Sns") or {}
+        message_id = sns.get("MessageId")
+        try:
+            resume = parse_resume(json.loads(sns.get("Message") or ""))
+        except ValueError as error:  # not JSON (JSONDecodeError) or InvalidResumeMessage
+            log.warning("resume message dropped: malformed", messageId=message_id, reason=str(error))
+            counts["dropped"] += 1
+            continue
+        try:
+            if resume.status == "SUCCEEDED":
+                finalizer.success(resume.job_id, resume.output)
+            else:
+                finalizer.failure(resume.job_id, resume.error or "JobFailed", resume.cause)
+        except TokenError as error:
+            log.warning(
+                "resume message dropped", messageId=message_id, jobId=resume.job_id, reason=error.code,
+                detail=str(error),
+            )
+            counts["dropped"] += 1
+            continue
+        log.info("job resumed", messageId=message_id, jobId=resume.job_id, status=resume.status)
+        counts["resumed"] += 1
+    return counts

@@ -1,0 +1,253 @@
+"""``CallbackWorkflow``: a task that waits for an external system to call back, by task id (seeds 000, 001, 002).
+
+``POST /tasks`` starts an execution named by the task id. Its callback state is one
+``lambda:invoke.waitForTaskToken`` Task on the ``callback_register`` Lambda, which stores the task
+token in the token table under the task id (with the SHA-256 hash of a fresh per-task secret) and
+only THEN publishes ``{"taskId", "input", "callbackUrl", "secret"}`` to the component's SNS topic.
+The external party answers with ``PUT /tasks/{taskId}`` (or ``POST /tasks/{taskId}/heartbeat``),
+proving with the secret in an ``X-Task-Secret`` header that it was handed the task; the
+``callback_api`` Lambda then completes the task exactly once through ``CallbackTaskFinalizer``.
+The raw token never leaves AWS. A callback that never comes ends the execution at the wait's
+timeout or heartbeat, through a Catch, with the error ``CallbackTimedOut``.
+
+Optional handler modules run as Lambda Task states before the wait (their output is the input the
+external party gets) and after it (they get the callback's output).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence
+
+import pulumi
+
+from sfn_patterns.blocks import iam, policy
+from sfn_patterns.blocks.function import (
+    HandlerFunction,
+    HandlerSettings,
+    handler_functions,
+    handler_placeholder,
+    handler_substitutions,
+)
+from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
+from sfn_patterns.blocks.messaging import secure_table, secure_topic
+from sfn_patterns.blocks.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
+
+#: Default seconds a task may wait for its callback: long enough for a service-to-service job
+#: (minutes) with a wide margin, short enough that a lost task is noticed within the hour and no
+#: token outlives its usefulness by long.
+DEFAULT_TIMEOUT_SECONDS = 3600
+#: Default seconds without a heartbeat (or completion) before the wait is given up: a worker that
+#: crashed is noticed after 5 minutes instead of at the timeout; a long job reports every few minutes.
+DEFAULT_HEARTBEAT_SECONDS = 300
+#: Name of the callback state and of the error the execution fails with when no callback comes.
+WAIT_STATE = "WaitForCallback"
+TIMED_OUT_STATE = "CallbackTimedOut"
+TIMED_OUT_ERROR = "CallbackTimedOut"
+#: Step Functions' largest TimeoutSeconds for a Task (a Standard execution lasts at most a year).
+MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
+_RESERVED_STATES = {WAIT_STATE, TIMED_OUT_STATE}
+
+
+class CallbackWorkflowArgs(ApiArgs, total=False):
+    """Arguments of :class:`CallbackWorkflow`.
+
+    ``authorization_type`` covers ``POST /tasks`` and ``GET /tasks/{taskId}``; ``PUT /tasks/{taskId}``
+    and the heartbeat route are proven by the per-task secret instead.
+    """
+
+    timeout_seconds: int
+    """Seconds the task waits for its callback before the execution fails with ``CallbackTimedOut``; also the token row's TTL. Default 3600."""
+    heartbeat_seconds: Optional[int]
+    """Seconds without a heartbeat or completion before the wait is given up (must be below the timeout); 0 or None: no heartbeat. Default 300."""
+    before: Sequence[str]
+    """Handler modules (in ``handlers/``) run, in order, as Lambda Task states before the wait. Default: none."""
+    after: Sequence[str]
+    """Handler modules run, in order, after the callback, on its output. Default: none."""
+    handlers: Mapping[str, HandlerSettings]
+    """Settings of the ``before``/``after`` handlers' Lambdas, by module name. Default: none."""
+
+
+class CallbackWorkflow(pulumi.ComponentResource):
+    """A Standard workflow whose task waits for an external system, which completes it by task id over HTTP."""
+
+    table: Any
+    topic: Any
+    register_function: HandlerFunction
+    api_function: HandlerFunction
+    step_functions: dict[str, HandlerFunction]
+    state_machine: StateMachine
+    http_api: HttpApi
+    url: pulumi.Output[str]
+    topic_arn: pulumi.Output[str]
+    table_name: pulumi.Output[str]
+    state_machine_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: CallbackWorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("sfn-patterns:index:CallbackWorkflow", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        timeout, heartbeat = check_timeouts(
+            args.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS), args.get("heartbeat_seconds", DEFAULT_HEARTBEAT_SECONDS)
+        )
+        before, after = list(args.get("before", [])), list(args.get("after", []))
+        retention = args.get("log_retention_days", 14)
+
+        # The token table (TTL = the wait's deadline) and the channel to the external party.
+        self.table = secure_table(f"{name}-tokens", child, hash_key="pk", ttl_attribute="expiresAt")
+        self.topic = secure_topic(f"{name}-tasks", child)
+
+        # The register Lambda needs the API's URL, and the API's routes need a Lambda that needs the
+        # state machine, which needs the register Lambda: the URL is filled in once the API exists.
+        api_url, resolve_api_url = pulumi.deferred_output()
+        self.register_function = HandlerFunction(
+            f"{name}-register",
+            {
+                "handler": "callback_register",
+                "environment": {
+                    "TABLE_NAME": self.table.name,
+                    "TOPIC_ARN": self.topic.arn,
+                    "API_URL": api_url,
+                    "TASK_TIMEOUT_SECONDS": str(timeout),
+                },
+                "statements": iam.grant_token_registration(self.table.arn) + iam.grant_publish(self.topic.arn),
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+
+        # Optional work before and after the wait, one Lambda per handler module.
+        self.step_functions = handler_functions(name, before + after, args.get("handlers", {}), retention, child)
+
+        substitutions: dict[str, pulumi.Input[str]] = {"RegisterFunction": self.register_function.arn}
+        substitutions.update(handler_substitutions(self.step_functions))
+        self.state_machine = StateMachine(
+            name,
+            {
+                "definition": callback_definition(timeout, heartbeat, before, after),
+                "substitutions": substitutions,
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+
+        # The HTTP API: start and read tasks, complete them and send heartbeats.
+        self.api_function = api_function(
+            f"{name}-api",
+            {
+                "handler": "callback_api",
+                "environment": {"STATE_MACHINE_ARN": self.state_machine.arn, "TABLE_NAME": self.table.name},
+                "statements": iam.grant_start_execution(self.state_machine.arn)
+                + iam.grant_task_response(self.state_machine.arn)
+                + iam.grant_token_completion(self.table.arn),
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+        caller_auth = args.get("authorization_type", "AWS_IAM")
+        routes = {
+            "POST /tasks": caller_auth,
+            "GET /tasks/{taskId}": caller_auth,
+            # Proven by the per-task secret (X-Task-Secret), checked by the handler.
+            "PUT /tasks/{taskId}": "NONE",
+            "POST /tasks/{taskId}/heartbeat": "NONE",
+        }
+        self.http_api = function_api(f"{name}-api", self.api_function, routes, args, child)
+        resolve_api_url(self.http_api.url)
+        for route_key in ("PUT /tasks/{taskId}", "POST /tasks/{taskId}/heartbeat"):
+            policy.suppress(
+                self.http_api.routes[route_key],
+                "API-ROUTE-AUTH",
+                "the external party is not an IAM principal of this account: it proves it was handed the task with the "
+                "per-task secret (X-Task-Secret, compared with its SHA-256 hash in constant time by the handler)",
+            )
+
+        self.url = self.http_api.url
+        self.topic_arn = self.topic.arn
+        self.table_name = self.table.name
+        self.state_machine_arn = self.state_machine.arn
+        self.register_outputs(
+            {
+                "url": self.url,
+                "topic_arn": self.topic_arn,
+                "table_name": self.table_name,
+                "state_machine_arn": self.state_machine_arn,
+            }
+        )
+
+
+def check_timeouts(timeout_seconds: Any, heartbeat_seconds: Any) -> tuple[int, Optional[int]]:
+    """The wait's (timeout, heartbeat) when Step Functions accepts them; otherwise ``ValueError``."""
+    if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, int) or not 1 <= timeout_seconds <= MAX_TIMEOUT_SECONDS:
+        raise ValueError(f"timeout_seconds must be an integer from 1 to {MAX_TIMEOUT_SECONDS}, got {timeout_seconds!r}")
+    if heartbeat_seconds in (None, 0):
+        return timeout_seconds, None
+    if isinstance(heartbeat_seconds, bool) or not isinstance(heartbeat_seconds, int) or not 1 <= heartbeat_seconds < timeout_seconds:
+        raise ValueError(
+            f"heartbeat_seconds must be an integer from 1 to timeout_seconds - 1 ({timeout_seconds - 1}), "
+            f"or 0/None for no heartbeat; got {heartbeat_seconds!r}"
+        )
+    return timeout_seconds, heartbeat_seconds
+
+
+def callback_definition(
+    timeout_seconds: int,
+    heartbeat_seconds: Optional[int] = DEFAULT_HEARTBEAT_SECONDS,
+    before: Sequence[str] = (),
+    after: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The ASL of a callback workflow, with ``${RegisterFunction}`` and ``${Handler_<module>}`` placeholders.
+
+    ``before`` handlers -> ``WaitForCallback`` (the register Lambda, ``.waitForTaskToken``) ->
+    ``after`` handlers. The wait catches ``States.Timeout`` and ``States.HeartbeatTimeout`` into
+    the Fail state ``CallbackTimedOut``; a callback reporting failure fails the execution with
+    the caller's error name.
+    """
+    names = list(before) + list(after)
+    for module in names:
+        if not module.isidentifier():
+            raise ValueError(f"handler module names must be Python identifiers, got {module!r}")
+    if len(set(names)) != len(names) or _RESERVED_STATES & set(names):
+        raise ValueError(f"before/after handlers must be distinct and not named {sorted(_RESERVED_STATES)}: {names}")
+
+    order = list(before) + [WAIT_STATE] + list(after)
+    states: dict[str, Any] = {}
+    for index, state_name in enumerate(order):
+        following = order[index + 1] if index + 1 < len(order) else None
+        if state_name == WAIT_STATE:
+            state: dict[str, Any] = {
+                "Type": "Task",
+                "Comment": "Store the token under the task id, then notify the external party; wait for its callback.",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {
+                    "FunctionName": "${RegisterFunction}",
+                    "Payload": {
+                        "taskId.$": "$$.Execution.Name",
+                        "executionArn.$": "$$.Execution.Id",
+                        "taskToken.$": "$$.Task.Token",
+                        "input.$": "$",
+                    },
+                },
+                "TimeoutSeconds": timeout_seconds,
+            }
+            if heartbeat_seconds:
+                state["HeartbeatSeconds"] = heartbeat_seconds
+            # The register Lambda raises AwsServiceUnavailable when the table or topic fails: retried.
+            state["Retry"] = [lambda_retry(AWS_UNAVAILABLE_ERROR)]
+            state["Catch"] = [{"ErrorEquals": list(WAIT_EXPIRED_ERRORS), "Next": TIMED_OUT_STATE}]
+        else:
+            state = {"Type": "Task", "Resource": handler_placeholder(state_name), "Retry": [lambda_retry()]}
+        if following:
+            state["Next"] = following
+        else:
+            state["End"] = True
+        states[state_name] = state
+    states[TIMED_OUT_STATE] = {
+        "Type": "Fail",
+        "Error": TIMED_OUT_ERROR,
+        "Cause": "no callback came before the task's timeout or heartbeat expired",
+    }
+    return {
+        "Comment": "Callback workflow: a task waits for an external system, correlated by task id",
+        "StartAt": order[0],
+        "States": states,
+    }
+

@@ -1,0 +1,461 @@
+"""``MonitoredWorkflow``: a monitor beside the work ends or fails the workflow on bus events (seed 003).
+
+The state machine is one Parallel state with two branches:
+
+- the monitor: an ``aws-sdk:dynamodb:putItem.waitForTaskToken`` Task (no Lambda, as seed 003) that
+  stores the task token in the token table under the execution's ``workflowkey`` (conditionally: a
+  second live execution with the same key fails at once with ``DuplicateWorkflowKey``; the row
+  expires with the monitor's timeout) and waits.
+  No event within the monitor timeout ends it, through a Catch, with ``MonitorTimedOut``.
+- the work (a Wait by default, or states from a YAML file, or a handler module), then a direct
+  ``events:putEvents`` Task that emits ``StopWorkflowMonitoring`` for the key on the bus.
+
+Two rules on the bus send ``StopWorkflowMonitoring`` and ``WorkflowError`` events to the
+``monitor_events`` Lambda, which completes the monitor by key through ``CallbackTaskFinalizer``:
+stop -> the monitor succeeds and the execution SUCCEEDS with the work's output (the Parallel keeps
+only the work branch's output); error -> the monitor fails with the event's error and cause, so
+the execution FAILS with that error. The targets retry and dead-letter; the Lambda raises on AWS
+errors so events are retried, and drops (logs) events it cannot act on.
+
+An HTTP API starts executions by key, reads them, and puts events on the bus for callers without
+EventBridge rights. CloudWatch alarms on failed and timed-out executions publish to an SNS topic.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from sfn_patterns.blocks import iam
+from sfn_patterns.blocks.function import (
+    HandlerFunction,
+    HandlerSettings,
+    handler_functions,
+    handler_placeholder,
+    handler_substitutions,
+)
+from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
+from sfn_patterns.blocks.messaging import alarm_topic, secure_queue, secure_table
+from sfn_patterns.blocks.state_machine import DYNAMODB_TRANSIENT_ERRORS, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
+from sfn_patterns.patterns.workflow import WORKFLOWS_DIR, WorkflowDefinitionError, load_definition
+
+#: Default seconds the monitor waits for an event (stop or error) before the execution fails.
+DEFAULT_MONITOR_TIMEOUT_SECONDS = 3600
+#: Default length of the demo work (a Wait), in seconds.
+DEFAULT_WORK_SECONDS = 10
+DEFAULT_EVENT_SOURCE = "sfn-patterns.monitored"
+DEFAULT_STOP_DETAIL_TYPE = "StopWorkflowMonitoring"
+DEFAULT_ERROR_DETAIL_TYPE = "WorkflowError"
+#: Step Functions' largest TimeoutSeconds for a Task (a Standard execution lasts at most a year).
+MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
+#: Margin of the execution's own timeout over the monitor's: the monitor's Catch always ends it first.
+EXECUTION_TIMEOUT_MARGIN_SECONDS = 300
+#: State and error names of the definition.
+PARALLEL_STATE = "MonitoredWork"
+MONITOR_STATE = "Monitor"
+TIMED_OUT_STATE = "MonitorTimedOut"
+TIMED_OUT_ERROR = "MonitorTimedOut"
+WORK_STATE = "Work"
+STOP_STATE = "StopWorkflowMonitoring"
+DUPLICATE_ERROR = "DuplicateWorkflowKey"
+INVALID_KEY_ERROR = "InvalidWorkflowKey"
+#: The error of a refused conditional write, as the AWS SDK integration names it.
+CONDITION_FAILED_ERROR = "DynamoDb.ConditionalCheckFailedException"
+#: EventBridge target delivery: retries and the oldest event still delivered (then: the DLQ).
+TARGET_RETRY_ATTEMPTS = 4
+TARGET_MAX_EVENT_AGE_SECONDS = 3600
+#: Alarm: one failed (or timed-out) execution within a 5 minute period raises it.
+ALARM_PERIOD_SECONDS = 300
+
+
+class MonitoredWorkflowArgs(ApiArgs, total=False):
+    """Arguments of :class:`MonitoredWorkflow`. Give at most one of ``work_seconds``, ``work_definition_file``, ``work_handler``.
+
+    ``authorization_type`` covers ``POST /monitored`` and ``POST /monitored/{workflowkey}/events``;
+    ``GET`` is open (it reveals no token).
+    """
+
+    work_seconds: int
+    """The work is a Wait of this many seconds (the demo). Default 10 when no other work is given."""
+    work_definition_file: str
+    """The work is the states of this YAML/JSON file (``StartAt`` + ``States``, absolute or relative to
+    ``workflows/``; ``handler:<module>`` resources become Lambdas). Its ending states go on to the stop event."""
+    work_handler: str
+    """The work is one Lambda Task running this handler module (``handlers/<module>.py``)."""
+    work_handlers: Mapping[str, HandlerSettings]
+    """Settings (environment, statements, timeout) of the work's handler Lambdas, by module name. Default: none."""
+    monitor_timeout_seconds: int
+    """Seconds the monitor waits for a stop or error event before the execution fails with
+    ``MonitorTimedOut``; also the token row's TTL. Default 3600."""
+    event_source: str
+    """``source`` of the stop and error events. Default ``sfn-patterns.monitored``."""
+    stop_detail_type: str
+    """``detail-type`` of the event that ends monitoring gracefully. Default ``StopWorkflowMonitoring``."""
+    error_detail_type: str
+    """``detail-type`` of the event that fails the workflow. Default ``WorkflowError``."""
+    event_bus_arn: pulumi.Input[str]
+    """ARN of an existing event bus to use. Default: the component creates its own bus."""
+
+
+class MonitoredWorkflow(pulumi.ComponentResource):
+    """A Standard workflow whose monitor branch lets events on a bus end it gracefully or fail it from outside."""
+
+    event_bus: Optional[aws.cloudwatch.EventBus]
+    table: aws.dynamodb.Table
+    events_function: HandlerFunction
+    api_function: HandlerFunction
+    work_functions: dict[str, HandlerFunction]
+    state_machine: StateMachine
+    rules: dict[str, aws.cloudwatch.EventRule]
+    dead_letter_queue: aws.sqs.Queue
+    alarm_topic: aws.sns.Topic
+    alarms: list[aws.cloudwatch.MetricAlarm]
+    http_api: HttpApi
+    url: pulumi.Output[str]
+    event_bus_name: pulumi.Output[str]
+    event_bus_arn: pulumi.Output[str]
+    table_name: pulumi.Output[str]
+    state_machine_arn: pulumi.Output[str]
+    alarm_topic_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: MonitoredWorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("sfn-patterns:index:MonitoredWorkflow", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        timeout = check_timeout(args.get("monitor_timeout_seconds", DEFAULT_MONITOR_TIMEOUT_SECONDS))
+        retention = args.get("log_retention_days", 14)
+        source = args.get("event_source", DEFAULT_EVENT_SOURCE)
+        stop_type = args.get("stop_detail_type", DEFAULT_STOP_DETAIL_TYPE)
+        error_type = args.get("error_detail_type", DEFAULT_ERROR_DETAIL_TYPE)
+        if stop_type == error_type:
+            raise ValueError(f"stop_detail_type and error_detail_type must differ, both are {stop_type!r}")
+
+        # The bus (the component's own, or one passed in) and the token table (TTL = the monitor's deadline).
+        if args.get("event_bus_arn") is not None:
+            self.event_bus = None
+            self.event_bus_arn = pulumi.Output.from_input(args["event_bus_arn"])
+            self.event_bus_name = self.event_bus_arn.apply(lambda arn: arn.split("/")[-1])
+        else:
+            self.event_bus = aws.cloudwatch.EventBus(f"{name}-bus", opts=child)
+            self.event_bus_arn, self.event_bus_name = self.event_bus.arn, self.event_bus.name
+        self.table = secure_table(f"{name}-tokens", child, hash_key="pk", ttl_attribute="expiresAt")
+
+        # The work and the state machine.
+        work, modules = work_branch(args)
+        self.work_functions = handler_functions(name, modules, args.get("work_handlers", {}), retention, child)
+        substitutions: dict[str, pulumi.Input[str]] = {
+            "TokenTableArn": self.table.arn,
+            "EventBusArn": self.event_bus_arn,
+        }
+        substitutions.update(handler_substitutions(self.work_functions))
+        self.state_machine = StateMachine(
+            name,
+            {
+                "definition": monitored_definition(work, timeout, source, stop_type),
+                "substitutions": substitutions,
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+        sm_arn = self.state_machine.arn
+
+        # The rules' target: completes the monitor of an event's key.
+        self.events_function = HandlerFunction(
+            f"{name}-events",
+            {
+                "handler": "monitor_events",
+                "environment": {
+                    "TABLE_NAME": self.table.name,
+                    "STATE_MACHINE_ARN": sm_arn,
+                    "STOP_DETAIL_TYPE": stop_type,
+                    "ERROR_DETAIL_TYPE": error_type,
+                },
+                "statements": iam.grant_token_completion(self.table.arn)
+                + iam.grant_task_response(sm_arn)
+                + [iam.statement(["states:DescribeExecution"], [iam.executions_of(sm_arn)])],
+                "async_invocation": True,
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+        self.rules = {}
+        for kind, detail_type in (("stop", stop_type), ("error", error_type)):
+            self.rules[kind] = aws.cloudwatch.EventRule(
+                f"{name}-{kind}",
+                event_bus_name=self.event_bus_name,
+                description=f"{detail_type} events of {name}: to the monitor of their workflowkey",
+                event_pattern=json.dumps(event_pattern(source, detail_type)),
+                opts=child,
+            )
+        self.dead_letter_queue = secure_queue(
+            f"{name}-rules-dlq",
+            child,
+            senders=[("events.amazonaws.com", rule.arn) for rule in self.rules.values()],
+        )
+        for kind, rule in self.rules.items():
+            permission = aws.lambda_.Permission(
+                f"{name}-{kind}",
+                action="lambda:InvokeFunction",
+                function=self.events_function.name,
+                principal="events.amazonaws.com",
+                source_arn=rule.arn,
+                opts=child,
+            )
+            aws.cloudwatch.EventTarget(
+                f"{name}-{kind}",
+                rule=rule.name,
+                event_bus_name=self.event_bus_name,
+                arn=self.events_function.arn,
+                retry_policy={
+                    "maximum_retry_attempts": TARGET_RETRY_ATTEMPTS,
+                    "maximum_event_age_in_seconds": TARGET_MAX_EVENT_AGE_SECONDS,
+                },
+                dead_letter_config={"arn": self.dead_letter_queue.arn},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+            )
+
+        # The HTTP API: start by key, read, put events for callers without EventBridge rights.
+        self.api_function = api_function(
+            f"{name}-api",
+            {
+                "handler": "monitor_api",
+                "environment": {
+                    "STATE_MACHINE_ARN": sm_arn,
+                    "TABLE_NAME": self.table.name,
+                    "EVENT_BUS_ARN": self.event_bus_arn,
+                    "EVENT_SOURCE": source,
+                    "STOP_DETAIL_TYPE": stop_type,
+                    "ERROR_DETAIL_TYPE": error_type,
+                },
+                "statements": iam.grant_start_execution(sm_arn)
+                + [iam.statement(["dynamodb:GetItem"], [self.table.arn])]
+                + iam.grant_put_events(self.event_bus_arn),
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+        caller_auth = args.get("authorization_type", "AWS_IAM")
+        routes = {
+            "POST /monitored": caller_auth,
+            "GET /monitored/{workflowkey}": "NONE",
+            "POST /monitored/{workflowkey}/events": caller_auth,
+        }
+        self.http_api = function_api(f"{name}-api", self.api_function, routes, args, child)
+
+        # Alarms on failed and timed-out executions, to an SNS topic CloudWatch can publish to.
+        self.alarm_topic = alarm_topic(f"{name}-alarms", child, account_id=sm_arn.apply(lambda arn: arn.split(":")[4]))
+        self.alarms = [
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{metric_slug}",
+                namespace="AWS/States",
+                metric_name=metric,
+                dimensions={"StateMachineArn": sm_arn},
+                statistic="Sum",
+                period=ALARM_PERIOD_SECONDS,
+                evaluation_periods=1,
+                threshold=1,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                treat_missing_data="notBreaching",
+                alarm_description=f"{name}: {description} in the last {ALARM_PERIOD_SECONDS // 60} minutes",
+                alarm_actions=[self.alarm_topic.arn],
+                opts=child,
+            )
+            for metric, metric_slug, description in (
+                ("ExecutionsFailed", "executions-failed", "executions failed"),
+                ("ExecutionsTimedOut", "executions-timed-out", "executions timed out"),
+            )
+        ]
+
+        self.url = self.http_api.url
+        self.table_name = self.table.name
+        self.state_machine_arn = sm_arn
+        self.alarm_topic_arn = self.alarm_topic.arn
+        self.register_outputs(
+            {
+                "url": self.url,
+                "event_bus_name": self.event_bus_name,
+                "event_bus_arn": self.event_bus_arn,
+                "table_name": self.table_name,
+                "state_machine_arn": self.state_machine_arn,
+                "alarm_topic_arn": self.alarm_topic_arn,
+            }
+        )
+
+
+# --- Pure helpers (no resources): the definition and the event patterns ------------------------
+
+
+def check_timeout(timeout_seconds: Any) -> int:
+    """The monitor timeout when Step Functions accepts it; otherwise ``ValueError``."""
+    if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, int) or not 1 <= timeout_seconds <= MAX_TIMEOUT_SECONDS:
+        raise ValueError(f"monitor_timeout_seconds must be an integer from 1 to {MAX_TIMEOUT_SECONDS}, got {timeout_seconds!r}")
+    return timeout_seconds
+
+
+def event_pattern(source: str, detail_type: str) -> dict[str, Any]:
+    """The EventBridge pattern of one kind of monitoring event: its source, detail-type and a workflowkey."""
+    return {"source": [source], "detail-type": [detail_type], "detail": {"workflowkey": [{"exists": True}]}}
+
+
+def work_branch(args: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The work branch (``StartAt`` + ``States``, ending states not yet wired) and the handler modules it runs."""
+    given = [k for k in ("work_seconds", "work_definition_file", "work_handler") if args.get(k) is not None]
+    if len(given) > 1:
+        raise ValueError(f"give at most one of work_seconds, work_definition_file, work_handler; got {given}")
+    if args.get("work_handler") is not None:
+        module = args["work_handler"]
+        if not isinstance(module, str) or not module.isidentifier():
+            raise ValueError(f"work_handler must be a handler module name, got {module!r}")
+        task = {
+            "Type": "Task",
+            "Resource": handler_placeholder(module),
+            "Retry": [lambda_retry()],
+            "End": True,
+        }
+        return {"StartAt": WORK_STATE, "States": {WORK_STATE: task}}, [module]
+    if args.get("work_definition_file") is not None:
+        path = Path(args["work_definition_file"])
+        document, modules, refs = load_definition(path if path.is_absolute() else WORKFLOWS_DIR / path)
+        if refs:
+            raise WorkflowDefinitionError(f"{path.name}: workflow: references are not supported in monitored work")
+        return document, modules
+    seconds = args.get("work_seconds", DEFAULT_WORK_SECONDS)
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= MAX_TIMEOUT_SECONDS:
+        raise ValueError(f"work_seconds must be an integer from 0 to {MAX_TIMEOUT_SECONDS}, got {seconds!r}")
+    return {"StartAt": WORK_STATE, "States": {WORK_STATE: {"Type": "Wait", "Seconds": seconds, "End": True}}}, []
+
+
+def monitor_branch(timeout: int, stop_detail_type: str = DEFAULT_STOP_DETAIL_TYPE) -> dict[str, Any]:
+    """The monitor branch: one ``aws-sdk:dynamodb:putItem.waitForTaskToken`` Task, no Lambda (as seed 003).
+
+    The Task writes the token row of ``handlers/common/tokens.py`` (``pk``, ``status`` WAITING,
+    ``token``, ``executionArn``, ``createdAt``, ``expiresAt``) with the same condition as
+    ``TokenStore.register``: the key is free, or its row is not a live wait of another execution.
+    The row's epoch seconds need ``$millis()``, so this one state is JSONata (the rest of the
+    definition stays JSONPath). A refused write is ``DuplicateWorkflowKey``; a missing or malformed
+    ``workflowkey`` is ``InvalidWorkflowKey``; DynamoDB's transient failures are retried.
+    """
+    execution = "$states.context.Execution"
+    key = f"{execution}.Input.workflowkey"
+    now = "$floor($millis() / 1000)"
+    return {
+        "StartAt": MONITOR_STATE,
+        "States": {
+            MONITOR_STATE: {
+                "Type": "Task",
+                "Comment": "Store the task token under the workflowkey (conditionally) and wait for a stop or error event.",
+                "QueryLanguage": "JSONata",
+                "Resource": "arn:aws:states:::aws-sdk:dynamodb:putItem.waitForTaskToken",
+                "Arguments": {
+                    "TableName": "${TokenTableArn}",
+                    "Item": {
+                        "pk": {"S": "{% $type(" + key + ") = 'string' and $contains(" + key + ", /^[A-Za-z0-9_-]{1,80}$/) ? "
+                              + key + " : $error('workflowkey must be 1 to 80 characters of A-Z a-z 0-9 - _') %}"},
+                        "status": {"S": "WAITING"},
+                        "token": {"S": "{% $states.context.Task.Token %}"},
+                        "executionArn": {"S": "{% " + execution + ".Id %}"},
+                        "createdAt": {"N": "{% $string(" + now + ") %}"},
+                        "expiresAt": {"N": "{% $string(" + now + f" + {timeout}) %}}"},
+                    },
+                    "ConditionExpression": (
+                        "attribute_not_exists(pk) OR executionArn = :arn OR #s <> :waiting OR expiresAt < :now"
+                    ),
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {
+                        ":arn": {"S": "{% " + execution + ".Id %}"},
+                        ":waiting": {"S": "WAITING"},
+                        ":now": {"N": "{% $string(" + now + ") %}"},
+                    },
+                },
+                "TimeoutSeconds": timeout,
+                # DynamoDB's transient failures only (by name: see DYNAMODB_TRANSIENT_ERRORS).
+                "Retry": [{"ErrorEquals": DYNAMODB_TRANSIENT_ERRORS, "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2}],
+                "Catch": [
+                    {"ErrorEquals": list(WAIT_EXPIRED_ERRORS), "Next": TIMED_OUT_STATE},
+                    {"ErrorEquals": [CONDITION_FAILED_ERROR], "Next": DUPLICATE_ERROR},
+                    {"ErrorEquals": ["States.QueryEvaluationError"], "Next": INVALID_KEY_ERROR},
+                ],
+                "End": True,
+            },
+            TIMED_OUT_STATE: {
+                "Type": "Fail",
+                "Error": TIMED_OUT_ERROR,
+                "Cause": f"no {stop_detail_type} or error event arrived within {timeout} seconds",
+            },
+            DUPLICATE_ERROR: {
+                "Type": "Fail",
+                "Error": DUPLICATE_ERROR,
+                "Cause": "another execution is already monitored under this workflowkey",
+            },
+            INVALID_KEY_ERROR: {
+                "Type": "Fail",
+                "Error": INVALID_KEY_ERROR,
+                "Cause": "the execution input's workflowkey must be 1 to 80 characters of A-Z a-z 0-9 - _",
+            },
+        },
+    }
+
+
+def monitored_definition(
+    work: Mapping[str, Any],
+    monitor_timeout_seconds: int = DEFAULT_MONITOR_TIMEOUT_SECONDS,
+    event_source: str = DEFAULT_EVENT_SOURCE,
+    stop_detail_type: str = DEFAULT_STOP_DETAIL_TYPE,
+) -> dict[str, Any]:
+    """The ASL of a monitored workflow, with ``${TokenTableArn}`` and ``${EventBusArn}`` placeholders.
+
+    One Parallel: [monitor, work -> StopWorkflowMonitoring]; its output is the work branch's output.
+    The work's ending states (``End: true``, ``Succeed``) are rewired to the stop event.
+    """
+    timeout = check_timeout(monitor_timeout_seconds)
+    work_states = copy.deepcopy(dict(work["States"]))
+    if STOP_STATE in work_states:
+        raise ValueError(f"the work may not have a state named {STOP_STATE!r}")
+    for state_name, state in work_states.items():
+        if state.get("Type") == "Succeed":
+            # A Succeed would end the branch without the stop event: it becomes a Pass to it.
+            state["Type"] = "Pass"
+            state["Next"] = STOP_STATE
+        elif state.get("End"):
+            del state["End"]
+            state["Next"] = STOP_STATE
+    work_states[STOP_STATE] = {
+        "Type": "Task",
+        "Comment": "The work is done: end the monitor gracefully.",
+        "Resource": "arn:aws:states:::events:putEvents",
+        "Parameters": {
+            "Entries": [
+                {
+                    "EventBusName": "${EventBusArn}",
+                    "Source": event_source,
+                    "DetailType": stop_detail_type,
+                    "Detail": {
+                        "workflowkey.$": "$$.Execution.Input.workflowkey",
+                        "executionArn.$": "$$.Execution.Id",
+                    },
+                }
+            ]
+        },
+        "ResultPath": None,
+        "Retry": [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2}],
+        "End": True,
+    }
+    monitor = monitor_branch(timeout, stop_detail_type)
+    return {
+        "Comment": "Monitored workflow (seed 003): a monitor beside the work, ended or failed by bus events",
+        "StartAt": PARALLEL_STATE,
+        "TimeoutSeconds": timeout + EXECUTION_TIMEOUT_MARGIN_SECONDS,
+        "States": {
+            PARALLEL_STATE: {
+                "Type": "Parallel",
+                "Branches": [monitor, {"StartAt": work["StartAt"], "States": work_states}],
+                # [monitor's output, work's output]: the execution's output is the work's.
+                "OutputPath": "$[1]",
+                "End": True,
+            }
+        },
+    }

@@ -1,0 +1,256 @@
+"""``PausableWorkflow``: preprocessing, a pause until an async service or a person resumes the job
+through an SNS topic, then post processing (seed 004, without its faults).
+
+The state machine has three states on the happy path (as seed 004) and one Fail state:
+
+``Preprocess`` (a handler Lambda; its result goes to ``$.preprocessed``) -> ``Pause`` (a
+``lambda:invoke.waitForTaskToken`` task on the pause Lambda, result to ``$.result``) ->
+``Postprocess`` (a handler Lambda; its result is the execution's output). ``Pause`` has
+``TimeoutSeconds``; a timeout is caught into ``PauseTimedOut`` (a Fail state with that error).
+Either step can be left out (``preprocess=None`` / ``postprocess=None``): a job with neither is
+one state transition instead of three.
+
+The pause Lambda validates the manual flag (``InvalidManualFlag`` fails the execution), stores the
+task token in the pause table under the job id (the execution name) and, unless the job is manual,
+invokes the async service Lambda asynchronously with ``{"jobId", "input"}``. The async service (or
+anyone allowed to publish) answers on the resume topic with ``{"jobId", "status", "output" |
+"error", "cause"}``; the resume Lambda, subscribed to it, completes the pause exactly once through
+``CallbackTaskFinalizer``. An HTTP API starts jobs, reads them (``PAUSED`` while waiting) and
+publishes resumes for people.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from sfn_patterns.blocks import iam
+from sfn_patterns.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
+from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
+from sfn_patterns.blocks.messaging import secure_table, secure_topic, subscribe_lambda
+from sfn_patterns.blocks.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
+
+#: Default seconds a job may stay paused before the execution fails with ``PauseTimedOut``.
+DEFAULT_PAUSE_TIMEOUT_SECONDS = 24 * 3600
+#: Longest pause accepted (a year, Step Functions' limit on a Standard execution).
+MAX_PAUSE_TIMEOUT_SECONDS = 365 * 24 * 3600
+#: The Fail state's error when a pause outlives its timeout.
+PAUSE_TIMED_OUT = "PauseTimedOut"
+
+
+
+class PausableWorkflowArgs(ApiArgs, total=False):
+    """Arguments of :class:`PausableWorkflow`.
+
+    ``authorization_type`` covers the state-changing routes (``POST /jobs``,
+    ``POST /jobs/{jobId}/resume``); ``GET /jobs/{jobId}`` is open.
+    """
+
+    preprocess: Optional[str]
+    """Handler module of the preprocessing step (gets the execution input). Default: the demo
+    ``pausable_preprocess``. ``None``: no preprocessing state (nor its Lambda); the async service
+    gets the job's ``input``. Each step is a billed state transition ($25 per million executions)."""
+    postprocess: Optional[str]
+    """Handler module of the post-processing step (gets the state after the pause). Default: the demo
+    ``pausable_postprocess``. ``None``: no post-processing state (nor its Lambda); the execution's
+    output is the resume's ``output``."""
+    async_service: str
+    """Handler module of the async service that does the long job: invoked asynchronously with
+    ``{"jobId", "input"}``, it must publish the resume message to ``RESUME_TOPIC_ARN`` (it may
+    also hand the job id on to an outside service that publishes later). Default: the demo
+    ``pausable_async_service`` (seed 004's)."""
+    async_service_environment: Mapping[str, pulumi.Input[str]]
+    """Extra environment of the async service Lambda (``RESUME_TOPIC_ARN`` is always set). Default: none."""
+    async_service_timeout: int
+    """Seconds the async service Lambda may run. Default 60."""
+    pause_timeout_seconds: int
+    """Seconds a job may stay paused before the execution fails with ``PauseTimedOut``; the pause
+    table's rows expire with it. Default 86400 (a day); at most a year."""
+
+
+def pausable_definition(
+    pause_timeout_seconds: int, preprocess: bool = True, postprocess: bool = True
+) -> dict[str, Any]:
+    """The ASL of the workflow, with ``${Pause}`` (and ``${Preprocess}``, ``${Postprocess}`` for the steps it has) placeholders."""
+    retry_lambda = [lambda_retry()]
+    pause: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {
+            "FunctionName": "${Pause}",
+            "Payload": {
+                "token.$": "$$.Task.Token",
+                "jobId.$": "$$.Execution.Name",
+                "executionArn.$": "$$.Execution.Id",
+                "job.$": "$",
+            },
+        },
+        "TimeoutSeconds": pause_timeout_seconds,
+        # With post processing, it gets the state and the resume's output at $.result; without, the
+        # resume's output is the execution's output.
+        "ResultPath": "$.result" if postprocess else "$",
+        # The pause Lambda raises AwsServiceUnavailable (table) or AsyncServiceUnavailable: retried.
+        "Retry": [lambda_retry(AWS_UNAVAILABLE_ERROR, "AsyncServiceUnavailable")],
+        "Catch": [{"ErrorEquals": list(WAIT_EXPIRED_ERRORS), "ResultPath": "$.timeout", "Next": PAUSE_TIMED_OUT}],
+    }
+    states: dict[str, Any] = {}
+    if preprocess:
+        states["Preprocess"] = {
+            "Type": "Task", "Resource": "${Preprocess}", "ResultPath": "$.preprocessed", "Retry": retry_lambda, "Next": "Pause",
+        }
+    states["Pause"] = pause
+    if postprocess:
+        pause["Next"] = "Postprocess"
+        states["Postprocess"] = {"Type": "Task", "Resource": "${Postprocess}", "Retry": retry_lambda, "End": True}
+    else:
+        pause["End"] = True
+    states[PAUSE_TIMED_OUT] = {
+        "Type": "Fail",
+        "Error": PAUSE_TIMED_OUT,
+        "Cause": f"the job was not resumed within {pause_timeout_seconds} seconds",
+    }
+    return {
+        "Comment": "Preprocess, pause until resumed through the resume topic, post-process (seed 004)",
+        "StartAt": "Preprocess" if preprocess else "Pause",
+        "States": states,
+    }
+
+
+class PausableWorkflow(pulumi.ComponentResource):
+    """Preprocess, pause until resumed through an SNS topic (by a service or a person), post-process."""
+
+    url: pulumi.Output[str]
+    resume_topic_arn: pulumi.Output[str]
+    table_name: pulumi.Output[str]
+    state_machine_arn: pulumi.Output[str]
+    state_machine: StateMachine
+    functions: dict[str, HandlerFunction]
+    resume_dead_letter_queue: aws.sqs.Queue
+    http_api: HttpApi
+
+    def __init__(
+        self, name: str, args: Optional[PausableWorkflowArgs] = None, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__("sfn-patterns:index:PausableWorkflow", name, None, opts)
+        args = args or {}
+        child = pulumi.ResourceOptions(parent=self)
+        retention = args.get("log_retention_days", 14)
+        timeout = int(args.get("pause_timeout_seconds", DEFAULT_PAUSE_TIMEOUT_SECONDS))
+        if not 1 <= timeout <= MAX_PAUSE_TIMEOUT_SECONDS:
+            raise ValueError(
+                f"PausableWorkflow {name!r}: pause_timeout_seconds must be 1 to {MAX_PAUSE_TIMEOUT_SECONDS}, got {timeout}"
+            )
+
+        # Storage and messaging: the pause table (token per job id, expiring with the pause) and the resume topic.
+        table = secure_table(f"{name}-pauses", child, hash_key="pk", ttl_attribute="expiresAt")
+        topic = secure_topic(f"{name}-resume", child)
+
+        def function(suffix: str, settings: dict[str, Any]) -> HandlerFunction:
+            return HandlerFunction(f"{name}-{suffix}", {"log_retention_days": retention, **settings}, opts=child)
+
+        # The steps and the async service.
+        async_service = function(
+            "async-service",
+            {
+                "handler": args.get("async_service", "pausable_async_service"),
+                "handlers_dir": str(DEMO_HANDLERS_DIR),
+                "environment": {**args.get("async_service_environment", {}), "RESUME_TOPIC_ARN": topic.arn},
+                "statements": iam.grant_publish(topic.arn),
+                "timeout": args.get("async_service_timeout", 60),
+                "async_invocation": True,
+            },
+        )
+        # The optional steps: a handler module each, or None for no state at all.
+        steps = {
+            step: function(step, {"handler": module, "handlers_dir": str(DEMO_HANDLERS_DIR)})
+            for step, module in (
+                ("preprocess", args.get("preprocess", "pausable_preprocess")),
+                ("postprocess", args.get("postprocess", "pausable_postprocess")),
+            )
+            if module is not None
+        }
+        pause = function(
+            "pause",
+            {
+                "handler": "pausable_pause",
+                "environment": {
+                    "TABLE_NAME": table.name,
+                    "PAUSE_TIMEOUT_SECONDS": str(timeout),
+                    "ASYNC_SERVICE_ARN": async_service.arn,
+                },
+                # register() is a conditional PutItem; nothing else touches the table.
+                "statements": [iam.statement(["dynamodb:PutItem"], [table.arn])] + iam.grant_invoke(async_service.arn),
+            },
+        )
+
+        # The state machine: its role is derived from the three Task states.
+        self.state_machine = StateMachine(
+            f"{name}-workflow",
+            {
+                "definition": pausable_definition(timeout, "preprocess" in steps, "postprocess" in steps),
+                "substitutions": {"Pause": pause.arn, **{step.capitalize(): fn.arn for step, fn in steps.items()}},
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+        state_machine_arn = self.state_machine.arn
+
+        # Resume: the topic's Lambda subscriber, with a redrive policy to an encrypted dead-letter queue.
+        resume = function(
+            "resume",
+            {
+                "handler": "pausable_resume",
+                "environment": {"TABLE_NAME": table.name},
+                "statements": [
+                    # CallbackTaskFinalizer: claim/restore/mark (UpdateItem), read on refusal (GetItem).
+                    iam.statement(["dynamodb:GetItem", "dynamodb:UpdateItem"], [table.arn]),
+                    iam.statement(["states:SendTaskSuccess", "states:SendTaskFailure"], [state_machine_arn]),
+                ],
+                "async_invocation": True,
+            },
+        )
+        _, self.resume_dead_letter_queue = subscribe_lambda(f"{name}-resume", topic.arn, resume.arn, resume.name, child)
+
+        # The HTTP API: start, read, resume by hand.
+        api = api_function(
+            f"{name}-api",
+            {
+                "log_retention_days": retention,
+                "handler": "pausable_api",
+                "environment": {
+                    "STATE_MACHINE_ARN": state_machine_arn,
+                    "TABLE_NAME": table.name,
+                    "RESUME_TOPIC_ARN": topic.arn,
+                },
+                "statements": iam.grant_start_execution(state_machine_arn)
+                # Reads the pause row; marks and unmarks its resumeRequestedAt (UpdateItem).
+                + [iam.statement(["dynamodb:GetItem", "dynamodb:UpdateItem"], [table.arn])]
+                + iam.grant_publish(topic.arn),
+            },
+            opts=child,
+        )
+        authorization = args.get("authorization_type", "AWS_IAM")
+        routes = {"POST /jobs": authorization, "GET /jobs/{jobId}": "NONE", "POST /jobs/{jobId}/resume": authorization}
+        self.http_api = function_api(f"{name}-api", api, routes, args, child)
+
+        self.functions = {
+            **steps,
+            "pause": pause,
+            "async_service": async_service,
+            "resume": resume,
+            "api": api,
+        }
+        self.url = self.http_api.url
+        self.resume_topic_arn = topic.arn
+        self.table_name = table.name
+        self.state_machine_arn = state_machine_arn
+        self.register_outputs(
+            {
+                "url": self.url,
+                "resume_topic_arn": self.resume_topic_arn,
+                "table_name": self.table_name,
+                "state_machine_arn": self.state_machine_arn,
+            }
+        )

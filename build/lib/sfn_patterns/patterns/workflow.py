@@ -1,0 +1,191 @@
+"""``Workflow``: a state machine whose ASL definition lives in a YAML or JSON file (seed 002).
+
+In the file, a Task's ``Resource`` (or its ``Parameters.FunctionName``) may be written
+``handler:<module>``: the component builds a :class:`HandlerFunction` from ``handlers/<module>.py``
+and puts its ARN there. Any string written ``workflow:<name>`` becomes the ARN of that workflow of
+the stack, passed in ``workflows``. Other ``${Name}`` placeholders are filled from
+``substitutions``. The role then gets exactly what those references need.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence, TypedDict
+
+import pulumi
+import yaml
+
+from sfn_patterns.blocks import iam
+from sfn_patterns.blocks.function import (
+    DEMO_HANDLERS_DIR,
+    HandlerFunction,
+    HandlerSettings,
+    handler_functions,
+    handler_placeholder,
+    handler_substitutions,
+)
+from sfn_patterns.blocks.state_machine import StateMachine, iter_states, placeholders
+
+#: Folder of the project's workflow definitions.
+WORKFLOWS_DIR = Path(__file__).resolve().parent.parent.parent / "workflows"
+_STATE_TYPES = {"Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"}
+
+
+class WorkflowDefinitionError(Exception):
+    """A workflow file that cannot be turned into a state machine; the message names file and state."""
+
+
+class WorkflowArgs(TypedDict, total=False):
+    """Arguments of :class:`Workflow`."""
+
+    definition_file: str
+    """Path of the YAML/JSON definition, absolute or relative to ``workflows/``. Required."""
+    workflows: Mapping[str, pulumi.Input[str]]
+    """ARNs of other workflows, by the name used in ``workflow:<name>``. Default: none."""
+    substitutions: Mapping[str, pulumi.Input[str]]
+    """Values of other ``${Name}`` placeholders in the file. Default: none."""
+    handlers: Mapping[str, HandlerSettings]
+    """Settings of the handler Lambdas, by module name. Default: none."""
+    statements: Sequence[iam.Statement]
+    """Extra statements for the state machine role. Default: none."""
+    type: str
+    """``STANDARD`` (default) or ``EXPRESS``."""
+    log_retention_days: pulumi.Input[int]
+    """Days every log group of the workflow keeps logs. Default 14."""
+    handlers_dir: str
+    """Folder of handler modules. Default: the demo's ``handlers/demo/``."""
+
+
+class Workflow(pulumi.ComponentResource):
+    """A state machine loaded from a definition file, with a Lambda for each ``handler:`` it names."""
+
+    state_machine: StateMachine
+    functions: dict[str, HandlerFunction]
+    arn: pulumi.Output[str]
+    name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: WorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("sfn-patterns:index:Workflow", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        path = Path(args["definition_file"])
+        if not path.is_absolute():
+            path = WORKFLOWS_DIR / path
+        handlers_dir = Path(args.get("handlers_dir") or DEMO_HANDLERS_DIR)
+        template, modules, workflow_refs = load_definition(path, handlers_dir)
+
+        known = dict(args.get("workflows", {}))
+        for ref, state_path in workflow_refs.items():
+            if ref not in known:
+                raise WorkflowDefinitionError(
+                    f"{path.name}: state {state_path!r}: unknown workflow reference 'workflow:{ref}'"
+                    f" (known: {sorted(known) or 'none'})"
+                )
+        retention = args.get("log_retention_days", 14)
+        self.functions = handler_functions(
+            name, modules, args.get("handlers", {}), retention, child, handlers_dir=str(handlers_dir)
+        )
+
+        substitutions: dict[str, pulumi.Input[str]] = dict(args.get("substitutions", {}))
+        substitutions.update(handler_substitutions(self.functions))
+        substitutions.update({_workflow_key(w): known[w] for w in workflow_refs})
+        missing = sorted(placeholders(template) - set(substitutions))
+        if missing:
+            raise WorkflowDefinitionError(f"{path.name}: no value for placeholder(s) {missing}")
+
+        self.state_machine = StateMachine(
+            name,
+            {
+                "definition": template,
+                "substitutions": substitutions,
+                "statements": list(args.get("statements", [])),
+                "type": args.get("type", "STANDARD"),
+                "log_retention_days": retention,
+            },
+            opts=child,
+        )
+        self.arn = self.state_machine.arn
+        self.name = self.state_machine.name
+        self.register_outputs({"arn": self.arn, "name": self.name})
+
+
+def _workflow_key(workflow: str) -> str:
+    return "Workflow_" + "".join(c if c.isalnum() else "_" for c in workflow)
+
+
+def load_definition(path: Path, handlers_dir: Path = DEMO_HANDLERS_DIR) -> tuple[dict[str, Any], list[str], dict[str, str]]:
+    """Parse and check a definition file; rewrite its ``handler:``/``workflow:`` references.
+
+    Returns the template (references replaced by ``${...}`` placeholders), the handler modules it
+    uses (in order of appearance) and the workflow names it references (each with the first
+    state that does). Raises :class:`WorkflowDefinitionError` naming the file and the state.
+    """
+    if not path.is_file():
+        raise WorkflowDefinitionError(f"{path}: workflow definition file not found")
+    try:
+        text = path.read_text()
+        document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as error:
+        raise WorkflowDefinitionError(f"{path.name}: not valid YAML/JSON: {error}") from error
+    _check_machine(path.name, document, "")
+
+    modules: list[str] = []
+    workflow_refs: dict[str, str] = {}
+
+    def rewrite(value: Any, state_path: str) -> Any:
+        if isinstance(value, str):
+            if value.startswith("handler:"):
+                module = value[len("handler:"):]
+                if not module.isidentifier() or not (handlers_dir / f"{module}.py").is_file():
+                    raise WorkflowDefinitionError(
+                        f"{path.name}: state {state_path!r}: unknown handler {value!r}"
+                        f" (no handlers/{module}.py)"
+                    )
+                if module not in modules:
+                    modules.append(module)
+                return handler_placeholder(module)
+            if value.startswith("workflow:"):
+                workflow = value[len("workflow:"):]
+                workflow_refs.setdefault(workflow, state_path)
+                return "${" + _workflow_key(workflow) + "}"
+            return value
+        if isinstance(value, dict):
+            return {k: rewrite(v, state_path) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rewrite(v, state_path) for v in value]
+        return value
+
+    for state_path, state in list(iter_states(document)):
+        for key in ("Resource", "Parameters", "Arguments"):
+            if key in state:
+                state[key] = rewrite(state[key], state_path)  # type: ignore[index]
+    return document, modules, workflow_refs
+
+
+def _check_machine(file: str, machine: Any, prefix: str) -> None:
+    if not isinstance(machine, dict):
+        raise WorkflowDefinitionError(f"{file}: {prefix or 'the definition'} is not a mapping")
+    states = machine.get("States")
+    start = machine.get("StartAt")
+    if not isinstance(states, dict) or not states:
+        raise WorkflowDefinitionError(f"{file}: {prefix or 'the definition'} has no States")
+    if start not in states:
+        raise WorkflowDefinitionError(f"{file}: StartAt {start!r} names no state{' in ' + prefix if prefix else ''}")
+    for state_name, state in states.items():
+        where = f"{prefix}{state_name}"
+        if not isinstance(state, dict) or state.get("Type") not in _STATE_TYPES:
+            raise WorkflowDefinitionError(f"{file}: state {where!r}: missing or unknown Type")
+        targets = [state.get("Next"), state.get("Default")]
+        targets += [c.get("Next") for c in state.get("Choices", []) + state.get("Catch", [])]
+        for target in targets:
+            if target is not None and target not in states:
+                raise WorkflowDefinitionError(f"{file}: state {where!r}: transition to unknown state {target!r}")
+        if state["Type"] == "Task" and not isinstance(state.get("Resource"), str):
+            raise WorkflowDefinitionError(f"{file}: state {where!r}: Task without a Resource")
+        if state["Type"] not in ("Choice", "Succeed", "Fail") and not state.get("End") and "Next" not in state:
+            raise WorkflowDefinitionError(f"{file}: state {where!r}: neither Next nor End")
+        for index, branch in enumerate(state.get("Branches", []) or []):
+            _check_machine(file, branch, f"{where}/branch{index}/")
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if state["Type"] == "Map":
+            _check_machine(file, processor, f"{where}/")
