@@ -11,7 +11,8 @@
 header: missing 401, wrong 403; either way nothing changes. Completion goes through
 ``CallbackTaskFinalizer`` (exactly once: of two concurrent completions one gets 200, one 409).
 
-Environment: ``STATE_MACHINE_ARN``, ``TABLE_NAME``.
+Environment: ``STATE_MACHINE_ARN``, ``TABLE_NAME``. These names, the secret header and row attribute
+and the ``CallbackTimedOut`` error are ``sfn_patterns.contracts.callback``'s.
 """
 
 from __future__ import annotations
@@ -21,26 +22,20 @@ from typing import Any, Optional
 
 from common import env, executions
 from common.http import HttpError, Request, Response, Router, bad_request, json_response, not_found
-from common.tokens import (
+from common.tokens import TIMED_OUT, WAITING, CallbackTaskFinalizer, TokenError, TokenStore, secret_matches
+from common.validation import one_of, optional_object, optional_string, require_name
+from sfn_patterns.contracts import callback
+from sfn_patterns.contracts.common import ROW_STATUS
+from sfn_patterns.contracts.callback import (
     MAX_CAUSE_CHARS,
     MAX_ERROR_CHARS,
-    TIMED_OUT,
-    WAITING,
-    CallbackTaskFinalizer,
-    TokenError,
-    TokenStore,
-    secret_matches,
+    SECRET_HASH_ATTRIBUTE,
+    SECRET_HEADER,
+    TIMED_OUT_ERROR,
 )
-from common.validation import one_of, optional_object, optional_string, require_name
 
 router = Router()
 
-#: Header carrying the per-task secret of the notification.
-SECRET_HEADER = "x-task-secret"
-#: Attribute of the token row holding the secret's SHA-256 hash (written by callback_register).
-SECRET_HASH_ATTRIBUTE = "secretHash"
-#: The error the workflow fails with when no callback came (its Fail state).
-TIMED_OUT_ERROR = "CallbackTimedOut"
 _COMPLETION_FIELDS = {"SUCCEEDED": {"status", "output"}, "FAILED": {"status", "error", "cause"}}
 
 
@@ -69,7 +64,7 @@ def start(request: Request) -> Response:
         raise bad_request("UnknownField", f"unknown field(s) {unknown}; send 'input' and optionally 'taskId'")
     task_id = require_name(body["taskId"], "taskId") if "taskId" in body else uuid.uuid4().hex
     task_input = optional_object(body, "input")
-    description, _ = executions.start_once(env.require("STATE_MACHINE_ARN"), task_id, task_input)
+    description, _ = executions.start_once(env.require(callback.ENV_STATE_MACHINE_ARN), task_id, task_input)
     return json_response(202, {"taskId": task_id, "status": _task_status(description)})
 
 
@@ -77,12 +72,12 @@ def start(request: Request) -> Response:
 def get(request: Request) -> Response:
     """The task's status, input, and output or error."""
     task_id = _task_id(request)
-    description = executions.describe(env.require("STATE_MACHINE_ARN"), task_id)
+    description = executions.describe(env.require(callback.ENV_STATE_MACHINE_ARN), task_id)
     if description is None:
         raise not_found(f"no task {task_id!r}")
     view = executions.view(description)
     status = _task_status(description)
-    if status == "RUNNING" and TokenStore(env.require("TABLE_NAME")).status(task_id) == WAITING:
+    if status == "RUNNING" and TokenStore(env.require(callback.ENV_TABLE_NAME)).status(task_id) == WAITING:
         status = WAITING
     answer: dict[str, Any] = {"taskId": task_id, "status": status, "input": view["input"]}
     if status == "SUCCEEDED":
@@ -103,20 +98,20 @@ def _proven_task(request: Request) -> str:
     row expired); 401 no secret; 403 wrong secret.
     """
     task_id = _task_id(request)
-    store = TokenStore(env.require("TABLE_NAME"))
+    store = TokenStore(env.require(callback.ENV_TABLE_NAME))
     row = store.get(task_id)
     if row is None:
-        _refuse_ended(task_id, executions.describe(env.require("STATE_MACHINE_ARN"), task_id))
+        _refuse_ended(task_id, executions.describe(env.require(callback.ENV_STATE_MACHINE_ARN), task_id))
         raise HttpError(409, "NotWaiting", f"the task {task_id!r} is not waiting for a callback yet")
     secret = request.header(SECRET_HEADER)
     if not secret:
         raise HttpError(401, "MissingSecret", "send the task's secret from its notification in the X-Task-Secret header")
     if not secret_matches(secret, row.get(SECRET_HASH_ATTRIBUTE)):
         raise HttpError(403, "WrongSecret", f"the X-Task-Secret header does not match task {task_id!r}")
-    if row["status"] == WAITING:
+    if row[ROW_STATUS] == WAITING:
         # The row says WAITING but the execution may be over (its wait timed out a moment ago, or it
         # was stopped): answer from the execution instead of spending the token on it.
-        description = executions.describe(env.require("STATE_MACHINE_ARN"), task_id)
+        description = executions.describe(env.require(callback.ENV_STATE_MACHINE_ARN), task_id)
         if description is not None and description["status"] != "RUNNING":
             if _task_status(description) == TIMED_OUT:
                 store.mark(task_id, TIMED_OUT)
@@ -161,7 +156,7 @@ def complete(request: Request) -> Response:
     """Complete the waiting task with the caller's outcome, exactly once."""
     task_id = _proven_task(request)
     status, output, error, cause = _completion(request.json_object())
-    finalizer = CallbackTaskFinalizer(env.require("TABLE_NAME"))
+    finalizer = CallbackTaskFinalizer(env.require(callback.ENV_TABLE_NAME))
     try:
         if status == "SUCCEEDED":
             finalizer.success(task_id, output)
@@ -177,7 +172,7 @@ def heartbeat(request: Request) -> Response:
     """Tell the workflow the task is still being worked on (resets the heartbeat clock)."""
     task_id = _proven_task(request)
     try:
-        CallbackTaskFinalizer(env.require("TABLE_NAME")).heartbeat(task_id)
+        CallbackTaskFinalizer(env.require(callback.ENV_TABLE_NAME)).heartbeat(task_id)
     except TokenError as refused:
         raise _answer_token_error(refused) from refused
     return json_response(200, {"taskId": task_id, "status": WAITING})

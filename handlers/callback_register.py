@@ -8,7 +8,8 @@ notification leaves, a callback that arrives the instant the notification is out
 The token itself goes nowhere but the table; it is never logged or published.
 
 Environment: ``TABLE_NAME``, ``TOPIC_ARN``, ``API_URL`` (base URL of the component's HTTP API),
-``TASK_TIMEOUT_SECONDS`` (the wait's timeout: the row's deadline and TTL).
+``TASK_TIMEOUT_SECONDS`` (the wait's timeout: the row's deadline and TTL). These names, the event's
+fields and the row's ``secretHash`` are ``sfn_patterns.contracts.callback``'s.
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ from common import env, log
 from common.clients import client
 from common.errors import aws_calls
 from common.tokens import TokenStore, new_secret, secret_hash
-
-#: Attribute of the token row holding the SHA-256 hash of the per-task secret.
-SECRET_HASH_ATTRIBUTE = "secretHash"
+from sfn_patterns.contracts import callback
 
 
 def notification(task_id: str, task_input: Any, api_url: str, secret: str) -> dict[str, Any]:
@@ -37,26 +36,28 @@ def notification(task_id: str, task_input: Any, api_url: str, secret: str) -> di
 
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     """Register the token of ``event["taskId"]``, then publish the task's notification."""
-    table, topic, api_url = env.require("TABLE_NAME"), env.require("TOPIC_ARN"), env.require("API_URL")
-    task_id = event["taskId"]
+    table = env.require(callback.ENV_TABLE_NAME)
+    topic, api_url = env.require(callback.ENV_TOPIC_ARN), env.require(callback.ENV_API_URL)
+    task_id = event[callback.REGISTER_TASK_ID]
+    execution_arn = event[callback.REGISTER_EXECUTION_ARN]
     secret = new_secret()
     # A failing table or topic raises AwsServiceUnavailable: the wait retries this step, which
     # registers a fresh token (same execution) and sends a fresh notification.
     with aws_calls("registering the task token"):
         TokenStore(table).register(
             task_id,
-            event["taskToken"],
-            env.get_int("TASK_TIMEOUT_SECONDS", 3600),
-            event["executionArn"],
-            attributes={SECRET_HASH_ATTRIBUTE: secret_hash(secret)},
+            event[callback.REGISTER_TASK_TOKEN],
+            env.get_int(callback.ENV_TASK_TIMEOUT_SECONDS, callback.DEFAULT_TIMEOUT_SECONDS),
+            execution_arn,
+            attributes={callback.SECRET_HASH_ATTRIBUTE: secret_hash(secret)},
         )
-    message = notification(task_id, event.get("input"), api_url, secret)
+    message = notification(task_id, event.get(callback.REGISTER_INPUT), api_url, secret)
     with aws_calls("publishing the task notification"):
         response = client("sns").publish(
             TopicArn=topic,
             Message=json.dumps(message),
             MessageAttributes={"taskId": {"DataType": "String", "StringValue": task_id}},
         )
-    log.info("task waiting for its callback", taskId=task_id, executionArn=event["executionArn"],
+    log.info("task waiting for its callback", taskId=task_id, executionArn=execution_arn,
              messageId=response.get("MessageId"))
     return {"taskId": task_id, "messageId": response.get("MessageId")}

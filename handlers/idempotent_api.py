@@ -1,6 +1,6 @@
 """IdempotentApi routes: start a named execution once (``POST /workflow``) and read it (``GET /workflow/{name}``).
 
-Environment: ``STATE_MACHINE_ARN``, the workflow the API fronts.
+Environment: ``STATE_MACHINE_ARN``, the workflow the API fronts (``sfn_patterns.contracts.idempotent``).
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 from common import env, executions
 from common.http import Request, Response, Router, bad_request, json_response, not_found
 from common.validation import optional_object, require_name
+from sfn_patterns.contracts import idempotent
 
 router = Router()
 
@@ -16,12 +17,12 @@ router = Router()
 def start(request: Request) -> Response:
     """Start the execution named by ``name`` (or the ``Idempotency-Key`` header) with ``input``."""
     body = request.json_object()
-    header_name = request.header("idempotency-key")
+    header_name = request.header(idempotent.IDEMPOTENCY_KEY_HEADER)
     if header_name is not None and "name" in body and body["name"] != header_name:
         raise bad_request("NameMismatch", "'name' and the Idempotency-Key header differ")
     name = require_name(body.get("name", header_name), "name")
     execution_input = optional_object(body, "input")
-    description, created = executions.start_once(env.require("STATE_MACHINE_ARN"), name, execution_input)
+    description, created = executions.start_once(env.require(idempotent.ENV_STATE_MACHINE_ARN), name, execution_input)
     return json_response(
         201 if created else 200,
         {
@@ -37,7 +38,7 @@ def start(request: Request) -> Response:
 def get(request: Request) -> Response:
     """Status, input, output (parsed), error, cause and dates of the named execution."""
     name = require_name(request.path("name"), "name")
-    description = executions.describe(env.require("STATE_MACHINE_ARN"), name)
+    description = executions.describe(env.require(idempotent.ENV_STATE_MACHINE_ARN), name)
     if description is None:
         raise not_found(f"no execution named {name!r}")
     return json_response(200, executions.view(description))

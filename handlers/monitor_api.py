@@ -11,7 +11,7 @@
   for callers without EventBridge rights. 404 when no execution is monitored under the key.
 
 Environment: ``STATE_MACHINE_ARN``, ``TABLE_NAME``, ``EVENT_BUS_ARN``, ``EVENT_SOURCE``,
-``STOP_DETAIL_TYPE``, ``ERROR_DETAIL_TYPE``.
+``STOP_DETAIL_TYPE``, ``ERROR_DETAIL_TYPE`` (names from ``sfn_patterns.contracts.monitored``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,11 @@ import time
 from common import env, executions, log
 from common.clients import client
 from common.http import HttpError, Request, Response, Router, json_response, not_found
-from common.tokens import MAX_CAUSE_CHARS, MAX_ERROR_CHARS, WAITING, TokenStore
+from common.tokens import WAITING, TokenStore
 from common.validation import one_of, optional_object, optional_string, require_name
+from sfn_patterns.contracts import monitored
+from sfn_patterns.contracts.common import ROW_EXECUTION_ARN, ROW_EXPIRES_AT, ROW_STATUS
+from sfn_patterns.contracts.monitored import KEY, MAX_CAUSE_CHARS, MAX_ERROR_CHARS
 
 router = Router()
 
@@ -32,12 +35,12 @@ router = Router()
 def start(request: Request) -> Response:
     """Start (once) the execution monitored under ``workflowkey`` with ``input``."""
     body = request.json_object()
-    key = require_name(body.get("workflowkey"), "workflowkey")
-    execution_input = {"workflowkey": key, "input": optional_object(body, "input")}
-    description, _ = executions.start_once(env.require("STATE_MACHINE_ARN"), key, execution_input)
+    key = require_name(body.get(KEY), KEY)
+    execution_input = {KEY: key, "input": optional_object(body, "input")}
+    description, _ = executions.start_once(env.require(monitored.ENV_STATE_MACHINE_ARN), key, execution_input)
     return json_response(
         202,
-        {"workflowkey": key, "executionArn": description["executionArn"]},
+        {KEY: key, "executionArn": description["executionArn"]},
         headers={"location": f"/monitored/{key}"},
     )
 
@@ -45,41 +48,41 @@ def start(request: Request) -> Response:
 @router.route("GET /monitored/{workflowkey}")
 def get(request: Request) -> Response:
     """The execution named by the key, and its monitor's state."""
-    key = require_name(request.path("workflowkey"), "workflowkey")
-    description = executions.describe(env.require("STATE_MACHINE_ARN"), key)
+    key = require_name(request.path(KEY), KEY)
+    description = executions.describe(env.require(monitored.ENV_STATE_MACHINE_ARN), key)
     if description is None:
         raise not_found(f"no execution is monitored under workflowkey {key!r}")
-    store = TokenStore(env.require("TABLE_NAME"))
+    store = TokenStore(env.require(monitored.ENV_TABLE_NAME))
     row = store.get(key)
-    monitor = store.status(key) if row is not None and row.get("executionArn") == description["executionArn"] else None
-    return json_response(200, {"workflowkey": key, **executions.view(description), "monitor": monitor})
+    monitor = store.status(key) if row is not None and row.get(ROW_EXECUTION_ARN) == description["executionArn"] else None
+    return json_response(200, {KEY: key, **executions.view(description), "monitor": monitor})
 
 
 @router.route("POST /monitored/{workflowkey}/events")
 def put_event(request: Request) -> Response:
     """Put a stop or error event for the execution monitored under the key on the bus."""
-    key = require_name(request.path("workflowkey"), "workflowkey")
+    key = require_name(request.path(KEY), KEY)
     body = request.json_object()
-    stop, error = env.require("STOP_DETAIL_TYPE"), env.require("ERROR_DETAIL_TYPE")
+    stop, error = env.require(monitored.ENV_STOP_DETAIL_TYPE), env.require(monitored.ENV_ERROR_DETAIL_TYPE)
     message = one_of(body, "message", (error, stop))
     error_name = optional_string(body, "error", MAX_ERROR_CHARS)
     cause = optional_string(body, "cause", MAX_CAUSE_CHARS)
 
-    row = TokenStore(env.require("TABLE_NAME")).get(key)
-    if row is None or row.get("status") != WAITING or row.get("expiresAt", 0) < time.time():
+    row = TokenStore(env.require(monitored.ENV_TABLE_NAME)).get(key)
+    if row is None or row.get(ROW_STATUS) != WAITING or row.get(ROW_EXPIRES_AT, 0) < time.time():
         raise not_found(f"no execution is monitored under workflowkey {key!r} (unknown, finished or timed out)")
-    status = client("stepfunctions").describe_execution(executionArn=row["executionArn"])["status"]
+    status = client("stepfunctions").describe_execution(executionArn=row[ROW_EXECUTION_ARN])["status"]
     if status != "RUNNING":
         raise not_found(f"the execution monitored under workflowkey {key!r} is no longer running ({status})")
 
-    detail = {"workflowkey": key, "executionArn": row["executionArn"]}
+    detail = {KEY: key, monitored.DETAIL_EXECUTION_ARN: row[ROW_EXECUTION_ARN]}
     if message == error:
-        detail.update({"error": error_name or error, "cause": cause or ""})
+        detail.update({monitored.DETAIL_ERROR: error_name or error, monitored.DETAIL_CAUSE: cause or ""})
     response = client("events").put_events(
         Entries=[
             {
-                "EventBusName": env.require("EVENT_BUS_ARN"),
-                "Source": env.require("EVENT_SOURCE"),
+                "EventBusName": env.require(monitored.ENV_EVENT_BUS_ARN),
+                "Source": env.require(monitored.ENV_EVENT_SOURCE),
                 "DetailType": message,
                 "Detail": json.dumps(detail),
             }
@@ -90,7 +93,7 @@ def put_event(request: Request) -> Response:
         log.error("event not accepted by the bus", workflowkey=key, errorCode=entry.get("ErrorCode"))
         raise HttpError(503, "EventNotAccepted", "the event bus did not accept the event; try again")
     log.info("event put", workflowkey=key, detailType=message, eventId=entry["EventId"])
-    return json_response(202, {"workflowkey": key, "message": message, "eventId": entry["EventId"]})
+    return json_response(202, {KEY: key, "message": message, "eventId": entry["EventId"]})
 
 
 handler = router.handler

@@ -18,7 +18,8 @@ are raised, so the event is retried (then dead-lettered). One case is raised on 
 naming an execution that still runs but has not registered its monitor yet (its stop event raced
 ahead of the registration), so the retry finds the token.
 
-Environment: ``TABLE_NAME``, ``STATE_MACHINE_ARN``, ``STOP_DETAIL_TYPE``, ``ERROR_DETAIL_TYPE``.
+Environment: ``TABLE_NAME``, ``STATE_MACHINE_ARN``, ``STOP_DETAIL_TYPE``, ``ERROR_DETAIL_TYPE``. These
+names and the detail's fields are ``sfn_patterns.contracts.monitored``'s.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from common import env, executions, log
 from common.clients import client
 from common.tokens import CallbackTaskFinalizer, NotHeld, TokenError
 from common.validation import valid_name
+from sfn_patterns.contracts import monitored
 
 
 class MonitorNotRegistered(Exception):
@@ -42,27 +44,27 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     """Act on one EventBridge event; returns what was done (``succeeded``, ``failed`` or ``dropped``)."""
     detail_type = event.get("detail-type")
     detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
-    key = detail.get("workflowkey")
-    stop, error = env.require("STOP_DETAIL_TYPE"), env.require("ERROR_DETAIL_TYPE")
+    key = detail.get(monitored.KEY)
+    stop, error = env.require(monitored.ENV_STOP_DETAIL_TYPE), env.require(monitored.ENV_ERROR_DETAIL_TYPE)
     if detail_type not in (stop, error):
         return _dropped(key, detail_type, "unknown detail-type")
     if not valid_name(key):
         return _dropped(None, detail_type, "no valid workflowkey in the detail")
 
-    finalizer = CallbackTaskFinalizer(env.require("TABLE_NAME"))
-    sender = detail.get("executionArn")
+    finalizer = CallbackTaskFinalizer(env.require(monitored.ENV_TABLE_NAME))
+    sender = detail.get(monitored.DETAIL_EXECUTION_ARN)
     if not (isinstance(sender, str) and sender):
         sender = None
-    elif not sender.startswith(executions.execution_arn(env.require("STATE_MACHINE_ARN"), "")):
+    elif not sender.startswith(executions.execution_arn(env.require(monitored.ENV_STATE_MACHINE_ARN), "")):
         return _dropped(key, detail_type, "the event names an execution of another state machine")
 
     try:
         if detail_type == stop:
-            finalizer.success(key, {"workflowkey": key, "stoppedBy": detail_type}, execution_arn=sender)
+            finalizer.success(key, {monitored.KEY: key, "stoppedBy": detail_type}, execution_arn=sender)
             outcome = "succeeded"
         else:
-            name = _text(detail.get("error")) or error
-            finalizer.failure(key, name, _text(detail.get("cause")) or "", execution_arn=sender)
+            name = _text(detail.get(monitored.DETAIL_ERROR)) or error
+            finalizer.failure(key, name, _text(detail.get(monitored.DETAIL_CAUSE)) or "", execution_arn=sender)
             outcome = "failed"
     except NotHeld:  # the event's execution does not (or not yet) hold the key
         if sender is not None and _running(sender):
@@ -71,7 +73,7 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     except TokenError as refusal:  # unknown key, already completed, timed out: nothing to retry
         return _dropped(key, detail_type, refusal.code)
     log.info("monitor completed by event", workflowkey=key, detailType=detail_type, outcome=outcome)
-    return {"workflowkey": key, "outcome": outcome}
+    return {monitored.KEY: key, "outcome": outcome}
 
 
 def _running(execution_arn: str) -> bool:
@@ -91,4 +93,4 @@ def _text(value: Any) -> Optional[str]:
 
 def _dropped(key: Any, detail_type: Any, reason: str) -> dict[str, Any]:
     log.warning("event dropped", workflowkey=key, detailType=detail_type, reason=reason)
-    return {"workflowkey": key, "outcome": "dropped", "reason": reason}
+    return {monitored.KEY: key, "outcome": "dropped", "reason": reason}

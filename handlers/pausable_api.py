@@ -13,7 +13,8 @@ Only one resume request per pause is accepted (a conditional ``resumeRequestedAt
 pause row; a request older than ``RESUME_RETRY_SECONDS`` may be repeated, in case its message was
 dead-lettered). Whatever reaches the topic, the resume handler completes the pause exactly once.
 
-Environment: ``STATE_MACHINE_ARN``, ``TABLE_NAME`` (pause table), ``RESUME_TOPIC_ARN``.
+Environment: ``STATE_MACHINE_ARN``, ``TABLE_NAME`` (pause table), ``RESUME_TOPIC_ARN`` (names, and the
+row's ``manual`` / ``resumeRequestedAt``, from ``sfn_patterns.contracts.pausable``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from common.http import Request, Response, Router, bad_request, conflict, json_r
 from common.pausable import InvalidManualFlag, InvalidResumeMessage, parse_resume, resolve_manual
 from common.tokens import WAITING, TokenStore
 from common.validation import optional_object, require_name
+from sfn_patterns.contracts import pausable
+from sfn_patterns.contracts.common import ROW_CREATED_AT, ROW_EXPIRES_AT, ROW_KEY, ROW_STATUS
+from sfn_patterns.contracts.pausable import MANUAL_ATTRIBUTE, RESUME_REQUESTED_AT_ATTRIBUTE
 
 #: Seconds after which an unanswered resume request may be made again.
 RESUME_RETRY_SECONDS = 300
@@ -40,7 +44,7 @@ router = Router()
 
 
 def _store() -> TokenStore:
-    return TokenStore(env.require("TABLE_NAME"))
+    return TokenStore(env.require(pausable.ENV_TABLE_NAME))
 
 
 def _iso(epoch: Any) -> Optional[str]:
@@ -53,8 +57,8 @@ def _paused_row(row: Optional[dict[str, Any]], description: dict[str, Any]) -> b
     return (
         row is not None
         and description["status"] == "RUNNING"
-        and row.get("status") == WAITING
-        and row.get("expiresAt", 0) >= time.time()
+        and row.get(ROW_STATUS) == WAITING
+        and row.get(ROW_EXPIRES_AT, 0) >= time.time()
     )
 
 
@@ -66,9 +70,9 @@ def _job_view(job_id: str, description: dict[str, Any], row: Optional[dict[str, 
     return {
         "jobId": job_id,
         "status": "PAUSED" if paused else view["status"],
-        "pausedSince": _iso(row.get("createdAt")) if paused and row else None,
-        "resumeRequestedAt": _iso(row.get("resumeRequestedAt")) if paused and row else None,
-        "manual": execution_input.get("manual"),
+        "pausedSince": _iso(row.get(ROW_CREATED_AT)) if paused and row else None,
+        "resumeRequestedAt": _iso(row.get(RESUME_REQUESTED_AT_ATTRIBUTE)) if paused and row else None,
+        "manual": execution_input.get(MANUAL_ATTRIBUTE),
         "input": execution_input.get("input"),
         "output": view["output"],
         "error": view["error"],
@@ -88,9 +92,9 @@ def start(request: Request) -> Response:
     except InvalidManualFlag as error:
         raise bad_request("InvalidManualFlag", str(error)) from error
     job_id = require_name(body["jobId"], "jobId") if "jobId" in body else uuid.uuid4().hex
-    state_machine_arn = env.require("STATE_MACHINE_ARN")
+    state_machine_arn = env.require(pausable.ENV_STATE_MACHINE_ARN)
     description, created = executions.start_once(
-        state_machine_arn, job_id, {"input": job_input, "manual": manual}
+        state_machine_arn, job_id, {"input": job_input, MANUAL_ATTRIBUTE: manual}
     )
     # A job just started cannot be paused yet (its preprocessing runs first): only a repeat reads the row.
     row = None if created else _store().get(job_id)
@@ -102,7 +106,7 @@ def start(request: Request) -> Response:
 def get(request: Request) -> Response:
     """The job's status (``PAUSED`` while waiting, since when), output, error and dates."""
     job_id = require_name(request.path("jobId"), "jobId")
-    description = executions.describe(env.require("STATE_MACHINE_ARN"), job_id)
+    description = executions.describe(env.require(pausable.ENV_STATE_MACHINE_ARN), job_id)
     if description is None:
         raise not_found(f"no job {job_id!r}")
     return json_response(200, _job_view(job_id, description, _store().get(job_id)))
@@ -114,13 +118,10 @@ def _mark_resume_requested(table: str, job_id: str) -> bool:
     try:
         client("dynamodb").update_item(
             TableName=table,
-            Key={"pk": {"S": job_id}},
-            UpdateExpression="SET resumeRequestedAt = :now",
-            ConditionExpression=(
-                "#s = :waiting AND expiresAt >= :now"
-                " AND (attribute_not_exists(resumeRequestedAt) OR resumeRequestedAt < :stale)"
-            ),
-            ExpressionAttributeNames={"#s": "status"},
+            Key={ROW_KEY: {"S": job_id}},
+            UpdateExpression="SET #r = :now",
+            ConditionExpression=f"#s = :waiting AND {ROW_EXPIRES_AT} >= :now AND (attribute_not_exists(#r) OR #r < :stale)",
+            ExpressionAttributeNames={"#s": ROW_STATUS, "#r": RESUME_REQUESTED_AT_ATTRIBUTE},
             ExpressionAttributeValues={
                 ":waiting": {"S": WAITING},
                 ":now": {"N": str(now)},
@@ -136,7 +137,8 @@ def _mark_resume_requested(table: str, job_id: str) -> bool:
 
 def _unmark_resume_requested(table: str, job_id: str) -> None:
     client("dynamodb").update_item(
-        TableName=table, Key={"pk": {"S": job_id}}, UpdateExpression="REMOVE resumeRequestedAt"
+        TableName=table, Key={ROW_KEY: {"S": job_id}}, UpdateExpression="REMOVE #r",
+        ExpressionAttributeNames={"#r": RESUME_REQUESTED_AT_ATTRIBUTE},
     )
 
 
@@ -149,21 +151,21 @@ def resume(request: Request) -> Response:
     except InvalidResumeMessage as error:
         raise bad_request("InvalidResume", str(error)) from error
 
-    table = env.require("TABLE_NAME")
+    table = env.require(pausable.ENV_TABLE_NAME)
     row = _store().get(job_id)
     if row is None:
-        description = executions.describe(env.require("STATE_MACHINE_ARN"), job_id)
+        description = executions.describe(env.require(pausable.ENV_STATE_MACHINE_ARN), job_id)
         if description is None:
             raise not_found(f"no job {job_id!r}")
         raise conflict(f"the job {job_id!r} is not paused (it is {description['status']})", "NotPaused")
-    if row.get("status") != WAITING:
-        raise conflict(f"the job {job_id!r} was already resumed ({row.get('status')})", "AlreadyResumed")
-    if row.get("expiresAt", 0) < time.time():
+    if row.get(ROW_STATUS) != WAITING:
+        raise conflict(f"the job {job_id!r} was already resumed ({row.get(ROW_STATUS)})", "AlreadyResumed")
+    if row.get(ROW_EXPIRES_AT, 0) < time.time():
         raise conflict(f"the job {job_id!r} is not paused any more: its pause timed out", "NotPaused")
     if not _mark_resume_requested(table, job_id):
         raise conflict(f"a resume of the job {job_id!r} is already on its way", "AlreadyResumed")
     try:
-        client("sns").publish(TopicArn=env.require("RESUME_TOPIC_ARN"), Message=json.dumps(message.message()))
+        client("sns").publish(TopicArn=env.require(pausable.ENV_RESUME_TOPIC_ARN), Message=json.dumps(message.message()))
     except Exception:
         _unmark_resume_requested(table, job_id)
         raise

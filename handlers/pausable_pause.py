@@ -8,7 +8,8 @@ job is manual, asks the async service to do the long job by invoking it asynchro
 ``{"jobId", "input"}``. The execution then waits until a resume completes the task.
 
 Environment: ``TABLE_NAME`` (pause table), ``PAUSE_TIMEOUT_SECONDS`` (the task's TimeoutSeconds:
-the row expires with it), ``ASYNC_SERVICE_ARN`` (the Lambda doing the long job).
+the row expires with it), ``ASYNC_SERVICE_ARN`` (the Lambda doing the long job). These names, the
+event's fields and ``AsyncServiceUnavailable`` are ``sfn_patterns.contracts.pausable``'s.
 """
 
 from __future__ import annotations
@@ -23,36 +24,36 @@ from common.clients import client
 from common.errors import aws_calls
 from common.pausable import InvalidManualFlag, resolve_manual
 from common.tokens import TokenStore
+from sfn_patterns.contracts import pausable
+from sfn_patterns.contracts.pausable import AsyncServiceUnavailable
 
-
-class AsyncServiceUnavailable(RuntimeError):
-    """The async service could not be invoked; the state machine retries the pause."""
+__all__ = ["AsyncServiceUnavailable", "handler"]
 
 
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     """Park the job: validate its flag, register its token, start the long job unless manual."""
-    job_id = event["jobId"]
-    job = event.get("job")
+    job_id = event[pausable.PAUSE_JOB_ID]
+    job = event.get(pausable.PAUSE_JOB)
     try:
         manual = resolve_manual(job)
     except InvalidManualFlag as error:
         log.warning("invalid manual flag", jobId=job_id, reason=str(error))
         raise
     with aws_calls("registering the job's token"):  # a failing table: retried by the pause
-        TokenStore(env.require("TABLE_NAME")).register(
+        TokenStore(env.require(pausable.ENV_TABLE_NAME)).register(
             job_id,
-            event["token"],
-            env.get_int("PAUSE_TIMEOUT_SECONDS", 3600),
-            event["executionArn"],
-            {"manual": manual},
+            event[pausable.PAUSE_TOKEN],
+            env.get_int(pausable.ENV_PAUSE_TIMEOUT_SECONDS, pausable.DEFAULT_PAUSE_TIMEOUT_SECONDS),
+            event[pausable.PAUSE_EXECUTION_ARN],
+            {pausable.MANUAL_ATTRIBUTE: manual},
         )
     if not manual:
         # The preprocessed job; without a preprocessing step, the job's own input.
         data = (job.get("preprocessed", job.get("input")) if isinstance(job, dict) else None)
-        payload = {"jobId": job_id, "input": data}
+        payload = {pausable.ASYNC_JOB_ID: job_id, pausable.ASYNC_INPUT: data}
         try:
             client("lambda").invoke(
-                FunctionName=env.require("ASYNC_SERVICE_ARN"),
+                FunctionName=env.require(pausable.ENV_ASYNC_SERVICE_ARN),
                 InvocationType="Event",
                 Payload=json.dumps(payload).encode("utf-8"),
             )

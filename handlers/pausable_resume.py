@@ -19,11 +19,12 @@ from typing import Any, Mapping
 from common import env, log
 from common.pausable import parse_resume
 from common.tokens import CallbackTaskFinalizer, TokenError
+from sfn_patterns.contracts import pausable
 
 
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, int]:
     """Apply every resume message of an SNS event; returns counts of resumed and dropped messages."""
-    finalizer = CallbackTaskFinalizer(env.require("TABLE_NAME"))
+    finalizer = CallbackTaskFinalizer(env.require(pausable.ENV_TABLE_NAME))
     counts = {"resumed": 0, "dropped": 0}
     for record in event.get("Records") or []:
         sns = record.get("Sns") or {}

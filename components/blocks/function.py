@@ -29,6 +29,8 @@ def _package_data_dir(package: str) -> Path:
 #: Folder of the patterns' Lambda sources (``handlers/`` in the repository, shipped as ``sfn_patterns.lambdas``);
 #: components only read files from it, never import it.
 HANDLERS_DIR = _package_data_dir("sfn_patterns.lambdas")
+#: Folder of the installed ``sfn_patterns`` package (its contracts travel in every archive).
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 #: Folder of the demo stack's own handler modules; it exists only in the repository, not in the package.
 DEMO_HANDLERS_DIR = Path(__file__).resolve().parent.parent.parent / "handlers" / "demo"
 #: The shared helper package every archive carries.
@@ -191,4 +193,8 @@ def handler_archive(module: str, handlers_dir: Path = HANDLERS_DIR) -> pulumi.As
     assets: dict[str, pulumi.Asset | pulumi.Archive] = {f"{module}.py": pulumi.FileAsset(str(source))}
     for path in sorted((HANDLERS_DIR / COMMON_PACKAGE).glob("*.py")):
         assets[f"{COMMON_PACKAGE}/{path.name}"] = pulumi.FileAsset(str(path))
+    # The contracts the handlers import (``sfn_patterns.contracts``), with the package ``__init__``s.
+    assets["sfn_patterns/__init__.py"] = pulumi.FileAsset(str(PACKAGE_DIR / "__init__.py"))
+    for path in sorted((PACKAGE_DIR / "contracts").glob("*.py")):
+        assets[f"sfn_patterns/contracts/{path.name}"] = pulumi.FileAsset(str(path))
     return pulumi.AssetArchive(assets)

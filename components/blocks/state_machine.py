@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from sfn_patterns.blocks import iam
+from sfn_patterns.contracts.common import AWS_UNAVAILABLE_ERROR
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
@@ -41,8 +42,8 @@ DYNAMODB_TRANSIENT_ERRORS = [
     "DynamoDb.DynamoDbException",
     "DynamoDb.SdkClientException",
 ]
-#: The error a handler raises when an AWS call it makes fails (``handlers/common/errors.py``): worth a retry.
-AWS_UNAVAILABLE_ERROR = "AwsServiceUnavailable"
+# AWS_UNAVAILABLE_ERROR (imported above, from the contract): the error a handler raises when an AWS
+# call it makes fails (``handlers/common/errors.py``), worth a retry.
 #: The errors with which Step Functions ends a callback wait (moto reports both as States.Timeout).
 WAIT_EXPIRED_ERRORS = ["States.Timeout", "States.HeartbeatTimeout"]
 

@@ -31,20 +31,15 @@ from sfn_patterns.blocks.function import (
 from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
 from sfn_patterns.blocks.messaging import secure_table, secure_topic
 from sfn_patterns.blocks.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
+from sfn_patterns.contracts import callback, common
+from sfn_patterns.contracts.callback import DEFAULT_HEARTBEAT_SECONDS, DEFAULT_TIMEOUT_SECONDS, TIMED_OUT_ERROR
+from sfn_patterns.contracts.common import MAX_TIMEOUT_SECONDS
 
-#: Default seconds a task may wait for its callback: long enough for a service-to-service job
-#: (minutes) with a wide margin, short enough that a lost task is noticed within the hour and no
-#: token outlives its usefulness by long.
-DEFAULT_TIMEOUT_SECONDS = 3600
-#: Default seconds without a heartbeat (or completion) before the wait is given up: a worker that
-#: crashed is noticed after 5 minutes instead of at the timeout; a long job reports every few minutes.
-DEFAULT_HEARTBEAT_SECONDS = 300
-#: Name of the callback state and of the error the execution fails with when no callback comes.
+# The defaults, the timeout error and the names the Lambdas read are the contract's
+# (``sfn_patterns.contracts.callback``): DEFAULT_TIMEOUT_SECONDS, DEFAULT_HEARTBEAT_SECONDS, TIMED_OUT_ERROR.
+#: Name of the callback state and of the Fail state the execution ends in when no callback comes.
 WAIT_STATE = "WaitForCallback"
-TIMED_OUT_STATE = "CallbackTimedOut"
-TIMED_OUT_ERROR = "CallbackTimedOut"
-#: Step Functions' largest TimeoutSeconds for a Task (a Standard execution lasts at most a year).
-MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
+TIMED_OUT_STATE = TIMED_OUT_ERROR
 _RESERVED_STATES = {WAIT_STATE, TIMED_OUT_STATE}
 
 
@@ -92,7 +87,7 @@ class CallbackWorkflow(pulumi.ComponentResource):
         retention = args.get("log_retention_days", 14)
 
         # The token table (TTL = the wait's deadline) and the channel to the external party.
-        self.table = secure_table(f"{name}-tokens", child, hash_key="pk", ttl_attribute="expiresAt")
+        self.table = secure_table(f"{name}-tokens", child, hash_key=common.ROW_KEY, ttl_attribute=common.ROW_EXPIRES_AT)
         self.topic = secure_topic(f"{name}-tasks", child)
 
         # The register Lambda needs the API's URL, and the API's routes need a Lambda that needs the
@@ -103,10 +98,10 @@ class CallbackWorkflow(pulumi.ComponentResource):
             {
                 "handler": "callback_register",
                 "environment": {
-                    "TABLE_NAME": self.table.name,
-                    "TOPIC_ARN": self.topic.arn,
-                    "API_URL": api_url,
-                    "TASK_TIMEOUT_SECONDS": str(timeout),
+                    callback.ENV_TABLE_NAME: self.table.name,
+                    callback.ENV_TOPIC_ARN: self.topic.arn,
+                    callback.ENV_API_URL: api_url,
+                    callback.ENV_TASK_TIMEOUT_SECONDS: str(timeout),
                 },
                 "statements": iam.grant_token_registration(self.table.arn) + iam.grant_publish(self.topic.arn),
                 "log_retention_days": retention,
@@ -134,7 +129,10 @@ class CallbackWorkflow(pulumi.ComponentResource):
             f"{name}-api",
             {
                 "handler": "callback_api",
-                "environment": {"STATE_MACHINE_ARN": self.state_machine.arn, "TABLE_NAME": self.table.name},
+                "environment": {
+                    callback.ENV_STATE_MACHINE_ARN: self.state_machine.arn,
+                    callback.ENV_TABLE_NAME: self.table.name,
+                },
                 "statements": iam.grant_start_execution(self.state_machine.arn)
                 + iam.grant_task_response(self.state_machine.arn)
                 + iam.grant_token_completion(self.table.arn),
@@ -175,17 +173,12 @@ class CallbackWorkflow(pulumi.ComponentResource):
 
 
 def check_timeouts(timeout_seconds: Any, heartbeat_seconds: Any) -> tuple[int, Optional[int]]:
-    """The wait's (timeout, heartbeat) when Step Functions accepts them; otherwise ``ValueError``."""
-    if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, int) or not 1 <= timeout_seconds <= MAX_TIMEOUT_SECONDS:
-        raise ValueError(f"timeout_seconds must be an integer from 1 to {MAX_TIMEOUT_SECONDS}, got {timeout_seconds!r}")
-    if heartbeat_seconds in (None, 0):
-        return timeout_seconds, None
-    if isinstance(heartbeat_seconds, bool) or not isinstance(heartbeat_seconds, int) or not 1 <= heartbeat_seconds < timeout_seconds:
-        raise ValueError(
-            f"heartbeat_seconds must be an integer from 1 to timeout_seconds - 1 ({timeout_seconds - 1}), "
-            f"or 0/None for no heartbeat; got {heartbeat_seconds!r}"
-        )
-    return timeout_seconds, heartbeat_seconds
+    """The wait's (timeout, heartbeat) when Step Functions accepts them; otherwise ``ValueError``.
+
+    The contract's one timeout rule (:func:`sfn_patterns.contracts.common.check_timeouts`), at most
+    :data:`MAX_TIMEOUT_SECONDS`.
+    """
+    return common.check_timeouts(timeout_seconds, heartbeat_seconds)
 
 
 def callback_definition(
@@ -219,11 +212,12 @@ def callback_definition(
                 "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
                 "Parameters": {
                     "FunctionName": "${RegisterFunction}",
+                    # The event callback_register reads (field names: the contract's REGISTER_*).
                     "Payload": {
-                        "taskId.$": "$$.Execution.Name",
-                        "executionArn.$": "$$.Execution.Id",
-                        "taskToken.$": "$$.Task.Token",
-                        "input.$": "$",
+                        f"{callback.REGISTER_TASK_ID}.$": "$$.Execution.Name",
+                        f"{callback.REGISTER_EXECUTION_ARN}.$": "$$.Execution.Id",
+                        f"{callback.REGISTER_TASK_TOKEN}.$": "$$.Task.Token",
+                        f"{callback.REGISTER_INPUT}.$": "$",
                     },
                 },
                 "TimeoutSeconds": timeout_seconds,

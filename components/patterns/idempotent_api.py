@@ -16,6 +16,7 @@ import pulumi
 from sfn_patterns.blocks import iam
 from sfn_patterns.blocks.function import HandlerFunction
 from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
+from sfn_patterns.contracts import idempotent
 
 
 class IdempotentApiArgs(ApiArgs, total=False):
@@ -42,7 +43,7 @@ class IdempotentApi(pulumi.ComponentResource):
             f"{name}-handler",
             {
                 "handler": "idempotent_api",
-                "environment": {"STATE_MACHINE_ARN": state_machine_arn},
+                "environment": {idempotent.ENV_STATE_MACHINE_ARN: state_machine_arn},
                 "statements": iam.grant_start_execution(state_machine_arn),
                 "log_retention_days": retention,
             },

@@ -42,28 +42,35 @@ from sfn_patterns.blocks.function import (
 from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
 from sfn_patterns.blocks.messaging import alarm_topic, secure_queue, secure_table
 from sfn_patterns.blocks.state_machine import DYNAMODB_TRANSIENT_ERRORS, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
+from sfn_patterns.contracts import common, monitored
+from sfn_patterns.contracts.common import MAX_TIMEOUT_SECONDS
+from sfn_patterns.contracts.monitored import (
+    DEFAULT_ERROR_DETAIL_TYPE,
+    DEFAULT_EVENT_SOURCE,
+    DEFAULT_MONITOR_TIMEOUT_SECONDS,
+    DEFAULT_STOP_DETAIL_TYPE,
+    DUPLICATE_KEY_ERROR,
+    INVALID_KEY_ERROR,
+    KEY,
+    TIMED_OUT_ERROR,
+)
 from sfn_patterns.patterns.workflow import WORKFLOWS_DIR, WorkflowDefinitionError, load_definition
 
-#: Default seconds the monitor waits for an event (stop or error) before the execution fails.
-DEFAULT_MONITOR_TIMEOUT_SECONDS = 3600
+# The defaults of the monitor timeout and the events, the error names and the names the Lambdas
+# read are the contract's (``sfn_patterns.contracts.monitored``); the timeout rule and the token
+# row are ``sfn_patterns.contracts.common``'s.
 #: Default length of the demo work (a Wait), in seconds.
 DEFAULT_WORK_SECONDS = 10
-DEFAULT_EVENT_SOURCE = "sfn-patterns.monitored"
-DEFAULT_STOP_DETAIL_TYPE = "StopWorkflowMonitoring"
-DEFAULT_ERROR_DETAIL_TYPE = "WorkflowError"
-#: Step Functions' largest TimeoutSeconds for a Task (a Standard execution lasts at most a year).
-MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
 #: Margin of the execution's own timeout over the monitor's: the monitor's Catch always ends it first.
 EXECUTION_TIMEOUT_MARGIN_SECONDS = 300
 #: State and error names of the definition.
 PARALLEL_STATE = "MonitoredWork"
 MONITOR_STATE = "Monitor"
-TIMED_OUT_STATE = "MonitorTimedOut"
-TIMED_OUT_ERROR = "MonitorTimedOut"
+TIMED_OUT_STATE = TIMED_OUT_ERROR
 WORK_STATE = "Work"
 STOP_STATE = "StopWorkflowMonitoring"
-DUPLICATE_ERROR = "DuplicateWorkflowKey"
-INVALID_KEY_ERROR = "InvalidWorkflowKey"
+#: The Fail state (and error) of a second live execution under the same key.
+DUPLICATE_ERROR = DUPLICATE_KEY_ERROR
 #: The error of a refused conditional write, as the AWS SDK integration names it.
 CONDITION_FAILED_ERROR = "DynamoDb.ConditionalCheckFailedException"
 #: EventBridge target delivery: retries and the oldest event still delivered (then: the DLQ).
@@ -142,7 +149,7 @@ class MonitoredWorkflow(pulumi.ComponentResource):
         else:
             self.event_bus = aws.cloudwatch.EventBus(f"{name}-bus", opts=child)
             self.event_bus_arn, self.event_bus_name = self.event_bus.arn, self.event_bus.name
-        self.table = secure_table(f"{name}-tokens", child, hash_key="pk", ttl_attribute="expiresAt")
+        self.table = secure_table(f"{name}-tokens", child, hash_key=common.ROW_KEY, ttl_attribute=common.ROW_EXPIRES_AT)
 
         # The work and the state machine.
         work, modules = work_branch(args)
@@ -169,10 +176,10 @@ class MonitoredWorkflow(pulumi.ComponentResource):
             {
                 "handler": "monitor_events",
                 "environment": {
-                    "TABLE_NAME": self.table.name,
-                    "STATE_MACHINE_ARN": sm_arn,
-                    "STOP_DETAIL_TYPE": stop_type,
-                    "ERROR_DETAIL_TYPE": error_type,
+                    monitored.ENV_TABLE_NAME: self.table.name,
+                    monitored.ENV_STATE_MACHINE_ARN: sm_arn,
+                    monitored.ENV_STOP_DETAIL_TYPE: stop_type,
+                    monitored.ENV_ERROR_DETAIL_TYPE: error_type,
                 },
                 "statements": iam.grant_token_completion(self.table.arn)
                 + iam.grant_task_response(sm_arn)
@@ -224,12 +231,12 @@ class MonitoredWorkflow(pulumi.ComponentResource):
             {
                 "handler": "monitor_api",
                 "environment": {
-                    "STATE_MACHINE_ARN": sm_arn,
-                    "TABLE_NAME": self.table.name,
-                    "EVENT_BUS_ARN": self.event_bus_arn,
-                    "EVENT_SOURCE": source,
-                    "STOP_DETAIL_TYPE": stop_type,
-                    "ERROR_DETAIL_TYPE": error_type,
+                    monitored.ENV_STATE_MACHINE_ARN: sm_arn,
+                    monitored.ENV_TABLE_NAME: self.table.name,
+                    monitored.ENV_EVENT_BUS_ARN: self.event_bus_arn,
+                    monitored.ENV_EVENT_SOURCE: source,
+                    monitored.ENV_STOP_DETAIL_TYPE: stop_type,
+                    monitored.ENV_ERROR_DETAIL_TYPE: error_type,
                 },
                 "statements": iam.grant_start_execution(sm_arn)
                 + [iam.statement(["dynamodb:GetItem"], [self.table.arn])]
@@ -290,15 +297,13 @@ class MonitoredWorkflow(pulumi.ComponentResource):
 
 
 def check_timeout(timeout_seconds: Any) -> int:
-    """The monitor timeout when Step Functions accepts it; otherwise ``ValueError``."""
-    if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, int) or not 1 <= timeout_seconds <= MAX_TIMEOUT_SECONDS:
-        raise ValueError(f"monitor_timeout_seconds must be an integer from 1 to {MAX_TIMEOUT_SECONDS}, got {timeout_seconds!r}")
-    return timeout_seconds
+    """The monitor timeout when Step Functions accepts it; otherwise ``ValueError`` (the contract's one timeout rule)."""
+    return common.check_timeouts(timeout_seconds, timeout_field="monitor_timeout_seconds")[0]
 
 
 def event_pattern(source: str, detail_type: str) -> dict[str, Any]:
     """The EventBridge pattern of one kind of monitoring event: its source, detail-type and a workflowkey."""
-    return {"source": [source], "detail-type": [detail_type], "detail": {"workflowkey": [{"exists": True}]}}
+    return {"source": [source], "detail-type": [detail_type], "detail": {KEY: [{"exists": True}]}}
 
 
 def work_branch(args: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -323,24 +328,50 @@ def work_branch(args: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         if refs:
             raise WorkflowDefinitionError(f"{path.name}: workflow: references are not supported in monitored work")
         return document, modules
-    seconds = args.get("work_seconds", DEFAULT_WORK_SECONDS)
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= MAX_TIMEOUT_SECONDS:
-        raise ValueError(f"work_seconds must be an integer from 0 to {MAX_TIMEOUT_SECONDS}, got {seconds!r}")
+    seconds, _ = common.check_timeouts(args.get("work_seconds", DEFAULT_WORK_SECONDS), timeout_field="work_seconds", minimum=0)
     return {"StartAt": WORK_STATE, "States": {WORK_STATE: {"Type": "Wait", "Seconds": seconds, "End": True}}}, []
+
+
+def token_row_item(timeout: int) -> dict[str, Any]:
+    """The token row the monitor's JSONata ``putItem`` writes, as DynamoDB typed JSONata expressions.
+
+    Generated from the contract's :func:`sfn_patterns.contracts.common.token_row` (the same
+    attribute names and types ``TokenStore.register`` writes): the key is the execution input's
+    ``workflowkey``, checked against the execution-name rule (else ``$error``:
+    ``States.QueryEvaluationError``); the epoch seconds come from ``$millis()``.
+    """
+    execution = "$states.context.Execution"
+    key = f"{execution}.Input.{KEY}"
+    now = "$floor($millis() / 1000)"
+    row = common.token_row(
+        key=(
+            f"$type({key}) = 'string' and $contains({key}, /{common.EXECUTION_NAME_REGEX}/) ? {key}"
+            f" : $error('{KEY} must be {common.EXECUTION_NAME_RULE}')"
+        ),
+        token="$states.context.Task.Token",
+        execution_arn=f"{execution}.Id",
+        created_at=f"$string({now})",
+        expires_at=f"$string({now} + {timeout})",
+    )
+    # Every value is a JSONata expression but the status, a constant (WAITING) ASL takes as it is.
+    return {
+        name: {common.ROW_TYPES[name]: value if name == common.ROW_STATUS else "{% " + value + " %}"}
+        for name, value in row.items()
+    }
 
 
 def monitor_branch(timeout: int, stop_detail_type: str = DEFAULT_STOP_DETAIL_TYPE) -> dict[str, Any]:
     """The monitor branch: one ``aws-sdk:dynamodb:putItem.waitForTaskToken`` Task, no Lambda (as seed 003).
 
-    The Task writes the token row of ``handlers/common/tokens.py`` (``pk``, ``status`` WAITING,
-    ``token``, ``executionArn``, ``createdAt``, ``expiresAt``) with the same condition as
-    ``TokenStore.register``: the key is free, or its row is not a live wait of another execution.
-    The row's epoch seconds need ``$millis()``, so this one state is JSONata (the rest of the
-    definition stays JSONPath). A refused write is ``DuplicateWorkflowKey``; a missing or malformed
-    ``workflowkey`` is ``InvalidWorkflowKey``; DynamoDB's transient failures are retried.
+    The Task writes the token row of the contract (:func:`token_row_item`, the row
+    ``TokenStore.register`` writes) with the same condition
+    (:data:`sfn_patterns.contracts.common.REGISTER_CONDITION`): the key is free, or its row is not a
+    live wait of another execution. The row's epoch seconds need ``$millis()``, so this one state is
+    JSONata (the rest of the definition stays JSONPath). A refused write is ``DuplicateWorkflowKey``;
+    a missing or malformed ``workflowkey`` is ``InvalidWorkflowKey``; DynamoDB's transient failures
+    are retried.
     """
     execution = "$states.context.Execution"
-    key = f"{execution}.Input.workflowkey"
     now = "$floor($millis() / 1000)"
     return {
         "StartAt": MONITOR_STATE,
@@ -352,22 +383,12 @@ def monitor_branch(timeout: int, stop_detail_type: str = DEFAULT_STOP_DETAIL_TYP
                 "Resource": "arn:aws:states:::aws-sdk:dynamodb:putItem.waitForTaskToken",
                 "Arguments": {
                     "TableName": "${TokenTableArn}",
-                    "Item": {
-                        "pk": {"S": "{% $type(" + key + ") = 'string' and $contains(" + key + ", /^[A-Za-z0-9_-]{1,80}$/) ? "
-                              + key + " : $error('workflowkey must be 1 to 80 characters of A-Z a-z 0-9 - _') %}"},
-                        "status": {"S": "WAITING"},
-                        "token": {"S": "{% $states.context.Task.Token %}"},
-                        "executionArn": {"S": "{% " + execution + ".Id %}"},
-                        "createdAt": {"N": "{% $string(" + now + ") %}"},
-                        "expiresAt": {"N": "{% $string(" + now + f" + {timeout}) %}}"},
-                    },
-                    "ConditionExpression": (
-                        "attribute_not_exists(pk) OR executionArn = :arn OR #s <> :waiting OR expiresAt < :now"
-                    ),
-                    "ExpressionAttributeNames": {"#s": "status"},
+                    "Item": token_row_item(timeout),
+                    "ConditionExpression": common.REGISTER_CONDITION,
+                    "ExpressionAttributeNames": dict(common.REGISTER_CONDITION_NAMES),
                     "ExpressionAttributeValues": {
                         ":arn": {"S": "{% " + execution + ".Id %}"},
-                        ":waiting": {"S": "WAITING"},
+                        ":waiting": {"S": common.WAITING},
                         ":now": {"N": "{% $string(" + now + ") %}"},
                     },
                 },
@@ -394,7 +415,7 @@ def monitor_branch(timeout: int, stop_detail_type: str = DEFAULT_STOP_DETAIL_TYP
             INVALID_KEY_ERROR: {
                 "Type": "Fail",
                 "Error": INVALID_KEY_ERROR,
-                "Cause": "the execution input's workflowkey must be 1 to 80 characters of A-Z a-z 0-9 - _",
+                "Cause": f"the execution input's {KEY} must be {common.EXECUTION_NAME_RULE}",
             },
         },
     }
@@ -434,8 +455,8 @@ def monitored_definition(
                     "Source": event_source,
                     "DetailType": stop_detail_type,
                     "Detail": {
-                        "workflowkey.$": "$$.Execution.Input.workflowkey",
-                        "executionArn.$": "$$.Execution.Id",
+                        f"{KEY}.$": f"$$.Execution.Input.{KEY}",
+                        f"{monitored.DETAIL_EXECUTION_ARN}.$": "$$.Execution.Id",
                     },
                 }
             ]

@@ -31,14 +31,11 @@ from sfn_patterns.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
 from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
 from sfn_patterns.blocks.messaging import secure_table, secure_topic, subscribe_lambda
 from sfn_patterns.blocks.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
+from sfn_patterns.contracts import common, pausable
+from sfn_patterns.contracts.pausable import DEFAULT_PAUSE_TIMEOUT_SECONDS, PAUSE_TIMED_OUT
 
-#: Default seconds a job may stay paused before the execution fails with ``PauseTimedOut``.
-DEFAULT_PAUSE_TIMEOUT_SECONDS = 24 * 3600
-#: Longest pause accepted (a year, Step Functions' limit on a Standard execution).
-MAX_PAUSE_TIMEOUT_SECONDS = 365 * 24 * 3600
-#: The Fail state's error when a pause outlives its timeout.
-PAUSE_TIMED_OUT = "PauseTimedOut"
-
+# The default pause, its timeout error, its longest value (Step Functions' limit, checked by the
+# contract's one timeout rule) and the names the Lambdas read are ``sfn_patterns.contracts.pausable``'s.
 
 
 class PausableWorkflowArgs(ApiArgs, total=False):
@@ -80,11 +77,12 @@ def pausable_definition(
         "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
         "Parameters": {
             "FunctionName": "${Pause}",
+            # The event pausable_pause reads (field names: the contract's PAUSE_*).
             "Payload": {
-                "token.$": "$$.Task.Token",
-                "jobId.$": "$$.Execution.Name",
-                "executionArn.$": "$$.Execution.Id",
-                "job.$": "$",
+                f"{pausable.PAUSE_TOKEN}.$": "$$.Task.Token",
+                f"{pausable.PAUSE_JOB_ID}.$": "$$.Execution.Name",
+                f"{pausable.PAUSE_EXECUTION_ARN}.$": "$$.Execution.Id",
+                f"{pausable.PAUSE_JOB}.$": "$",
             },
         },
         "TimeoutSeconds": pause_timeout_seconds,
@@ -92,7 +90,7 @@ def pausable_definition(
         # resume's output is the execution's output.
         "ResultPath": "$.result" if postprocess else "$",
         # The pause Lambda raises AwsServiceUnavailable (table) or AsyncServiceUnavailable: retried.
-        "Retry": [lambda_retry(AWS_UNAVAILABLE_ERROR, "AsyncServiceUnavailable")],
+        "Retry": [lambda_retry(AWS_UNAVAILABLE_ERROR, pausable.ASYNC_SERVICE_UNAVAILABLE_ERROR)],
         "Catch": [{"ErrorEquals": list(WAIT_EXPIRED_ERRORS), "ResultPath": "$.timeout", "Next": PAUSE_TIMED_OUT}],
     }
     states: dict[str, Any] = {}
@@ -137,14 +135,15 @@ class PausableWorkflow(pulumi.ComponentResource):
         args = args or {}
         child = pulumi.ResourceOptions(parent=self)
         retention = args.get("log_retention_days", 14)
-        timeout = int(args.get("pause_timeout_seconds", DEFAULT_PAUSE_TIMEOUT_SECONDS))
-        if not 1 <= timeout <= MAX_PAUSE_TIMEOUT_SECONDS:
-            raise ValueError(
-                f"PausableWorkflow {name!r}: pause_timeout_seconds must be 1 to {MAX_PAUSE_TIMEOUT_SECONDS}, got {timeout}"
+        try:
+            timeout, _ = common.check_timeouts(
+                args.get("pause_timeout_seconds", DEFAULT_PAUSE_TIMEOUT_SECONDS), timeout_field="pause_timeout_seconds"
             )
+        except ValueError as error:
+            raise ValueError(f"PausableWorkflow {name!r}: {error}") from error
 
         # Storage and messaging: the pause table (token per job id, expiring with the pause) and the resume topic.
-        table = secure_table(f"{name}-pauses", child, hash_key="pk", ttl_attribute="expiresAt")
+        table = secure_table(f"{name}-pauses", child, hash_key=common.ROW_KEY, ttl_attribute=common.ROW_EXPIRES_AT)
         topic = secure_topic(f"{name}-resume", child)
 
         def function(suffix: str, settings: dict[str, Any]) -> HandlerFunction:
@@ -156,7 +155,7 @@ class PausableWorkflow(pulumi.ComponentResource):
             {
                 "handler": args.get("async_service", "pausable_async_service"),
                 "handlers_dir": str(DEMO_HANDLERS_DIR),
-                "environment": {**args.get("async_service_environment", {}), "RESUME_TOPIC_ARN": topic.arn},
+                "environment": {**args.get("async_service_environment", {}), pausable.ENV_RESUME_TOPIC_ARN: topic.arn},
                 "statements": iam.grant_publish(topic.arn),
                 "timeout": args.get("async_service_timeout", 60),
                 "async_invocation": True,
@@ -176,9 +175,9 @@ class PausableWorkflow(pulumi.ComponentResource):
             {
                 "handler": "pausable_pause",
                 "environment": {
-                    "TABLE_NAME": table.name,
-                    "PAUSE_TIMEOUT_SECONDS": str(timeout),
-                    "ASYNC_SERVICE_ARN": async_service.arn,
+                    pausable.ENV_TABLE_NAME: table.name,
+                    pausable.ENV_PAUSE_TIMEOUT_SECONDS: str(timeout),
+                    pausable.ENV_ASYNC_SERVICE_ARN: async_service.arn,
                 },
                 # register() is a conditional PutItem; nothing else touches the table.
                 "statements": [iam.statement(["dynamodb:PutItem"], [table.arn])] + iam.grant_invoke(async_service.arn),
@@ -202,7 +201,7 @@ class PausableWorkflow(pulumi.ComponentResource):
             "resume",
             {
                 "handler": "pausable_resume",
-                "environment": {"TABLE_NAME": table.name},
+                "environment": {pausable.ENV_TABLE_NAME: table.name},
                 "statements": [
                     # CallbackTaskFinalizer: claim/restore/mark (UpdateItem), read on refusal (GetItem).
                     iam.statement(["dynamodb:GetItem", "dynamodb:UpdateItem"], [table.arn]),
@@ -220,9 +219,9 @@ class PausableWorkflow(pulumi.ComponentResource):
                 "log_retention_days": retention,
                 "handler": "pausable_api",
                 "environment": {
-                    "STATE_MACHINE_ARN": state_machine_arn,
-                    "TABLE_NAME": table.name,
-                    "RESUME_TOPIC_ARN": topic.arn,
+                    pausable.ENV_STATE_MACHINE_ARN: state_machine_arn,
+                    pausable.ENV_TABLE_NAME: table.name,
+                    pausable.ENV_RESUME_TOPIC_ARN: topic.arn,
                 },
                 "statements": iam.grant_start_execution(state_machine_arn)
                 # Reads the pause row; marks and unmarks its resumeRequestedAt (UpdateItem).

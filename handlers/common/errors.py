@@ -7,13 +7,10 @@ from typing import Iterator
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+# Defined in the contract: a Lambda Task retries it by its name (common.AWS_UNAVAILABLE_ERROR).
+from sfn_patterns.contracts.common import AwsServiceUnavailable
 
-class AwsServiceUnavailable(RuntimeError):
-    """An AWS call the handler made failed (throttled, unavailable, ...).
-
-    A Lambda Task retries it by this name (``sfn_patterns.blocks.state_machine.AWS_UNAVAILABLE_ERROR``), so a
-    passing failure of the table, topic or bus costs a retry, never the task.
-    """
+__all__ = ["AwsServiceUnavailable", "aws_calls"]
 
 
 @contextmanager

@@ -17,12 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from common.validation import MAX_INPUT_BYTES, valid_name
+from sfn_patterns.contracts.common import EXECUTION_NAME_RULE
+from sfn_patterns.contracts.pausable import MANUAL_ATTRIBUTE, MAX_CAUSE_CHARS, MAX_ERROR_CHARS, RESUME_STATUSES
 
-#: The resume statuses of the topic contract.
-RESUME_STATUSES = ("SUCCEEDED", "FAILED")
-#: Step Functions' limits on a task failure's error and cause.
-MAX_ERROR_CHARS = 256
-MAX_CAUSE_CHARS = 32768
 _SEED_FLAG = {"True": True, "False": False}
 
 
@@ -43,8 +40,8 @@ def resolve_manual(document: Any) -> bool:
     if not isinstance(document, Mapping):
         return False
     flags: list[bool] = []
-    if "manual" in document:
-        value = document["manual"]
+    if MANUAL_ATTRIBUTE in document:
+        value = document[MANUAL_ATTRIBUTE]
         if not isinstance(value, bool):
             raise InvalidManualFlag(f"'manual' must be true or false (got {json.dumps(value)[:100]})")
         flags.append(value)
@@ -89,7 +86,7 @@ def parse_resume(body: Any, job_id: Optional[str] = None) -> Resume:
     if job_id is None:
         job_id = body.get("jobId")
         if not valid_name(job_id):
-            raise InvalidResumeMessage("'jobId' must be 1 to 80 characters of A-Z a-z 0-9 - _")
+            raise InvalidResumeMessage(f"'jobId' must be {EXECUTION_NAME_RULE}")
     elif "jobId" in body and body["jobId"] != job_id:
         raise InvalidResumeMessage("'jobId' in the body differs from the job in the path")
     status = body.get("status")

@@ -1,7 +1,9 @@
 """Task tokens kept in DynamoDB under an application key, and :class:`CallbackTaskFinalizer` (seed 002).
 
 Code that finishes a callback task never touches a token: it names the task by its key (a task id,
-a workflow key, a job id) and calls ``success``, ``failure`` or ``heartbeat``. The token table row:
+a workflow key, a job id) and calls ``success``, ``failure`` or ``heartbeat``. The token table row
+(its attribute names are defined once in ``sfn_patterns.contracts.common``, ``ROW_*``, which the
+monitor's JSONata ``putItem`` is generated from too):
 
 =============  ===============================================================================
 ``pk``         the key (string, the table's hash key)
@@ -32,16 +34,35 @@ from botocore.exceptions import ClientError
 
 from common import log
 from common.clients import client
+from sfn_patterns.contracts.common import (
+    FAILED,
+    MAX_CAUSE_CHARS,
+    MAX_ERROR_CHARS,
+    REGISTER_CONDITION,
+    REGISTER_CONDITION_NAMES,
+    ROW_COMPLETED_AT,
+    ROW_EXECUTION_ARN,
+    ROW_EXPIRES_AT,
+    ROW_KEY,
+    ROW_STATUS,
+    ROW_TOKEN,
+    SUCCEEDED,
+    TIMED_OUT,
+    WAITING,
+    token_row,
+)
 
-WAITING = "WAITING"
-SUCCEEDED = "SUCCEEDED"
-FAILED = "FAILED"
-TIMED_OUT = "TIMED_OUT"
+__all__ = [
+    "AlreadyCompleted", "CallbackTaskFinalizer", "FAILED", "KeyInUse", "MAX_CAUSE_CHARS", "MAX_ERROR_CHARS",
+    "NotHeld", "SUCCEEDED", "TIMED_OUT", "TaskTimedOut", "TokenError", "TokenStore", "UnknownTask", "WAITING",
+    "new_secret", "secret_hash", "secret_matches",
+]
+
 #: Errors with which Step Functions refuses a token whose task is over.
 _TOKEN_GONE = {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}
-#: Step Functions' limits on a task failure's error and cause.
-MAX_ERROR_CHARS = 256
-MAX_CAUSE_CHARS = 32768
+#: Expression attribute names of the updates: the status and the token (``status`` and ``token``
+#: are DynamoDB reserved words).
+_NAMES = {"#s": ROW_STATUS, "#t": ROW_TOKEN}
 
 
 class TokenError(Exception):
@@ -111,6 +132,11 @@ def _serialize(value: Any) -> dict[str, Any]:
     return {"S": str(value)}
 
 
+def _key(key: str) -> dict[str, Any]:
+    """The DynamoDB key of the row of ``key``."""
+    return {ROW_KEY: {"S": key}}
+
+
 def _deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, typed in item.items():
@@ -142,23 +168,13 @@ class TokenStore:
         same execution may register again (a retried task gets a new token).
         """
         now = int(time.time())
-        item = {
-            "pk": key,
-            "status": WAITING,
-            "token": token,
-            "executionArn": execution_arn,
-            "createdAt": now,
-            "expiresAt": now + int(timeout_seconds),
-            **(attributes or {}),
-        }
+        item = {**token_row(key, token, execution_arn, now, now + int(timeout_seconds)), **(attributes or {})}
         try:
             self.dynamodb.put_item(
                 TableName=self.table_name,
                 Item={name: _serialize(value) for name, value in item.items()},
-                ConditionExpression=(
-                    "attribute_not_exists(pk) OR executionArn = :arn OR #s <> :waiting OR expiresAt < :now"
-                ),
-                ExpressionAttributeNames={"#s": "status"},
+                ConditionExpression=REGISTER_CONDITION,
+                ExpressionAttributeNames=dict(REGISTER_CONDITION_NAMES),
                 ExpressionAttributeValues={
                     ":arn": {"S": execution_arn},
                     ":waiting": {"S": WAITING},
@@ -172,7 +188,7 @@ class TokenStore:
 
     def get(self, key: str) -> Optional[dict[str, Any]]:
         """The row of ``key`` (strongly consistent), or None."""
-        response = self.dynamodb.get_item(TableName=self.table_name, Key={"pk": {"S": key}}, ConsistentRead=True)
+        response = self.dynamodb.get_item(TableName=self.table_name, Key=_key(key), ConsistentRead=True)
         return _deserialize(response["Item"]) if "Item" in response else None
 
     def status(self, key: str) -> Optional[str]:
@@ -180,24 +196,24 @@ class TokenStore:
         row = self.get(key)
         if row is None:
             return None
-        if row["status"] == WAITING and row.get("expiresAt", 0) < time.time():
+        if row[ROW_STATUS] == WAITING and row.get(ROW_EXPIRES_AT, 0) < time.time():
             return TIMED_OUT
-        return row["status"]
+        return row[ROW_STATUS]
 
     def _refusal(self, key: str, execution_arn: Optional[str] = None) -> TokenError:
         row = self.get(key)
-        if execution_arn is not None and (row is None or row.get("executionArn") != execution_arn):
+        if execution_arn is not None and (row is None or row.get(ROW_EXECUTION_ARN) != execution_arn):
             return NotHeld(f"execution {execution_arn} does not hold key {key!r}")
         if row is None:
             return UnknownTask(f"no task is registered under key {key!r}")
-        if row["status"] == TIMED_OUT or (row["status"] == WAITING and row.get("expiresAt", 0) < time.time()):
+        if row[ROW_STATUS] == TIMED_OUT or (row[ROW_STATUS] == WAITING and row.get(ROW_EXPIRES_AT, 0) < time.time()):
             return TaskTimedOut(f"the task {key!r} timed out and can no longer be completed")
-        return AlreadyCompleted(f"the task {key!r} is already completed ({row['status']})")
+        return AlreadyCompleted(f"the task {key!r} is already completed ({row[ROW_STATUS]})")
 
     def waiting(self, key: str) -> dict[str, Any]:
         """The row of a key whose task still waits; otherwise the matching :class:`TokenError`."""
         row = self.get(key)
-        if row is None or row["status"] != WAITING or row.get("expiresAt", 0) < time.time():
+        if row is None or row[ROW_STATUS] != WAITING or row.get(ROW_EXPIRES_AT, 0) < time.time():
             raise self._refusal(key)
         return row
 
@@ -209,18 +225,18 @@ class TokenStore:
         same single conditional write: the happy path reads nothing.
         """
         now = int(time.time())
-        condition = "#s = :waiting AND attribute_exists(#t) AND expiresAt >= :now"
+        condition = f"#s = :waiting AND attribute_exists(#t) AND {ROW_EXPIRES_AT} >= :now"
         values = {":outcome": {"S": outcome}, ":waiting": {"S": WAITING}, ":now": {"N": str(now)}}
         if execution_arn is not None:
-            condition += " AND executionArn = :arn"
+            condition += f" AND {ROW_EXECUTION_ARN} = :arn"
             values[":arn"] = {"S": execution_arn}
         try:
             response = self.dynamodb.update_item(
                 TableName=self.table_name,
-                Key={"pk": {"S": key}},
-                UpdateExpression="SET #s = :outcome, completedAt = :now REMOVE #t",
+                Key=_key(key),
+                UpdateExpression=f"SET #s = :outcome, {ROW_COMPLETED_AT} = :now REMOVE #t",
                 ConditionExpression=condition,
-                ExpressionAttributeNames={"#s": "status", "#t": "token"},
+                ExpressionAttributeNames=dict(_NAMES),
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_OLD",
             )
@@ -234,13 +250,13 @@ class TokenStore:
         """Undo :meth:`claim` after the token could not be delivered: back to ``WAITING`` with its token."""
         self.dynamodb.update_item(
             TableName=self.table_name,
-            Key={"pk": {"S": key}},
-            UpdateExpression="SET #s = :waiting, #t = :token REMOVE completedAt",
+            Key=_key(key),
+            UpdateExpression=f"SET #s = :waiting, #t = :token REMOVE {ROW_COMPLETED_AT}",
             ConditionExpression="#s = :outcome",
-            ExpressionAttributeNames={"#s": "status", "#t": "token"},
+            ExpressionAttributeNames=dict(_NAMES),
             ExpressionAttributeValues={
                 ":waiting": {"S": WAITING},
-                ":token": {"S": row["token"]},
+                ":token": {"S": row[ROW_TOKEN]},
                 ":outcome": {"S": outcome},
             },
         )
@@ -249,9 +265,9 @@ class TokenStore:
         """Set the status of ``key`` (used to record ``TIMED_OUT``)."""
         self.dynamodb.update_item(
             TableName=self.table_name,
-            Key={"pk": {"S": key}},
+            Key=_key(key),
             UpdateExpression="SET #s = :status REMOVE #t",
-            ExpressionAttributeNames={"#s": "status", "#t": "token"},
+            ExpressionAttributeNames=dict(_NAMES),
             ExpressionAttributeValues={":status": {"S": status}},
         )
 
@@ -292,7 +308,7 @@ class CallbackTaskFinalizer:
         """Tell Step Functions the task under ``task_key`` is still being worked on."""
         row = self.store.waiting(task_key)
         try:
-            self.sfn.send_task_heartbeat(taskToken=row["token"])
+            self.sfn.send_task_heartbeat(taskToken=row[ROW_TOKEN])
         except ClientError as error:
             if error.response["Error"]["Code"] in _TOKEN_GONE:
                 self.store.mark(task_key, TIMED_OUT)
@@ -302,11 +318,11 @@ class CallbackTaskFinalizer:
     def _complete(self, task_key: str, outcome: str, send: Any, execution_arn: Optional[str] = None) -> None:
         row = self.store.claim(task_key, outcome, execution_arn)
         try:
-            send(row["token"])
+            send(row[ROW_TOKEN])
         except ClientError as error:
             if error.response["Error"]["Code"] in _TOKEN_GONE:
                 self.store.mark(task_key, TIMED_OUT)
                 raise TaskTimedOut(f"the task {task_key!r} timed out and can no longer be completed") from error
             self.store.restore(task_key, row, outcome)
             raise
-        log.info("task completed", taskKey=task_key, outcome=outcome, executionArn=row.get("executionArn"))
+        log.info("task completed", taskKey=task_key, outcome=outcome, executionArn=row.get(ROW_EXECUTION_ARN))

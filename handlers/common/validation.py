@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Mapping, Optional
 
 from common.http import HttpError, bad_request
-
-#: Step Functions' rule for execution names (and so for every key that becomes one).
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
-#: Step Functions' limit on an execution's input.
-MAX_INPUT_BYTES = 256 * 1024
-
-
-def valid_name(value: Any) -> bool:
-    """True for 1 to 80 characters of ``A-Z a-z 0-9 - _``."""
-    return isinstance(value, str) and NAME_PATTERN.fullmatch(value) is not None
+from sfn_patterns.contracts.common import EXECUTION_NAME_PATTERN as NAME_PATTERN
+from sfn_patterns.contracts.common import EXECUTION_NAME_RULE, MAX_INPUT_BYTES
+from sfn_patterns.contracts.common import valid_execution_name as valid_name
 
 
 def require_name(value: Any, field: str) -> str:
@@ -25,7 +17,7 @@ def require_name(value: Any, field: str) -> str:
         raise bad_request("MissingField", f"{field!r} is required")
     if not valid_name(value):
         raise bad_request(
-            "InvalidName", f"{field!r} must be 1 to 80 characters of A-Z a-z 0-9 - _ (got {str(value)[:100]!r})"
+            "InvalidName", f"{field!r} must be {EXECUTION_NAME_RULE} (got {str(value)[:100]!r})"
         )
     return value
 

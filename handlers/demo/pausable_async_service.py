@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 from common import env, log
 from common.clients import client
+from sfn_patterns.contracts import pausable
 
 
 def _job_seconds() -> float:
@@ -47,6 +48,6 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
             "status": "SUCCEEDED",
             "output": {"data": data, "steps": steps + ["long job"], "tookSeconds": seconds},
         }
-    client("sns").publish(TopicArn=env.require("RESUME_TOPIC_ARN"), Message=json.dumps(message))
+    client("sns").publish(TopicArn=env.require(pausable.ENV_RESUME_TOPIC_ARN), Message=json.dumps(message))
     log.info("long job done", jobId=job_id, status=message["status"])
     return {"jobId": job_id, "status": message["status"]}

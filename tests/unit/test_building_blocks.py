@@ -44,7 +44,7 @@ def test_handler_function_archive_runtime_logging_and_role() -> None:
     # The archive holds only the handler module and the shared package's sources.
     names = sorted(fn.inputs["code"].assets)
     assert "reverse.py" in names and "common/http.py" in names
-    assert all(n == "reverse.py" or (n.startswith("common/") and n.endswith(".py")) for n in names)
+    assert all(n == "reverse.py" or (n.split("/")[0] in ("common", "sfn_patterns") and n.endswith(".py")) for n in names)
     # The role holds exactly the given statements plus log and trace writing.
     statements = policy_statements(run, "fn-policy")
     assert actions(statements) == {

@@ -1,0 +1,164 @@
+"""What several patterns share across the component/handler line (standard library only).
+
+- **Execution names**: the Step Functions rule every caller-chosen key that becomes an execution
+  name follows (task id, workflow key, job id, idempotent name). Handlers check it
+  (``handlers/common/validation.py``); the monitor's JSONata state checks it in the ASL
+  (``sfn_patterns.patterns.monitored_workflow``) with the same regex.
+- **Limits** of Step Functions on the final document: execution input, a task failure's error and
+  cause. Handlers refuse anything beyond them, so anything accepted can complete.
+- **AwsServiceUnavailable**: the error a handler raises when an AWS call it makes fails; the Lambda
+  Tasks of the components retry it by this name (``sfn_patterns.blocks.state_machine.lambda_retry``).
+- **The token row** of a token table (``secure_table(hash_key=ROW_KEY, ttl_attribute=ROW_EXPIRES_AT)``):
+  written by ``handlers/common/tokens.py``'s ``TokenStore.register`` and by the monitor's JSONata
+  ``putItem`` (generated from :func:`token_row` and :data:`REGISTER_CONDITION`), read and claimed by
+  ``TokenStore``.
+- **The timeout rule**: :func:`check_timeouts`, the one validator of every wait/timeout arg.
+- **Environment variables** that more than one pattern sets: :data:`ENV_STATE_MACHINE_ARN`,
+  :data:`ENV_TABLE_NAME`. Each pattern's module re-exports the ones its Lambdas get.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+# --- Execution names -----------------------------------------------------------------------------
+
+#: Step Functions' rule for an execution name, in words (error messages on both sides quote it).
+EXECUTION_NAME_RULE = "1 to 80 characters of A-Z a-z 0-9 - _"
+#: The same rule as a regular expression (Python ``re`` and JSONata's ``$contains(s, /.../)`` both read it).
+EXECUTION_NAME_REGEX = r"^[A-Za-z0-9_-]{1,80}$"
+EXECUTION_NAME_PATTERN = re.compile(EXECUTION_NAME_REGEX)
+
+
+def valid_execution_name(value: Any) -> bool:
+    """True when ``value`` is a string that follows :data:`EXECUTION_NAME_RULE`."""
+    return isinstance(value, str) and EXECUTION_NAME_PATTERN.fullmatch(value) is not None
+
+
+# --- Step Functions' limits ----------------------------------------------------------------------
+
+#: Largest execution input (and task output) Step Functions accepts, in UTF-8 bytes.
+MAX_INPUT_BYTES = 256 * 1024
+#: Longest ``error`` of a task failure (SendTaskFailure); handlers refuse or cut longer names.
+MAX_ERROR_CHARS = 256
+#: Longest ``cause`` of a task failure (SendTaskFailure).
+MAX_CAUSE_CHARS = 32768
+
+# --- Errors --------------------------------------------------------------------------------------
+
+
+class AwsServiceUnavailable(RuntimeError):
+    """An AWS call a handler made failed (throttled, unavailable, ...).
+
+    Raised by ``handlers/common/errors.aws_calls``. Its class name is the Lambda's ``errorType`` and
+    so the Step Functions error name, which the components' Lambda Tasks retry
+    (:data:`AWS_UNAVAILABLE_ERROR`): a passing failure of a table, topic or bus costs a retry, never the task.
+    """
+
+
+#: The error name a Retry of a Lambda Task lists to retry :class:`AwsServiceUnavailable`.
+AWS_UNAVAILABLE_ERROR = AwsServiceUnavailable.__name__
+
+# --- Environment variables set by several patterns ------------------------------------------------
+
+#: ARN of the pattern's state machine (the API and event Lambdas start, read and check executions of it).
+ENV_STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
+#: Name of the pattern's token table (the Lambdas that register, read or complete tasks).
+ENV_TABLE_NAME = "TABLE_NAME"
+
+# --- The token row ---------------------------------------------------------------------------------
+
+#: The key (task id, workflow key, job id): the table's hash key (string).
+ROW_KEY = "pk"
+#: ``WAITING`` until completed, then ``SUCCEEDED``, ``FAILED`` or ``TIMED_OUT`` (string).
+ROW_STATUS = "status"
+#: The task token while ``WAITING``; removed once used (string).
+ROW_TOKEN = "token"
+#: ARN of the execution that waits (string).
+ROW_EXECUTION_ARN = "executionArn"
+#: Epoch seconds of registration (number).
+ROW_CREATED_AT = "createdAt"
+#: Epoch seconds after which the wait has timed out (number); the table's TTL attribute.
+ROW_EXPIRES_AT = "expiresAt"
+#: Epoch seconds of the completion (number), set when the row leaves ``WAITING``.
+ROW_COMPLETED_AT = "completedAt"
+#: DynamoDB type of each attribute :func:`token_row` writes.
+ROW_TYPES = {
+    ROW_KEY: "S",
+    ROW_STATUS: "S",
+    ROW_TOKEN: "S",
+    ROW_EXECUTION_ARN: "S",
+    ROW_CREATED_AT: "N",
+    ROW_EXPIRES_AT: "N",
+}
+
+#: The row statuses.
+WAITING = "WAITING"
+SUCCEEDED = "SUCCEEDED"
+FAILED = "FAILED"
+TIMED_OUT = "TIMED_OUT"
+
+#: The condition of a registration: the key is free, or its row is not a live wait of another
+#: execution (the same execution may register again: a retried task gets a new token). Values
+#: ``:arn`` (the registering execution), ``:waiting`` (:data:`WAITING`), ``:now`` (epoch seconds);
+#: names :data:`REGISTER_CONDITION_NAMES`.
+REGISTER_CONDITION = (
+    f"attribute_not_exists({ROW_KEY}) OR {ROW_EXECUTION_ARN} = :arn OR #s <> :waiting OR {ROW_EXPIRES_AT} < :now"
+)
+REGISTER_CONDITION_NAMES = {"#s": ROW_STATUS}
+
+
+def token_row(key: Any, token: Any, execution_arn: Any, created_at: Any, expires_at: Any) -> dict[str, Any]:
+    """The attributes of a freshly registered (``WAITING``) token row, by name.
+
+    The values are whatever the writer uses: Python values for ``TokenStore.register``, JSONata
+    expressions for the monitor's ``putItem``; :data:`ROW_TYPES` gives each one's DynamoDB type.
+    """
+    return {
+        ROW_KEY: key,
+        ROW_STATUS: WAITING,
+        ROW_TOKEN: token,
+        ROW_EXECUTION_ARN: execution_arn,
+        ROW_CREATED_AT: created_at,
+        ROW_EXPIRES_AT: expires_at,
+    }
+
+
+# --- Timeouts ------------------------------------------------------------------------------------
+
+#: Step Functions' largest ``TimeoutSeconds`` (a Standard execution lasts at most a year).
+MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
+
+
+def _whole_seconds(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_timeouts(
+    timeout: Any,
+    heartbeat: Any = None,
+    *,
+    timeout_field: str = "timeout_seconds",
+    heartbeat_field: str = "heartbeat_seconds",
+    minimum: int = 1,
+) -> tuple[int, Optional[int]]:
+    """``(timeout, heartbeat)`` when Step Functions accepts them; otherwise ``ValueError`` naming the field.
+
+    The one timeout rule of every component: ``timeout`` is a whole number of seconds from
+    ``minimum`` (1; 0 for a Wait) to :data:`MAX_TIMEOUT_SECONDS`; ``heartbeat`` is ``None``/0 (none,
+    returned as ``None``) or a whole number from 1 to ``timeout - 1`` (a heartbeat at or above the
+    timeout would never fire).
+    """
+    if not _whole_seconds(timeout) or not minimum <= timeout <= MAX_TIMEOUT_SECONDS:
+        raise ValueError(
+            f"{timeout_field} must be an integer from {minimum} to {MAX_TIMEOUT_SECONDS}, got {timeout!r}"
+        )
+    if heartbeat is None or (_whole_seconds(heartbeat) and heartbeat == 0):
+        return timeout, None
+    if not _whole_seconds(heartbeat) or not 1 <= heartbeat < timeout:
+        raise ValueError(
+            f"{heartbeat_field} must be an integer from 1 to {timeout_field} - 1 ({timeout - 1}), "
+            f"or 0/None for no heartbeat; got {heartbeat!r}"
+        )
+    return timeout, heartbeat
