@@ -30,6 +30,7 @@ from typing import Any, Callable, Optional
 
 from bench.costs import dynamodb_units
 from local import launcher
+from local.aws import signed_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Short demo timings: the pausable demo job takes 0.1 s, the monitored work (a Wait) 1 s.
@@ -183,7 +184,8 @@ class LocalStack:
     def request(self, method: str, url: str, body: Any) -> tuple[int, Any]:
         """One JSON request to an endpoint."""
         data = json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
+        headers = signed_headers(method, url, data, {"content-type": "application/json"})  # every demo route is AWS_IAM
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.loads(response.read() or b"null")

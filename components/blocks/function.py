@@ -92,7 +92,9 @@ class HandlerFunction(pulumi.ComponentResource):
             f"{name}-logs", retention_in_days=args.get("log_retention_days", 14), opts=child
         )
         self.role = aws.iam.Role(
-            f"{name}-role", assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com"), opts=child
+            f"{name}-role", opts=child,
+            # AWS's guidance for Lambda execution roles: aws:SourceAccount (Lambda sets no SourceArn).
+            assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com", self.log_group.arn),
         )
         statements = list(args.get("statements", []))
         statements += iam.grant_log_write(self.log_group.arn) + iam.grant_xray_write()

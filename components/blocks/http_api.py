@@ -21,6 +21,9 @@ from sfn_patterns.blocks.function import HandlerFunction, HandlerFunctionArgs
 #: share grows with memory (boto3's import takes about half as long at 256 MB as at 128 MB).
 API_MEMORY_MB = 256
 
+#: The authorization types a route may have (API Gateway's JWT and CUSTOM authorizers are not offered).
+AUTHORIZATION_TYPES = ("AWS_IAM", "NONE")
+
 #: Fields of each access log line (API Gateway ``$context`` variables).
 ACCESS_LOG_FORMAT = (
     '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
@@ -60,8 +63,9 @@ class ApiArgs(TypedDict, total=False):
     """Arguments every pattern with an HTTP API takes (its args TypedDict extends this one)."""
 
     authorization_type: str
-    """Authorization of the routes that start or change executions: ``AWS_IAM`` (default: callers sign
-    requests with SigV4) or ``NONE``. Each pattern says which of its routes this covers."""
+    """Authorization of every route, GET included: ``AWS_IAM`` (default: callers sign requests with
+    SigV4) or ``NONE``. Only routes an outside party calls back on (the callback completion routes)
+    are proven by a per-task secret instead; each pattern's docstring lists its routes."""
     throttle_rate: pulumi.Input[float]
     """Default steady-state requests per second of every route. Default 50."""
     throttle_burst: pulumi.Input[int]
@@ -103,6 +107,9 @@ def function_api(
 ) -> "HttpApi":
     """A pattern's HTTP API: ``routes`` (route key -> authorization) all served by ``function``, with the
     throttling and log retention of the pattern's :class:`ApiArgs` ``args``."""
+    for route_key, authorization in routes.items():
+        if authorization not in AUTHORIZATION_TYPES:
+            raise ValueError(f"{name}: route {route_key!r}: authorization_type must be one of {AUTHORIZATION_TYPES}, got {authorization!r}")
     return HttpApi(name, {"routes": function_routes(function.arn, function.name, routes), **api_settings(args)}, opts=opts)
 
 
@@ -124,7 +131,12 @@ class HttpApi(pulumi.ComponentResource):
 
         self.api = aws.apigatewayv2.Api(name, protocol_type="HTTP", opts=child)
         access_logs = aws.cloudwatch.LogGroup(
-            f"{name}-access-logs", retention_in_days=args.get("log_retention_days", 14), opts=child
+            f"{name}-access-logs",
+            # Under /aws/vendedlogs/, CloudWatch Logs does not add the group to the account's resource
+            # policy (10 per account, 5,120 characters), which API Gateway's log delivery would fill.
+            name_prefix=f"/aws/vendedlogs/apigateway/{name}-",
+            retention_in_days=args.get("log_retention_days", 14),
+            opts=child,
         )
         routes = []
         self.routes = {}

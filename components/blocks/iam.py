@@ -11,7 +11,7 @@ AWS offers no resource-level permission for (each such place says so).
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import pulumi
 
@@ -30,16 +30,26 @@ def policy_json(statements: Sequence[Statement]) -> pulumi.Output[str]:
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
-def assume_role_policy(service: str) -> str:
-    """The trust policy that lets one AWS service principal (``lambda.amazonaws.com`` ...) assume a role."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-            ],
-        }
-    )
+def assume_role_policy(service: str, same_account_as: pulumi.Input[str], source_arn_like: Optional[str] = None) -> pulumi.Output[str]:
+    """The trust policy that lets one AWS service principal (``lambda.amazonaws.com`` ...) assume a role,
+    only on behalf of this account (confused-deputy protection).
+
+    ``same_account_as`` is the ARN of any resource of the stack's account and region (a log group made
+    before the role): its account becomes the ``aws:SourceAccount`` condition, so no invoke is needed.
+    ``source_arn_like``, when given, is an ARN pattern with ``{region}`` and ``{account}`` fields, and
+    becomes an ``ArnLike`` ``aws:SourceArn`` condition (``arn:aws:states:{region}:{account}:stateMachine:*``).
+    """
+
+    def document(arn: str) -> str:
+        _, partition, _, region, account = arn.split(":")[:5]
+        condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account}}
+        if source_arn_like is not None:
+            pattern = source_arn_like.format(region=region, account=account)
+            condition["ArnLike"] = {"aws:SourceArn": pattern.replace("arn:aws:", f"arn:{partition}:", 1)}
+        statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole", "Condition": condition}
+        return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+    return pulumi.Output.from_input(same_account_as).apply(document)
 
 
 def executions_of(state_machine_arn: pulumi.Input[str]) -> pulumi.Output[str]:

@@ -105,7 +105,12 @@ class StateMachine(pulumi.ComponentResource):
             opts=child,
         )
         self.role = aws.iam.Role(
-            f"{name}-role", assume_role_policy=iam.assume_role_policy("states.amazonaws.com"), opts=child
+            f"{name}-role", opts=child,
+            # The state machine's ARN depends on this role, so the SourceArn condition names the
+            # account's state machines (AWS's documented form), beside aws:SourceAccount.
+            assume_role_policy=iam.assume_role_policy(
+                "states.amazonaws.com", self.log_group.arn, "arn:aws:states:{region}:{account}:stateMachine:*"
+            ),
         )
         derived = rendered.apply(statements_for_definition)
         extra = list(args.get("statements", [])) + iam.grant_log_delivery() + iam.grant_xray_write()

@@ -20,7 +20,7 @@ from sfn_patterns.contracts import idempotent
 
 
 class IdempotentApiArgs(ApiArgs, total=False):
-    """Arguments of :class:`IdempotentApi` (``authorization_type`` covers ``POST /workflow``; GET is open)."""
+    """Arguments of :class:`IdempotentApi` (``authorization_type`` covers both routes, GET included)."""
 
     state_machine_arn: pulumi.Input[str]
     """The Standard workflow the API starts. Required."""
@@ -49,7 +49,8 @@ class IdempotentApi(pulumi.ComponentResource):
             },
             opts=child,
         )
-        routes = {"POST /workflow": args.get("authorization_type", "AWS_IAM"), "GET /workflow/{name}": "NONE"}
+        authorization = args.get("authorization_type", "AWS_IAM")
+        routes = {"POST /workflow": authorization, "GET /workflow/{name}": authorization}
         self.http_api = function_api(f"{name}-api", self.function, routes, args, child)
         self.url = self.http_api.url
         self.register_outputs({"url": self.url})

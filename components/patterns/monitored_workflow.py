@@ -83,8 +83,8 @@ ALARM_PERIOD_SECONDS = 300
 class MonitoredWorkflowArgs(ApiArgs, total=False):
     """Arguments of :class:`MonitoredWorkflow`. Give at most one of ``work_seconds``, ``work_definition_file``, ``work_handler``.
 
-    ``authorization_type`` covers ``POST /monitored`` and ``POST /monitored/{workflowkey}/events``;
-    ``GET`` is open (it reveals no token).
+    ``authorization_type`` covers every route: ``POST /monitored``, ``GET /monitored/{workflowkey}``
+    and ``POST /monitored/{workflowkey}/events``.
     """
 
     work_seconds: int
@@ -248,7 +248,7 @@ class MonitoredWorkflow(pulumi.ComponentResource):
         caller_auth = args.get("authorization_type", "AWS_IAM")
         routes = {
             "POST /monitored": caller_auth,
-            "GET /monitored/{workflowkey}": "NONE",
+            "GET /monitored/{workflowkey}": caller_auth,
             "POST /monitored/{workflowkey}/events": caller_auth,
         }
         self.http_api = function_api(f"{name}-api", self.api_function, routes, args, child)

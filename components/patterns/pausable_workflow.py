@@ -41,8 +41,8 @@ from sfn_patterns.contracts.pausable import DEFAULT_PAUSE_TIMEOUT_SECONDS, PAUSE
 class PausableWorkflowArgs(ApiArgs, total=False):
     """Arguments of :class:`PausableWorkflow`.
 
-    ``authorization_type`` covers the state-changing routes (``POST /jobs``,
-    ``POST /jobs/{jobId}/resume``); ``GET /jobs/{jobId}`` is open.
+    ``authorization_type`` covers every route: ``POST /jobs``, ``GET /jobs/{jobId}`` and
+    ``POST /jobs/{jobId}/resume``.
     """
 
     preprocess: Optional[str]
@@ -231,7 +231,7 @@ class PausableWorkflow(pulumi.ComponentResource):
             opts=child,
         )
         authorization = args.get("authorization_type", "AWS_IAM")
-        routes = {"POST /jobs": authorization, "GET /jobs/{jobId}": "NONE", "POST /jobs/{jobId}/resume": authorization}
+        routes = {"POST /jobs": authorization, "GET /jobs/{jobId}": authorization, "POST /jobs/{jobId}/resume": authorization}
         self.http_api = function_api(f"{name}-api", api, routes, args, child)
 
         self.functions = {

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator, Optional
 import pytest
 
 from local import launcher
+from local.aws import signed_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,8 +72,12 @@ class LocalStackProcess:
         headers: Optional[dict[str, str]] = None,
         data: Optional[bytes | str] = None,
         timeout: float = 30,
+        signed: bool = True,
     ) -> tuple[int, Any, dict[str, str]]:
-        """One HTTP request: (status, body parsed as JSON when it is JSON else text, headers)."""
+        """One HTTP request: (status, body parsed as JSON when it is JSON else text, headers).
+
+        Signed with SigV4 (the local credentials) unless ``signed=False``: every route of the demo
+        stack is AWS_IAM but the callback completion routes, which ignore a signature."""
         import json as json_module
 
         headers = dict(headers or {})
@@ -82,6 +87,8 @@ class LocalStackProcess:
             headers.setdefault("content-type", "application/json")
         elif data is not None:
             body = data.encode() if isinstance(data, str) else data
+        if signed:
+            headers = signed_headers(method, url, body, headers, self.region)
         request = urllib.request.Request(url, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:

@@ -17,8 +17,8 @@ from sfn_patterns.blocks import policy
 from local.program import FakeCloud, run_program
 from tests.policy.rules import Graph
 
-#: The production configuration: the components' default authorization (the dev stack opens the
-#: start routes for curl; see test_dev_config_relaxes_exactly_the_start_routes).
+#: The production configuration: the components' default authorization (Pulumi.dev.yaml keeps it;
+#: see test_the_dev_config_is_the_production_config).
 T = TypeVar("T")
 PRODUCTION_CONFIG = {"sfn-patterns:apiAuthorization": "AWS_IAM"}
 

@@ -94,8 +94,6 @@ ASYNC_PRINCIPALS = {
     "config.amazonaws.com",
     "cloudformation.amazonaws.com",
 }
-#: HTTP methods that change state (API Gateway's ANY included).
-STATE_CHANGING_METHODS = {"POST", "PUT", "PATCH", "DELETE", "ANY"}
 #: CloudWatch Logs' accepted retention values (days).
 LOG_RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 #: Lambda's limits, and this suite's budget: more memory than this needs a suppression with a reason.
@@ -754,13 +752,12 @@ def events_target_dlq(target: DeclaredResource, graph: Graph) -> list[str]:
 # API Gateway
 
 
-@rule("API-ROUTE-AUTH", [ROUTE], "A route that changes state is authorized by API Gateway (IAM, JWT or a Lambda authorizer).",
+@rule("API-ROUTE-AUTH", [ROUTE], "Every route, GET included, is authorized by API Gateway (IAM, JWT or a Lambda authorizer).",
       "cdk-nag AwsSolutions-APIG4; Checkov CKV_AWS_309")
 def api_route_auth(route: DeclaredResource, graph: Graph) -> list[str]:
-    method = str(route.inputs.get("routeKey", "")).split(" ")[0].upper()
     authorization = route.inputs.get("authorizationType") or "NONE"
-    if method in STATE_CHANGING_METHODS and authorization == "NONE":
-        return [f"{route.inputs.get('routeKey')} changes state with authorization NONE"]
+    if authorization == "NONE":
+        return [f"{route.inputs.get('routeKey')} has authorization NONE"]
     return []
 
 

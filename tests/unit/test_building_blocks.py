@@ -220,6 +220,47 @@ def test_http_api_routes_stage_logs_and_scoped_permissions() -> None:
     access_logs = run.named_of("aws:cloudwatch/logGroup:LogGroup", "api-access-logs")
     assert stage.inputs["accessLogSettings"]["destinationArn"] == access_logs.state["arn"]
     assert access_logs.inputs["retentionInDays"] == 3
+    # A vended-logs group: API Gateway's delivery does not grow the account's log resource policy.
+    assert access_logs.inputs["namePrefix"] == "/aws/vendedlogs/apigateway/api-"
+    assert access_logs.state["name"].startswith("/aws/vendedlogs/apigateway/api-")
+
+
+def test_a_route_authorization_other_than_iam_or_none_stops_the_program() -> None:
+    from sfn_patterns.blocks.http_api import function_api
+
+    def program() -> None:
+        fn = HandlerFunction("fn", {"handler": "reverse", "handlers_dir": str(DEMO_HANDLERS_DIR)})
+        function_api("api", fn, {"GET /x": "aws_iam"}, {})
+
+    with pytest.raises(Exception, match="authorization_type must be one of"):
+        build(program)
+
+
+def _trust(run, role_name: str) -> dict:
+    role = run.named_of("aws:iam/role:Role", role_name)
+    (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    return statement
+
+
+def test_role_trust_policies_name_the_source_account_and_arn() -> None:
+    def program() -> None:
+        HandlerFunction("fn", {"handler": "reverse", "handlers_dir": str(DEMO_HANDLERS_DIR)})
+        StateMachine("sm", {"definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}})
+
+    run = build(program)
+    # Confused deputy: the service may assume the role only on behalf of this account (and, for
+    # Step Functions, only for this account's state machines in this region).
+    assert _trust(run, "fn-role") == {
+        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+    }
+    assert _trust(run, "sm-role") == {
+        "Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": "123456789012"},
+            "ArnLike": {"aws:SourceArn": "arn:aws:states:us-east-1:123456789012:stateMachine:*"},
+        },
+    }
 
 
 def test_grants_never_name_a_wildcard_action() -> None:

@@ -258,9 +258,11 @@ def test_demo_stack_exports_the_callback_endpoint_and_reads_its_config() -> None
     assert (wait["TimeoutSeconds"], wait["HeartbeatSeconds"]) == (120, 30)
     subscription = run.named_of("aws:sns/topicSubscription:TopicSubscription", "external-service-subscription")
     assert subscription.inputs["topic"] == run.named_of("aws:sns/topic:Topic", "callback-tasks").state["arn"]
-    # The demo opens POST/GET like the other demo APIs (apiAuthorization: NONE in Pulumi.dev.yaml).
-    routes = [r for r in run.of_type("aws:apigatewayv2/route:Route") if "/tasks" in r.inputs["routeKey"]]
-    assert len(routes) == 4 and all(r.inputs["authorizationType"] == "NONE" for r in routes)
+    # Pulumi.dev.yaml keeps AWS_IAM: POST/GET are signed, the completion routes take the task's secret.
+    routes = {r.inputs["routeKey"]: r.inputs["authorizationType"]
+              for r in run.of_type("aws:apigatewayv2/route:Route") if "/tasks" in r.inputs["routeKey"]}
+    assert routes == {"POST /tasks": "AWS_IAM", "GET /tasks/{taskId}": "AWS_IAM",
+                      "PUT /tasks/{taskId}": "NONE", "POST /tasks/{taskId}/heartbeat": "NONE"}
 
 
 def test_demo_stack_defaults_without_callback_config() -> None:

@@ -246,7 +246,7 @@ def test_routes_and_their_authorization(run: ProgramRun) -> None:
     routes = {r.inputs["routeKey"]: r.inputs["authorizationType"] for r in run.of_type("aws:apigatewayv2/route:Route")}
     assert routes == {
         "POST /monitored": "AWS_IAM",  # secure by default
-        "GET /monitored/{workflowkey}": "NONE",
+        "GET /monitored/{workflowkey}": "AWS_IAM",  # GET too: it returns input and output
         "POST /monitored/{workflowkey}/events": "AWS_IAM",
     }
 

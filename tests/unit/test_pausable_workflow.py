@@ -203,7 +203,7 @@ def test_rendered_asl_pauses_with_a_timeout_and_a_named_catch(run: ProgramRun) -
 
 def test_routes_and_their_authorization(run: ProgramRun) -> None:
     routes = {r.inputs["routeKey"]: r.inputs["authorizationType"] for r in run.of_type("aws:apigatewayv2/route:Route")}
-    assert routes == {"POST /jobs": "AWS_IAM", "GET /jobs/{jobId}": "NONE", "POST /jobs/{jobId}/resume": "AWS_IAM"}
+    assert routes == {"POST /jobs": "AWS_IAM", "GET /jobs/{jobId}": "AWS_IAM", "POST /jobs/{jobId}/resume": "AWS_IAM"}
 
 
 def test_defaults_and_custom_steps() -> None:

@@ -78,7 +78,7 @@ def test_idempotent_api_grants_only_start_and_describe() -> None:
     assert {"Effect": "Allow", "Action": ["states:DescribeExecution"],
             "Resource": ["arn:aws:states:us-east-1:123456789012:execution:wf:*"]} in statements
     routes = {r.inputs["routeKey"]: r.inputs["authorizationType"] for r in run.of_type("aws:apigatewayv2/route:Route")}
-    assert routes == {"POST /workflow": "AWS_IAM", "GET /workflow/{name}": "NONE"}  # secure by default
+    assert routes == {"POST /workflow": "AWS_IAM", "GET /workflow/{name}": "AWS_IAM"}  # secure by default, GET too
 
 
 def test_every_callback_wait_retries_aws_failures_and_ends_through_a_catch(program: ProgramRun) -> None:
