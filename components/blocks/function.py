@@ -6,11 +6,9 @@ pulumi-aws accepts, traces with X-Ray, logs JSON to its own log group with reten
 role holds exactly the statements it is given plus log and trace writing.
 """
 
-from __future__ import annotations
-
 import importlib.util
 from pathlib import Path
-from typing import Mapping, Optional, Sequence, TypedDict
+from typing import Mapping, Optional, Required, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -49,8 +47,9 @@ DEFAULT_MEMORY_MB = 128
 class HandlerFunctionArgs(TypedDict, total=False):
     """Arguments of :class:`HandlerFunction`."""
 
-    handler: str
-    """Module name in ``handlers_dir`` (``callback_api`` for ``handlers/callback_api.py``); its ``handler`` function is the entry point. Required."""
+    handler: Required[str]
+    """Module name in ``handlers_dir`` (``callback_api`` for ``handlers/callback_api.py``); its ``handler`` function is the entry point.
+    A plain value, not an Output: the archive is built from that file when the component is constructed."""
     statements: Sequence[iam.Statement]
     """IAM statements the function needs (see ``sfn_patterns.blocks.iam`` grants). Default: none."""
     environment: Mapping[str, pulumi.Input[str]]
@@ -64,20 +63,25 @@ class HandlerFunctionArgs(TypedDict, total=False):
     async_invocation: bool
     """True when the function is invoked asynchronously (SNS, EventBridge, ``Event`` invokes):
     adds a retry policy (2 retries, 1 hour max age) and an encrypted dead-letter queue for
-    events that still fail. Default False."""
+    events that still fail. Default False. A plain value, not an Output: it decides which resources
+    the component declares."""
     handlers_dir: str
-    """Folder holding the handler modules. Default: the patterns' ``handlers/``."""
+    """Folder holding the handler modules. Default: the patterns' ``handlers/``. A plain value, not an
+    Output: the archive is built from its files when the component is constructed."""
 
 
 class HandlerFunction(pulumi.ComponentResource):
-    """A Lambda function built from one handler module, with its role and log group."""
+    """A Lambda function built from one handler module, with its role and log group.
 
-    function: aws.lambda_.Function
-    role: aws.iam.Role
-    log_group: aws.cloudwatch.LogGroup
-    dead_letter_queue: Optional[aws.sqs.Queue]
+    A Python program also reaches the child resources: ``function``, ``role``, ``log_group`` and
+    ``dead_letter_queue`` (None unless ``async_invocation``).
+    """
+
+    # Only outputs are annotated here: the component schema is inferred from these annotations.
     arn: pulumi.Output[str]
+    """ARN of the Lambda function."""
     name: pulumi.Output[str]
+    """Name of the Lambda function."""
 
     def __init__(
         self, name: str, args: HandlerFunctionArgs, opts: Optional[pulumi.ResourceOptions] = None
@@ -88,10 +92,10 @@ class HandlerFunction(pulumi.ComponentResource):
         handlers_dir = Path(args.get("handlers_dir") or HANDLERS_DIR)
         code = handler_archive(module, handlers_dir)
 
-        self.log_group = aws.cloudwatch.LogGroup(
+        self.log_group: aws.cloudwatch.LogGroup = aws.cloudwatch.LogGroup(
             f"{name}-logs", retention_in_days=args.get("log_retention_days", 14), opts=child
         )
-        self.role = aws.iam.Role(
+        self.role: aws.iam.Role = aws.iam.Role(
             f"{name}-role", opts=child,
             # AWS's guidance for Lambda execution roles: aws:SourceAccount (Lambda sets no SourceArn).
             assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com", self.log_group.arn),
@@ -99,7 +103,7 @@ class HandlerFunction(pulumi.ComponentResource):
         statements = list(args.get("statements", []))
         statements += iam.grant_log_write(self.log_group.arn) + iam.grant_xray_write()
 
-        self.dead_letter_queue = None
+        self.dead_letter_queue: Optional[aws.sqs.Queue] = None
         if args.get("async_invocation"):
             self.dead_letter_queue = secure_queue(f"{name}-dlq", opts=child)
             statements += iam.grant_send_message(self.dead_letter_queue.arn)
@@ -109,7 +113,7 @@ class HandlerFunction(pulumi.ComponentResource):
         )
 
         environment = dict(args.get("environment", {}))
-        self.function = aws.lambda_.Function(
+        self.function: aws.lambda_.Function = aws.lambda_.Function(
             name,
             runtime=RUNTIME,
             architectures=[ARCHITECTURE],

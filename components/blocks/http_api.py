@@ -7,10 +7,8 @@ that one route. The ``$default`` stage auto-deploys, writes JSON access logs to 
 retention, and throttles every route by default.
 """
 
-from __future__ import annotations
-
 import re
-from typing import Any, Mapping, Optional, Sequence, TypedDict
+from typing import Any, Mapping, Optional, Required, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -36,21 +34,21 @@ ACCESS_LOG_FORMAT = (
 class RouteArgs(TypedDict, total=False):
     """One route of an :class:`HttpApi`."""
 
-    route_key: str
-    """``METHOD /path``, with ``{param}`` path parameters, e.g. ``GET /tasks/{taskId}``. Required."""
-    function_arn: pulumi.Input[str]
-    """ARN of the Lambda that serves the route. Required."""
-    function_name: pulumi.Input[str]
-    """Name of that Lambda (for its invoke permission). Required."""
-    authorization_type: str
+    route_key: Required[str]
+    """``METHOD /path``, with ``{param}`` path parameters, e.g. ``GET /tasks/{taskId}``."""
+    function_arn: Required[pulumi.Input[str]]
+    """ARN of the Lambda that serves the route."""
+    function_name: Required[pulumi.Input[str]]
+    """Name of that Lambda (for its invoke permission)."""
+    authorization_type: pulumi.Input[str]
     """``NONE`` (default) or ``AWS_IAM`` (callers sign requests with SigV4)."""
 
 
 class HttpApiArgs(TypedDict, total=False):
     """Arguments of :class:`HttpApi`."""
 
-    routes: Sequence[RouteArgs]
-    """The routes. Required."""
+    routes: Required[Sequence[RouteArgs]]
+    """The routes (plain values: one integration, route and permission is declared per route)."""
     throttle_rate: pulumi.Input[float]
     """Default steady-state requests per second of every route. Default 50."""
     throttle_burst: pulumi.Input[int]
@@ -62,7 +60,7 @@ class HttpApiArgs(TypedDict, total=False):
 class ApiArgs(TypedDict, total=False):
     """Arguments every pattern with an HTTP API takes (its args TypedDict extends this one)."""
 
-    authorization_type: str
+    authorization_type: pulumi.Input[str]
     """Authorization of every route, GET included: ``AWS_IAM`` (default: callers sign requests with
     SigV4) or ``NONE``. Only routes an outside party calls back on (the callback completion routes)
     are proven by a per-task secret instead; each pattern's docstring lists its routes."""
@@ -89,7 +87,7 @@ def api_function(name: str, args: HandlerFunctionArgs, opts: Optional[pulumi.Res
 
 
 def function_routes(
-    function_arn: pulumi.Input[str], function_name: pulumi.Input[str], routes: Mapping[str, str]
+    function_arn: pulumi.Input[str], function_name: pulumi.Input[str], routes: Mapping[str, pulumi.Input[str]]
 ) -> list[RouteArgs]:
     """Routes all served by one Lambda: ``{"POST /tasks": "AWS_IAM", "GET /tasks/{taskId}": "NONE"}``."""
     return [
@@ -101,7 +99,7 @@ def function_routes(
 def function_api(
     name: str,
     function: HandlerFunction,
-    routes: Mapping[str, str],
+    routes: Mapping[str, pulumi.Input[str]],
     args: Mapping[str, Any],
     opts: Optional[pulumi.ResourceOptions] = None,
 ) -> "HttpApi":
@@ -118,18 +116,20 @@ def _slug(route_key: str) -> str:
 
 
 class HttpApi(pulumi.ComponentResource):
-    """An HTTP API with Lambda routes, a throttled ``$default`` stage and access logs."""
+    """An HTTP API with Lambda routes, a throttled ``$default`` stage and access logs.
 
-    api: aws.apigatewayv2.Api
-    stage: aws.apigatewayv2.Stage
-    routes: dict[str, aws.apigatewayv2.Route]
+    A Python program also reaches the child resources: ``api``, ``stage`` and ``routes`` (by route key).
+    """
+
+    # Only outputs are annotated here: the component schema is inferred from these annotations.
     url: pulumi.Output[str]
+    """Base URL of the API (its ``$default`` stage), without a trailing slash."""
 
     def __init__(self, name: str, args: HttpApiArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("sfn-patterns:index:HttpApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        self.api = aws.apigatewayv2.Api(name, protocol_type="HTTP", opts=child)
+        self.api: aws.apigatewayv2.Api = aws.apigatewayv2.Api(name, protocol_type="HTTP", opts=child)
         access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
             # Under /aws/vendedlogs/, CloudWatch Logs does not add the group to the account's resource
@@ -138,8 +138,8 @@ class HttpApi(pulumi.ComponentResource):
             retention_in_days=args.get("log_retention_days", 14),
             opts=child,
         )
-        routes = []
-        self.routes = {}
+        routes: list[aws.apigatewayv2.Route] = []
+        self.routes: dict[str, aws.apigatewayv2.Route] = {}
         for route in args["routes"]:
             route_key = route["route_key"]
             method, path = route_key.split(" ", 1)
@@ -176,7 +176,7 @@ class HttpApi(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self.stage = aws.apigatewayv2.Stage(
+        self.stage: aws.apigatewayv2.Stage = aws.apigatewayv2.Stage(
             f"{name}-default",
             api_id=self.api.id,
             name="$default",

@@ -8,8 +8,6 @@ Rules kept here for every caller: no ``*`` action ever, and a ``*`` resource onl
 AWS offers no resource-level permission for (each such place says so).
 """
 
-from __future__ import annotations
-
 import json
 from typing import Any, Optional, Sequence
 

@@ -4,8 +4,6 @@ The patterns create their queues, topics and tables through these functions so t
 of them is encrypted at rest, refuses plain-HTTP requests, and is set up the same way.
 """
 
-from __future__ import annotations
-
 from typing import Optional, Sequence, Tuple
 
 import pulumi

@@ -12,8 +12,6 @@ change nothing that is deployed. The suite fails on a suppression whose rule the
 actually break (a stale excuse), and lists every suppression in its report.
 """
 
-from __future__ import annotations
-
 import threading
 from dataclasses import dataclass
 

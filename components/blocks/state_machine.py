@@ -6,12 +6,10 @@ CDK's ``definitionSubstitutions``. Once filled in, the definition is walked and 
 given exactly what its Task states reference (:func:`statements_for_definition`).
 """
 
-from __future__ import annotations
-
 import copy
 import json
 import re
-from typing import Any, Iterator, Mapping, Optional, Sequence, TypedDict
+from typing import Any, Iterator, Mapping, Optional, Required, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -62,27 +60,31 @@ _SYNC_RULE = "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
 class StateMachineArgs(TypedDict, total=False):
     """Arguments of :class:`StateMachine`."""
 
-    definition: Mapping[str, Any]
-    """The ASL document, with ``${Name}`` placeholders. Required."""
+    definition: Required[Mapping[str, Any]]
+    """The ASL document, with ``${Name}`` placeholders (a plain value: the role is derived from it when the component is constructed)."""
     substitutions: Mapping[str, pulumi.Input[str]]
     """Values of the placeholders (ARNs, names, URLs). Default: none."""
     statements: Sequence[iam.Statement]
     """Extra IAM statements for what the definition cannot show (rare). Default: none."""
-    type: str
+    type: pulumi.Input[str]
     """``STANDARD`` (default) or ``EXPRESS``."""
     log_retention_days: pulumi.Input[int]
     """Days the execution log group keeps logs. Default 14."""
 
 
 class StateMachine(pulumi.ComponentResource):
-    """A Step Functions state machine with logging level ALL, X-Ray tracing and a derived role."""
+    """A Step Functions state machine with logging level ALL, X-Ray tracing and a derived role.
 
-    state_machine: aws.sfn.StateMachine
-    role: aws.iam.Role
-    log_group: aws.cloudwatch.LogGroup
+    A Python program also reaches the child resources: ``state_machine``, ``role`` and ``log_group``.
+    """
+
+    # Only outputs are annotated here: the component schema is inferred from these annotations.
     arn: pulumi.Output[str]
+    """ARN of the state machine."""
     name: pulumi.Output[str]
+    """Name of the state machine."""
     definition: pulumi.Output[str]
+    """The rendered ASL (JSON) the state machine runs, placeholders filled in."""
 
     def __init__(
         self, name: str, args: StateMachineArgs, opts: Optional[pulumi.ResourceOptions] = None
@@ -98,13 +100,13 @@ class StateMachine(pulumi.ComponentResource):
         rendered = pulumi.Output.all(**substitutions).apply(lambda values: render(template, values))
         self.definition = rendered.apply(lambda doc: json.dumps(doc, separators=(",", ":")))
 
-        self.log_group = aws.cloudwatch.LogGroup(
+        self.log_group: aws.cloudwatch.LogGroup = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name_prefix=f"/aws/vendedlogs/states/{name}-",
             retention_in_days=args.get("log_retention_days", 14),
             opts=child,
         )
-        self.role = aws.iam.Role(
+        self.role: aws.iam.Role = aws.iam.Role(
             f"{name}-role", opts=child,
             # The state machine's ARN depends on this role, so the SourceArn condition names the
             # account's state machines (AWS's documented form), beside aws:SourceAccount.
@@ -124,7 +126,7 @@ class StateMachine(pulumi.ComponentResource):
         )
         policy = aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=policy_doc, opts=child)
 
-        self.state_machine = aws.sfn.StateMachine(
+        self.state_machine: aws.sfn.StateMachine = aws.sfn.StateMachine(
             name,
             type=args.get("type", "STANDARD"),
             role_arn=self.role.arn,

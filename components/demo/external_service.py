@@ -7,8 +7,6 @@ a dead-letter queue, and the subscription a redrive policy to its own encrypted 
 (for deliveries SNS itself cannot make).
 """
 
-from __future__ import annotations
-
 from typing import Optional, TypedDict
 
 import pulumi

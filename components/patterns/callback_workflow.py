@@ -14,11 +14,10 @@ Optional handler modules run as Lambda Task states before the wait (their output
 external party gets) and after it (they get the callback's output).
 """
 
-from __future__ import annotations
-
 from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
+import pulumi_aws as aws
 
 from sfn_patterns.blocks import iam, policy
 from sfn_patterns.blocks.function import (
@@ -51,13 +50,17 @@ class CallbackWorkflowArgs(ApiArgs, total=False):
     """
 
     timeout_seconds: int
-    """Seconds the task waits for its callback before the execution fails with ``CallbackTimedOut``; also the token row's TTL. Default 3600."""
+    """Seconds the task waits for its callback before the execution fails with ``CallbackTimedOut``; also the token row's TTL. Default 3600.
+    A plain value, not an Output: it is written into the state machine definition when the component is constructed."""
     heartbeat_seconds: Optional[int]
-    """Seconds without a heartbeat or completion before the wait is given up (must be below the timeout); 0 or None: no heartbeat. Default 300."""
+    """Seconds without a heartbeat or completion before the wait is given up (must be below the timeout); 0 or None: no heartbeat. Default 300.
+    A plain value, not an Output: it is written into the state machine definition when the component is constructed."""
     before: Sequence[str]
-    """Handler modules (in ``handlers/``) run, in order, as Lambda Task states before the wait. Default: none."""
+    """Handler modules (in ``handlers/``) run, in order, as Lambda Task states before the wait. Default: none.
+    A plain list: each module becomes a state of the definition when the component is constructed."""
     after: Sequence[str]
-    """Handler modules run, in order, after the callback, on its output. Default: none."""
+    """Handler modules run, in order, after the callback, on its output. Default: none.
+    A plain list: each module becomes a state of the definition when the component is constructed."""
     handlers: Mapping[str, HandlerSettings]
     """Settings of the ``before``/``after`` handlers' Lambdas, by module name. Default: none."""
 
@@ -65,17 +68,17 @@ class CallbackWorkflowArgs(ApiArgs, total=False):
 class CallbackWorkflow(pulumi.ComponentResource):
     """A Standard workflow whose task waits for an external system, which completes it by task id over HTTP."""
 
-    table: Any
-    topic: Any
-    register_function: HandlerFunction
-    api_function: HandlerFunction
-    step_functions: dict[str, HandlerFunction]
-    state_machine: StateMachine
-    http_api: HttpApi
+    # Only outputs are annotated here (the component schema is inferred from them); a Python program
+    # also reaches the children: ``table``, ``topic``, ``register_function``, ``api_function``,
+    # ``step_functions`` (by handler module), ``state_machine`` and ``http_api``.
     url: pulumi.Output[str]
+    """Base URL of the HTTP API (``POST {url}/tasks``, ``GET``/``PUT {url}/tasks/{taskId}``, ``POST {url}/tasks/{taskId}/heartbeat``)."""
     topic_arn: pulumi.Output[str]
+    """ARN of the SNS topic that hands each task (``taskId``, ``input``, ``callbackUrl``, ``secret``) to the external party."""
     table_name: pulumi.Output[str]
+    """Name of the DynamoDB table holding each waiting task's token (never returned by the API)."""
     state_machine_arn: pulumi.Output[str]
+    """ARN of the Standard state machine; executions are named by task id."""
 
     def __init__(self, name: str, args: CallbackWorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("sfn-patterns:index:CallbackWorkflow", name, None, opts)
@@ -87,13 +90,13 @@ class CallbackWorkflow(pulumi.ComponentResource):
         retention = args.get("log_retention_days", 14)
 
         # The token table (TTL = the wait's deadline) and the channel to the external party.
-        self.table = secure_table(f"{name}-tokens", child, hash_key=common.ROW_KEY, ttl_attribute=common.ROW_EXPIRES_AT)
-        self.topic = secure_topic(f"{name}-tasks", child)
+        self.table: aws.dynamodb.Table = secure_table(f"{name}-tokens", child, hash_key=common.ROW_KEY, ttl_attribute=common.ROW_EXPIRES_AT)
+        self.topic: aws.sns.Topic = secure_topic(f"{name}-tasks", child)
 
         # The register Lambda needs the API's URL, and the API's routes need a Lambda that needs the
         # state machine, which needs the register Lambda: the URL is filled in once the API exists.
         api_url, resolve_api_url = pulumi.deferred_output()
-        self.register_function = HandlerFunction(
+        self.register_function: HandlerFunction = HandlerFunction(
             f"{name}-register",
             {
                 "handler": "callback_register",
@@ -110,11 +113,11 @@ class CallbackWorkflow(pulumi.ComponentResource):
         )
 
         # Optional work before and after the wait, one Lambda per handler module.
-        self.step_functions = handler_functions(name, before + after, args.get("handlers", {}), retention, child)
+        self.step_functions: dict[str, HandlerFunction] = handler_functions(name, before + after, args.get("handlers", {}), retention, child)
 
         substitutions: dict[str, pulumi.Input[str]] = {"RegisterFunction": self.register_function.arn}
         substitutions.update(handler_substitutions(self.step_functions))
-        self.state_machine = StateMachine(
+        self.state_machine: StateMachine = StateMachine(
             name,
             {
                 "definition": callback_definition(timeout, heartbeat, before, after),
@@ -125,7 +128,7 @@ class CallbackWorkflow(pulumi.ComponentResource):
         )
 
         # The HTTP API: start and read tasks, complete them and send heartbeats.
-        self.api_function = api_function(
+        self.api_function: HandlerFunction = api_function(
             f"{name}-api",
             {
                 "handler": "callback_api",
@@ -148,7 +151,7 @@ class CallbackWorkflow(pulumi.ComponentResource):
             "PUT /tasks/{taskId}": "NONE",
             "POST /tasks/{taskId}/heartbeat": "NONE",
         }
-        self.http_api = function_api(f"{name}-api", self.api_function, routes, args, child)
+        self.http_api: HttpApi = function_api(f"{name}-api", self.api_function, routes, args, child)
         resolve_api_url(self.http_api.url)
         for route_key in ("PUT /tasks/{taskId}", "POST /tasks/{taskId}/heartbeat"):
             policy.suppress(

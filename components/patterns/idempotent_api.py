@@ -7,9 +7,7 @@ Routes (seed 000's contract):
 - ``GET /workflow/{name}``: status, input, output, error, cause and dates; 404 for an unknown name.
 """
 
-from __future__ import annotations
-
-from typing import Optional
+from typing import Optional, Required
 
 import pulumi
 
@@ -22,16 +20,17 @@ from sfn_patterns.contracts import idempotent
 class IdempotentApiArgs(ApiArgs, total=False):
     """Arguments of :class:`IdempotentApi` (``authorization_type`` covers both routes, GET included)."""
 
-    state_machine_arn: pulumi.Input[str]
-    """The Standard workflow the API starts. Required."""
+    state_machine_arn: Required[pulumi.Input[str]]
+    """ARN of the Standard workflow the API starts."""
 
 
 class IdempotentApi(pulumi.ComponentResource):
     """An HTTP API fronting one Standard workflow: start by name exactly once, read by name."""
 
+    # Only outputs are annotated here (the component schema is inferred from them); a Python program
+    # also reaches the child components ``function`` and ``http_api``.
     url: pulumi.Output[str]
-    function: HandlerFunction
-    http_api: HttpApi
+    """Base URL of the HTTP API (``POST {url}/workflow``, ``GET {url}/workflow/{name}``)."""
 
     def __init__(self, name: str, args: IdempotentApiArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("sfn-patterns:index:IdempotentApi", name, None, opts)
@@ -39,7 +38,7 @@ class IdempotentApi(pulumi.ComponentResource):
         state_machine_arn = args["state_machine_arn"]
         retention = args.get("log_retention_days", 14)
 
-        self.function = api_function(
+        self.function: HandlerFunction = api_function(
             f"{name}-handler",
             {
                 "handler": "idempotent_api",
@@ -51,6 +50,6 @@ class IdempotentApi(pulumi.ComponentResource):
         )
         authorization = args.get("authorization_type", "AWS_IAM")
         routes = {"POST /workflow": authorization, "GET /workflow/{name}": authorization}
-        self.http_api = function_api(f"{name}-api", self.function, routes, args, child)
+        self.http_api: HttpApi = function_api(f"{name}-api", self.function, routes, args, child)
         self.url = self.http_api.url
         self.register_outputs({"url": self.url})

@@ -21,8 +21,6 @@ An HTTP API starts executions by key, reads them, and puts events on the bus for
 EventBridge rights. CloudWatch alarms on failed and timed-out executions publish to an SNS topic.
 """
 
-from __future__ import annotations
-
 import copy
 import json
 from pathlib import Path
@@ -88,23 +86,30 @@ class MonitoredWorkflowArgs(ApiArgs, total=False):
     """
 
     work_seconds: int
-    """The work is a Wait of this many seconds (the demo). Default 10 when no other work is given."""
+    """The work is a Wait of this many seconds (the demo). Default 10 when no other work is given.
+    A plain value, not an Output: it is written into the state machine definition when the component is constructed."""
     work_definition_file: str
     """The work is the states of this YAML/JSON file (``StartAt`` + ``States``, absolute or relative to
-    ``workflows/``; ``handler:<module>`` resources become Lambdas). Its ending states go on to the stop event."""
+    ``workflows/``; ``handler:<module>`` resources become Lambdas). Its ending states go on to the stop event.
+    A plain value, not an Output: it is written into the state machine definition when the component is constructed."""
     work_handler: str
-    """The work is one Lambda Task running this handler module (``handlers/<module>.py``)."""
+    """The work is one Lambda Task running this handler module (``handlers/<module>.py``).
+    A plain value, not an Output: it is written into the state machine definition when the component is constructed."""
     work_handlers: Mapping[str, HandlerSettings]
     """Settings (environment, statements, timeout) of the work's handler Lambdas, by module name. Default: none."""
     monitor_timeout_seconds: int
     """Seconds the monitor waits for a stop or error event before the execution fails with
-    ``MonitorTimedOut``; also the token row's TTL. Default 3600."""
+    ``MonitorTimedOut``; also the token row's TTL. Default 3600.
+    A plain value, not an Output: it is written into the state machine definition when the component is constructed."""
     event_source: str
-    """``source`` of the stop and error events. Default ``sfn-patterns.monitored``."""
+    """``source`` of the stop and error events. Default ``sfn-patterns.monitored``.
+    A plain value, not an Output: it is written into the state machine definition when the component is constructed."""
     stop_detail_type: str
-    """``detail-type`` of the event that ends monitoring gracefully. Default ``StopWorkflowMonitoring``."""
+    """``detail-type`` of the event that ends monitoring gracefully. Default ``StopWorkflowMonitoring``.
+    A plain value, not an Output: it is written into the state machine definition when the component is constructed."""
     error_detail_type: str
-    """``detail-type`` of the event that fails the workflow. Default ``WorkflowError``."""
+    """``detail-type`` of the event that fails the workflow. Default ``WorkflowError``.
+    A plain value, not an Output: it is written into the error rule's event pattern when the component is constructed."""
     event_bus_arn: pulumi.Input[str]
     """ARN of an existing event bus to use. Default: the component creates its own bus."""
 
@@ -112,23 +117,22 @@ class MonitoredWorkflowArgs(ApiArgs, total=False):
 class MonitoredWorkflow(pulumi.ComponentResource):
     """A Standard workflow whose monitor branch lets events on a bus end it gracefully or fail it from outside."""
 
-    event_bus: Optional[aws.cloudwatch.EventBus]
-    table: aws.dynamodb.Table
-    events_function: HandlerFunction
-    api_function: HandlerFunction
-    work_functions: dict[str, HandlerFunction]
-    state_machine: StateMachine
-    rules: dict[str, aws.cloudwatch.EventRule]
-    dead_letter_queue: aws.sqs.Queue
-    alarm_topic: aws.sns.Topic
-    alarms: list[aws.cloudwatch.MetricAlarm]
-    http_api: HttpApi
+    # Only outputs are annotated here (the component schema is inferred from them); a Python program
+    # also reaches the children: ``event_bus`` (None when ``event_bus_arn`` was given), ``table``,
+    # ``events_function``, ``api_function``, ``work_functions`` (by handler module), ``state_machine``,
+    # ``rules`` (``stop``, ``error``), ``dead_letter_queue``, ``alarm_topic``, ``alarms`` and ``http_api``.
     url: pulumi.Output[str]
+    """Base URL of the HTTP API (``POST {url}/monitored``, ``GET {url}/monitored/{workflowkey}``, ``POST {url}/monitored/{workflowkey}/events``)."""
     event_bus_name: pulumi.Output[str]
+    """Name of the event bus the stop and error events go to."""
     event_bus_arn: pulumi.Output[str]
+    """ARN of that event bus (the component's own, or the ``event_bus_arn`` given)."""
     table_name: pulumi.Output[str]
+    """Name of the DynamoDB table holding each running execution's monitor token, by workflow key."""
     state_machine_arn: pulumi.Output[str]
+    """ARN of the Standard state machine; executions are named by workflow key."""
     alarm_topic_arn: pulumi.Output[str]
+    """ARN of the SNS topic the failed/timed-out execution alarms notify."""
 
     def __init__(self, name: str, args: MonitoredWorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("sfn-patterns:index:MonitoredWorkflow", name, None, opts)
@@ -143,23 +147,23 @@ class MonitoredWorkflow(pulumi.ComponentResource):
 
         # The bus (the component's own, or one passed in) and the token table (TTL = the monitor's deadline).
         if args.get("event_bus_arn") is not None:
-            self.event_bus = None
+            self.event_bus: Optional[aws.cloudwatch.EventBus] = None
             self.event_bus_arn = pulumi.Output.from_input(args["event_bus_arn"])
             self.event_bus_name = self.event_bus_arn.apply(lambda arn: arn.split("/")[-1])
         else:
             self.event_bus = aws.cloudwatch.EventBus(f"{name}-bus", opts=child)
             self.event_bus_arn, self.event_bus_name = self.event_bus.arn, self.event_bus.name
-        self.table = secure_table(f"{name}-tokens", child, hash_key=common.ROW_KEY, ttl_attribute=common.ROW_EXPIRES_AT)
+        self.table: aws.dynamodb.Table = secure_table(f"{name}-tokens", child, hash_key=common.ROW_KEY, ttl_attribute=common.ROW_EXPIRES_AT)
 
         # The work and the state machine.
         work, modules = work_branch(args)
-        self.work_functions = handler_functions(name, modules, args.get("work_handlers", {}), retention, child)
+        self.work_functions: dict[str, HandlerFunction] = handler_functions(name, modules, args.get("work_handlers", {}), retention, child)
         substitutions: dict[str, pulumi.Input[str]] = {
             "TokenTableArn": self.table.arn,
             "EventBusArn": self.event_bus_arn,
         }
         substitutions.update(handler_substitutions(self.work_functions))
-        self.state_machine = StateMachine(
+        self.state_machine: StateMachine = StateMachine(
             name,
             {
                 "definition": monitored_definition(work, timeout, source, stop_type),
@@ -171,7 +175,7 @@ class MonitoredWorkflow(pulumi.ComponentResource):
         sm_arn = self.state_machine.arn
 
         # The rules' target: completes the monitor of an event's key.
-        self.events_function = HandlerFunction(
+        self.events_function: HandlerFunction = HandlerFunction(
             f"{name}-events",
             {
                 "handler": "monitor_events",
@@ -189,7 +193,7 @@ class MonitoredWorkflow(pulumi.ComponentResource):
             },
             opts=child,
         )
-        self.rules = {}
+        self.rules: dict[str, aws.cloudwatch.EventRule] = {}
         for kind, detail_type in (("stop", stop_type), ("error", error_type)):
             self.rules[kind] = aws.cloudwatch.EventRule(
                 f"{name}-{kind}",
@@ -198,7 +202,7 @@ class MonitoredWorkflow(pulumi.ComponentResource):
                 event_pattern=json.dumps(event_pattern(source, detail_type)),
                 opts=child,
             )
-        self.dead_letter_queue = secure_queue(
+        self.dead_letter_queue: aws.sqs.Queue = secure_queue(
             f"{name}-rules-dlq",
             child,
             senders=[("events.amazonaws.com", rule.arn) for rule in self.rules.values()],
@@ -226,7 +230,7 @@ class MonitoredWorkflow(pulumi.ComponentResource):
             )
 
         # The HTTP API: start by key, read, put events for callers without EventBridge rights.
-        self.api_function = api_function(
+        self.api_function: HandlerFunction = api_function(
             f"{name}-api",
             {
                 "handler": "monitor_api",
@@ -251,11 +255,11 @@ class MonitoredWorkflow(pulumi.ComponentResource):
             "GET /monitored/{workflowkey}": caller_auth,
             "POST /monitored/{workflowkey}/events": caller_auth,
         }
-        self.http_api = function_api(f"{name}-api", self.api_function, routes, args, child)
+        self.http_api: HttpApi = function_api(f"{name}-api", self.api_function, routes, args, child)
 
         # Alarms on failed and timed-out executions, to an SNS topic CloudWatch can publish to.
-        self.alarm_topic = alarm_topic(f"{name}-alarms", child, account_id=sm_arn.apply(lambda arn: arn.split(":")[4]))
-        self.alarms = [
+        self.alarm_topic: aws.sns.Topic = alarm_topic(f"{name}-alarms", child, account_id=sm_arn.apply(lambda arn: arn.split(":")[4]))
+        self.alarms: list[aws.cloudwatch.MetricAlarm] = [
             aws.cloudwatch.MetricAlarm(
                 f"{name}-{metric_slug}",
                 namespace="AWS/States",

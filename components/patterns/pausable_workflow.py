@@ -19,8 +19,6 @@ anyone allowed to publish) answers on the resume topic with ``{"jobId", "status"
 publishes resumes for people.
 """
 
-from __future__ import annotations
-
 from typing import Any, Mapping, Optional
 
 import pulumi
@@ -48,23 +46,27 @@ class PausableWorkflowArgs(ApiArgs, total=False):
     preprocess: Optional[str]
     """Handler module of the preprocessing step (gets the execution input). Default: the demo
     ``pausable_preprocess``. ``None``: no preprocessing state (nor its Lambda); the async service
-    gets the job's ``input``. Each step is a billed state transition ($25 per million executions)."""
+    gets the job's ``input``. Each step is a billed state transition ($25 per million executions).
+    A plain value, not an Output: it is written into the state machine definition when the component is constructed."""
     postprocess: Optional[str]
     """Handler module of the post-processing step (gets the state after the pause). Default: the demo
     ``pausable_postprocess``. ``None``: no post-processing state (nor its Lambda); the execution's
-    output is the resume's ``output``."""
+    output is the resume's ``output``.
+    A plain value, not an Output: it is written into the state machine definition when the component is constructed."""
     async_service: str
     """Handler module of the async service that does the long job: invoked asynchronously with
     ``{"jobId", "input"}``, it must publish the resume message to ``RESUME_TOPIC_ARN`` (it may
     also hand the job id on to an outside service that publishes later). Default: the demo
-    ``pausable_async_service`` (seed 004's)."""
+    ``pausable_async_service`` (seed 004's).
+    A plain value, not an Output: the Lambda's archive is built from that module when the component is constructed."""
     async_service_environment: Mapping[str, pulumi.Input[str]]
     """Extra environment of the async service Lambda (``RESUME_TOPIC_ARN`` is always set). Default: none."""
-    async_service_timeout: int
+    async_service_timeout: pulumi.Input[int]
     """Seconds the async service Lambda may run. Default 60."""
     pause_timeout_seconds: int
     """Seconds a job may stay paused before the execution fails with ``PauseTimedOut``; the pause
-    table's rows expire with it. Default 86400 (a day); at most a year."""
+    table's rows expire with it. Default 86400 (a day); at most a year.
+    A plain value, not an Output: it is written into the state machine definition when the component is constructed."""
 
 
 def pausable_definition(
@@ -119,20 +121,20 @@ def pausable_definition(
 class PausableWorkflow(pulumi.ComponentResource):
     """Preprocess, pause until resumed through an SNS topic (by a service or a person), post-process."""
 
+    # Only outputs are annotated here (the component schema is inferred from them); a Python program
+    # also reaches the children: ``state_machine``, ``functions`` (``preprocess``, ``postprocess``,
+    # ``pause``, ``async_service``, ``resume``, ``api``), ``resume_dead_letter_queue`` and ``http_api``.
     url: pulumi.Output[str]
+    """Base URL of the HTTP API (``POST {url}/jobs``, ``GET {url}/jobs/{jobId}``, ``POST {url}/jobs/{jobId}/resume``)."""
     resume_topic_arn: pulumi.Output[str]
+    """ARN of the SNS topic a resume message (``jobId``, ``status``, ``output`` or ``error``/``cause``) is published to."""
     table_name: pulumi.Output[str]
+    """Name of the DynamoDB table holding each paused job's token, by job id."""
     state_machine_arn: pulumi.Output[str]
-    state_machine: StateMachine
-    functions: dict[str, HandlerFunction]
-    resume_dead_letter_queue: aws.sqs.Queue
-    http_api: HttpApi
+    """ARN of the Standard state machine; executions are named by job id."""
 
-    def __init__(
-        self, name: str, args: Optional[PausableWorkflowArgs] = None, opts: Optional[pulumi.ResourceOptions] = None
-    ) -> None:
+    def __init__(self, name: str, args: PausableWorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("sfn-patterns:index:PausableWorkflow", name, None, opts)
-        args = args or {}
         child = pulumi.ResourceOptions(parent=self)
         retention = args.get("log_retention_days", 14)
         try:
@@ -185,7 +187,7 @@ class PausableWorkflow(pulumi.ComponentResource):
         )
 
         # The state machine: its role is derived from the three Task states.
-        self.state_machine = StateMachine(
+        self.state_machine: StateMachine = StateMachine(
             f"{name}-workflow",
             {
                 "definition": pausable_definition(timeout, "preprocess" in steps, "postprocess" in steps),
@@ -210,6 +212,7 @@ class PausableWorkflow(pulumi.ComponentResource):
                 "async_invocation": True,
             },
         )
+        self.resume_dead_letter_queue: aws.sqs.Queue
         _, self.resume_dead_letter_queue = subscribe_lambda(f"{name}-resume", topic.arn, resume.arn, resume.name, child)
 
         # The HTTP API: start, read, resume by hand.
@@ -232,9 +235,9 @@ class PausableWorkflow(pulumi.ComponentResource):
         )
         authorization = args.get("authorization_type", "AWS_IAM")
         routes = {"POST /jobs": authorization, "GET /jobs/{jobId}": authorization, "POST /jobs/{jobId}/resume": authorization}
-        self.http_api = function_api(f"{name}-api", api, routes, args, child)
+        self.http_api: HttpApi = function_api(f"{name}-api", api, routes, args, child)
 
-        self.functions = {
+        self.functions: dict[str, HandlerFunction] = {
             **steps,
             "pause": pause,
             "async_service": async_service,

@@ -7,11 +7,9 @@ the stack, passed in ``workflows``. Other ``${Name}`` placeholders are filled fr
 ``substitutions``. The role then gets exactly what those references need.
 """
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence, TypedDict
+from typing import Any, Mapping, Optional, Required, Sequence, TypedDict
 
 import pulumi
 import yaml
@@ -39,8 +37,9 @@ class WorkflowDefinitionError(Exception):
 class WorkflowArgs(TypedDict, total=False):
     """Arguments of :class:`Workflow`."""
 
-    definition_file: str
-    """Path of the YAML/JSON definition, absolute or relative to ``workflows/``. Required."""
+    definition_file: Required[str]
+    """Path of the YAML/JSON definition, absolute or relative to ``workflows/``. A plain value: the file
+    is read, checked and turned into the state machine's definition when the component is constructed."""
     workflows: Mapping[str, pulumi.Input[str]]
     """ARNs of other workflows, by the name used in ``workflow:<name>``. Default: none."""
     substitutions: Mapping[str, pulumi.Input[str]]
@@ -49,21 +48,24 @@ class WorkflowArgs(TypedDict, total=False):
     """Settings of the handler Lambdas, by module name. Default: none."""
     statements: Sequence[iam.Statement]
     """Extra statements for the state machine role. Default: none."""
-    type: str
+    type: pulumi.Input[str]
     """``STANDARD`` (default) or ``EXPRESS``."""
     log_retention_days: pulumi.Input[int]
     """Days every log group of the workflow keeps logs. Default 14."""
     handlers_dir: str
-    """Folder of handler modules. Default: the demo's ``handlers/demo/``."""
+    """Folder of handler modules. Default: the demo's ``handlers/demo/``. A plain value, not an Output:
+    the Lambda archives are built from its files when the component is constructed."""
 
 
 class Workflow(pulumi.ComponentResource):
     """A state machine loaded from a definition file, with a Lambda for each ``handler:`` it names."""
 
-    state_machine: StateMachine
-    functions: dict[str, HandlerFunction]
+    # Only outputs are annotated here (the component schema is inferred from them); a Python program
+    # also reaches the children: ``state_machine`` and ``functions`` (by handler module).
     arn: pulumi.Output[str]
+    """ARN of the state machine."""
     name: pulumi.Output[str]
+    """Name of the state machine."""
 
     def __init__(self, name: str, args: WorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("sfn-patterns:index:Workflow", name, None, opts)
@@ -82,7 +84,7 @@ class Workflow(pulumi.ComponentResource):
                     f" (known: {sorted(known) or 'none'})"
                 )
         retention = args.get("log_retention_days", 14)
-        self.functions = handler_functions(
+        self.functions: dict[str, HandlerFunction] = handler_functions(
             name, modules, args.get("handlers", {}), retention, child, handlers_dir=str(handlers_dir)
         )
 
@@ -93,7 +95,7 @@ class Workflow(pulumi.ComponentResource):
         if missing:
             raise WorkflowDefinitionError(f"{path.name}: no value for placeholder(s) {missing}")
 
-        self.state_machine = StateMachine(
+        self.state_machine: StateMachine = StateMachine(
             name,
             {
                 "definition": template,
