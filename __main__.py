@@ -6,7 +6,7 @@ Settings come from the stack config (``Pulumi.<stack>.yaml``, key prefix ``sfn-p
 
 import pulumi
 
-from sfn_patterns import CallbackWorkflow, IdempotentApi, MonitoredWorkflow, PausableWorkflow, PausableWorkflowArgs, Workflow
+from sfn_patterns import CallbackWorkflow, IdempotentApi, InlineMapArgs, MonitoredWorkflow, PausableWorkflow, PausableWorkflowArgs, Workflow
 from sfn_patterns.demo.external_service import DemoExternalService
 
 config = pulumi.Config()
@@ -26,7 +26,27 @@ composite = Workflow(
     {"definition_file": "composite.yaml", "workflows": {"chain": chain.arn}, "log_retention_days": retention},
 )
 chain_api = IdempotentApi("chain-api", {"state_machine_arn": chain.arn, **api_settings})
-composite_api = IdempotentApi("composite-api", {"state_machine_arn": composite.arn, **api_settings})
+#: What bounds the composite's items (workflows/composite.yaml runs an inline Map over them). History:
+#: besides the iterations the execution writes 6 events (ExecutionStarted, MapStateEntered,
+#: MapStateStarted, MapStateSucceeded, MapStateExited, ExecutionSucceeded); an iteration writes 8
+#: (MapIterationStarted, TaskStateEntered, TaskScheduled, TaskStarted, TaskSubmitted, TaskSucceeded,
+#: TaskStateExited, MapIterationSucceeded) plus 3 (TaskFailed, TaskScheduled, TaskStarted) per retry,
+#: 3 retries at most: 17, so (25,000 - 6) // 17 = 1,470 items. Results: a child's output is shout's
+#: envelope, 185 bytes with an empty payload, plus the upper-cased payload, at most 3 times the
+#: payload's bytes (Unicode upper-casing can triple a character's UTF-8); an item's JSON is at least
+#: {"payload":""} (14 bytes) plus the payload: 185 - 3 * 14 = 143 bytes plus 3 times the item's
+#: JSON bounds each result. A redrive that re-runs k items adds up to 17 * k events more.
+COMPOSITE_MAP_ITEMS: InlineMapArgs = {
+    "field": "items",
+    "events_per_item": 8 + 3 * 3,
+    "fixed_events": 6,
+    "result_overhead_bytes": 143,
+    "result_growth": 3,
+    "result_wrapper_bytes": len('{"results":[]}'),
+}
+composite_api = IdempotentApi(
+    "composite-api", {"state_machine_arn": composite.arn, "map_items": COMPOSITE_MAP_ITEMS, **api_settings}
+)
 
 # CallbackWorkflow, with seed 000's external service (demo only) subscribed to its notifications.
 callback = CallbackWorkflow(

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from sfn_patterns.blocks.http_api import HttpApi, HttpApiArgs, RouteArgs
     from sfn_patterns.blocks.state_machine import StateMachine, StateMachineArgs
     from sfn_patterns.patterns.callback_workflow import CallbackWorkflow, CallbackWorkflowArgs
-    from sfn_patterns.patterns.idempotent_api import IdempotentApi, IdempotentApiArgs
+    from sfn_patterns.patterns.idempotent_api import IdempotentApi, IdempotentApiArgs, InlineMapArgs
     from sfn_patterns.patterns.monitored_workflow import MonitoredWorkflow, MonitoredWorkflowArgs
     from sfn_patterns.patterns.pausable_workflow import PausableWorkflow, PausableWorkflowArgs
     from sfn_patterns.patterns.workflow import Workflow, WorkflowArgs, WorkflowDefinitionError
@@ -43,6 +43,7 @@ _EXPORTS = {
     "CallbackWorkflowArgs": "sfn_patterns.patterns.callback_workflow",
     "IdempotentApi": "sfn_patterns.patterns.idempotent_api",
     "IdempotentApiArgs": "sfn_patterns.patterns.idempotent_api",
+    "InlineMapArgs": "sfn_patterns.patterns.idempotent_api",
     "MonitoredWorkflow": "sfn_patterns.patterns.monitored_workflow",
     "MonitoredWorkflowArgs": "sfn_patterns.patterns.monitored_workflow",
     "PausableWorkflow": "sfn_patterns.patterns.pausable_workflow",

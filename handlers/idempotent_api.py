@@ -1,9 +1,14 @@
 """IdempotentApi routes: start a named execution once (``POST /workflow``) and read it (``GET /workflow/{name}``).
 
-Environment: ``STATE_MACHINE_ARN``, the workflow the API fronts (``sfn_patterns.contracts.idempotent``).
+Environment (``sfn_patterns.contracts.idempotent``): ``STATE_MACHINE_ARN``, the workflow the API
+fronts; ``MAP_ITEMS_LIMIT`` (optional), the :class:`~sfn_patterns.contracts.idempotent.MapItemsLimit`
+of an input array the workflow maps over (400 ``InvalidInput``, ``TooManyItems`` or
+``ResultTooLarge`` past it, before anything starts).
 """
 
 from __future__ import annotations
+
+import os
 
 from common import env, executions
 from common.http import Request, Response, Router, bad_request, json_response, not_found
@@ -22,6 +27,11 @@ def start(request: Request) -> Response:
         raise bad_request("NameMismatch", "'name' and the Idempotency-Key header differ")
     name = require_name(body.get("name", header_name), "name")
     execution_input = optional_object(body, "input")
+    limit = os.environ.get(idempotent.ENV_MAP_ITEMS)
+    if limit:
+        problem = idempotent.map_limit_problem(idempotent.MapItemsLimit.from_json(limit), execution_input)
+        if problem is not None:
+            raise bad_request(*problem)
     description, created = executions.start_once(env.require(idempotent.ENV_STATE_MACHINE_ARN), name, execution_input)
     return json_response(
         201 if created else 200,

@@ -29,6 +29,9 @@
   escape as ``States.Runtime``). Step Functions' extra functions
   (``$partition``, ``$uuid``, ``$hash`` ...) are not provided; standard JSONata (``$millis()``,
   ``$string``, ``$floor`` ...) is.
+- **``$$.Execution.RedriveCount``**: moto's context object has no ``RedriveCount`` (it implements no
+  RedriveExecution), so a path to it fails the state. Here every execution starts with 0, as a
+  never-redriven execution does on AWS.
 - **StartExecution atomicity**: moto checks for an execution of that name and then appends the
   new one without a lock, so two concurrent starts with one name could both start an execution.
   Starts are serialized here, so a name is used once, as on AWS.
@@ -161,6 +164,17 @@ def install() -> None:
             raise query_evaluation_error(env, self.expression, error.details or "") from error
 
     _patch(string_expression.StringJSONata, "_eval_body", jsonata_body)
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original_environment = ExecutionWorker._get_evaluation_environment
+
+    # moto 5.2.5 gap: no Execution.RedriveCount in the context object.
+    def evaluation_environment(self: Any) -> Any:
+        environment = original_environment(self)
+        environment.states.context_object.context_object_data["Execution"].setdefault("RedriveCount", 0)
+        return environment
+
+    _patch(ExecutionWorker, "_get_evaluation_environment", evaluation_environment)
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
         StateTaskServiceSfn,
     )

@@ -26,20 +26,27 @@ LAMBDA_SERVICE_ERRORS = [
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 ]
-#: DynamoDB's transient errors as an AWS SDK integration names them (``DynamoDb.<exception>``; both
-#: spellings of the exceptions whose SDK class and error code differ). Listed by name on purpose: a
-#: callback Task must never retry ``States.TaskFailed``, which also matches the error a
-#: SendTaskFailure delivers, so the wait would start over instead of failing.
+#: DynamoDB's transient errors as an AWS SDK integration names them: ``DynamoDb.<error>`` with the
+#: ``Exception`` suffix always added (Step Functions adds it even where the service's error code has
+#: none, so ``DynamoDb.RequestLimitExceeded`` or ``DynamoDb.InternalServerError`` never match).
+#: Listed by name on purpose: the catch-all ``DynamoDb.DynamoDbException`` also matches permanent
+#: errors (validation, access denied), and a callback Task must never retry ``States.TaskFailed``,
+#: which also matches the error a SendTaskFailure delivers, so the wait would start over.
 DYNAMODB_TRANSIENT_ERRORS = [
     "DynamoDb.ProvisionedThroughputExceededException",
-    "DynamoDb.RequestLimitExceeded",
     "DynamoDb.RequestLimitExceededException",
     "DynamoDb.ThrottlingException",
-    "DynamoDb.InternalServerError",
     "DynamoDb.InternalServerErrorException",
-    "DynamoDb.DynamoDbException",
     "DynamoDb.SdkClientException",
 ]
+#: The transient errors of the optimized ``events:putEvents`` integration: a non-zero
+#: ``FailedEntryCount`` is ``EventBridge.FailedEntry`` (documented without the suffix), the API's own
+#: 500 is ``InternalException``, its throttling ``ThrottlingException``. Not ``States.TaskFailed``,
+#: which matches every failure, access denied included.
+EVENTBRIDGE_TRANSIENT_ERRORS = ["EventBridge.FailedEntry", "EventBridge.InternalException", "EventBridge.ThrottlingException"]
+#: Error names of SDK integrations that match any error of the service, permanent ones included:
+#: never retried (tests/unit/test_program.py checks every Retry of the demo stack).
+SDK_CATCH_ALL_ERRORS = ["DynamoDb.DynamoDbException", "StepFunctions.AWSStepFunctionsException"]
 # AWS_UNAVAILABLE_ERROR (imported above, from the contract): the error a handler raises when an AWS
 # call it makes fails (``handlers/common/errors.py``), worth a retry.
 #: The errors with which Step Functions ends a callback wait (moto reports both as States.Timeout).

@@ -5,9 +5,12 @@ Routes (seed 000's contract):
 - ``POST /workflow`` ``{"name", "input"}`` (or the name in an ``Idempotency-Key`` header):
   201 new execution, 200 same name and input again, 409 same name with another input, 400 bad input.
 - ``GET /workflow/{name}``: status, input, output, error, cause and dates; 404 for an unknown name.
+
+A workflow that runs an inline Map over an input array gives ``map_items``: the API then refuses
+(400) an input whose array the Map could not complete within Step Functions' history and result limits.
 """
 
-from typing import Optional, Required
+from typing import Optional, Required, TypedDict
 
 import pulumi
 
@@ -17,11 +20,45 @@ from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, functio
 from sfn_patterns.contracts import idempotent
 
 
+class InlineMapArgs(TypedDict, total=False):
+    """How the fronted workflow maps over an input array: what bounds the array (see ``map_items``)."""
+
+    field: Required[str]
+    """The input field holding the array the inline Map iterates over."""
+    events_per_item: Required[int]
+    """Most history events one iteration writes, retries included."""
+    fixed_events: Required[int]
+    """History events the execution writes besides the iterations."""
+    result_overhead_bytes: Required[int]
+    """Bytes one item's result adds beyond ``result_growth`` times the item's own JSON."""
+    result_growth: float
+    """Most bytes of an item's result per byte of the item's JSON. Default 1."""
+    result_wrapper_bytes: int
+    """Bytes of the Map's output around the array of results. Default 2 (``[]``)."""
+
+
 class IdempotentApiArgs(ApiArgs, total=False):
     """Arguments of :class:`IdempotentApi` (``authorization_type`` covers both routes, GET included)."""
 
     state_machine_arn: Required[pulumi.Input[str]]
     """ARN of the Standard workflow the API starts."""
+    map_items: InlineMapArgs
+    """The workflow runs an inline Map over this input array: refuse (400) more items than fit in
+    Step Functions' 25,000 history events, or items whose results could pass 256 KiB. Default: no check."""
+
+
+def map_items_limit(args: InlineMapArgs) -> idempotent.MapItemsLimit:
+    """The handler's :class:`~sfn_patterns.contracts.idempotent.MapItemsLimit` for ``args``."""
+    max_items = idempotent.inline_map_max_items(args["events_per_item"], args["fixed_events"])
+    if max_items < 1:
+        raise ValueError(f"map_items: no iteration fits in {idempotent.MAX_HISTORY_EVENTS} history events")
+    return idempotent.MapItemsLimit(
+        field=args["field"],
+        max_items=max_items,
+        result_overhead_bytes=args["result_overhead_bytes"],
+        result_growth=float(args.get("result_growth", 1)),
+        result_wrapper_bytes=args.get("result_wrapper_bytes", 2),
+    )
 
 
 class IdempotentApi(pulumi.ComponentResource):
@@ -37,12 +74,15 @@ class IdempotentApi(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         state_machine_arn = args["state_machine_arn"]
         retention = args.get("log_retention_days", 14)
+        environment: dict[str, pulumi.Input[str]] = {idempotent.ENV_STATE_MACHINE_ARN: state_machine_arn}
+        if "map_items" in args:
+            environment[idempotent.ENV_MAP_ITEMS] = map_items_limit(args["map_items"]).to_json()
 
         self.function: HandlerFunction = api_function(
             f"{name}-handler",
             {
                 "handler": "idempotent_api",
-                "environment": {idempotent.ENV_STATE_MACHINE_ARN: state_machine_arn},
+                "environment": environment,
                 "statements": iam.grant_start_execution(state_machine_arn),
                 "log_retention_days": retention,
             },

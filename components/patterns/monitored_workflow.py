@@ -39,7 +39,7 @@ from sfn_patterns.blocks.function import (
 )
 from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
 from sfn_patterns.blocks.messaging import alarm_topic, secure_queue, secure_table
-from sfn_patterns.blocks.state_machine import DYNAMODB_TRANSIENT_ERRORS, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
+from sfn_patterns.blocks.state_machine import DYNAMODB_TRANSIENT_ERRORS, EVENTBRIDGE_TRANSIENT_ERRORS, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
 from sfn_patterns.contracts import common, monitored
 from sfn_patterns.contracts.common import MAX_TIMEOUT_SECONDS
 from sfn_patterns.contracts.monitored import (
@@ -466,7 +466,7 @@ def monitored_definition(
             ]
         },
         "ResultPath": None,
-        "Retry": [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2}],
+        "Retry": [{"ErrorEquals": EVENTBRIDGE_TRANSIENT_ERRORS, "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2}],
         "End": True,
     }
     monitor = monitor_branch(timeout, stop_detail_type)

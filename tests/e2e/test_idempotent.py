@@ -93,10 +93,47 @@ def test_composite_runs_the_chain_per_item_in_order(local_stack: LocalStackProce
     assert [r["body"]["payload"] for r in view["output"]["results"]] == ["BA", "DC", "MOM IH"]
     assert all(r["statusCode"] == 200 for r in view["output"]["results"])
 
-    # One child execution of the chain per item, named <sha1(parent name)>-<index>.
-    prefix = hashlib.sha1(name.encode()).hexdigest()
+    # One child execution of the chain per item, named <sha1(parent execution ARN)>.<redrive count>.<index>.
+    prefix = hashlib.sha1(body["executionArn"].encode()).hexdigest()
     children = {e["name"]: e["status"] for e in executions(local_stack, "chain") if e["name"].startswith(prefix)}
-    assert children == {f"{prefix}-{i}": "SUCCEEDED" for i in range(len(items))}
+    assert children == {f"{prefix}.0.{i}": "SUCCEEDED" for i in range(len(items))}
+
+
+def test_no_caller_can_squat_a_childs_name(local_stack: LocalStackProcess) -> None:
+    # A child's name has a '.', which no caller of an IdempotentApi may use: the chain API refuses it.
+    chain, composite, name = local_stack.endpoints["chain"], local_stack.endpoints["composite"], unique()
+    arn = local_stack.outputs["stateMachines"]["composite"].replace(":stateMachine:", ":execution:") + f":{name}"
+    child = f"{hashlib.sha1(arn.encode()).hexdigest()}.0.0"
+    for squat in (child, child.replace(".", "-"), f"{hashlib.sha1(name.encode()).hexdigest()}-0"):
+        status, body, _ = local_stack.request("POST", f"{chain}/workflow", json={"name": squat, "input": {"payload": "x"}})
+        if "." in squat:
+            assert status == 400 and body["error"] == "InvalidName", body
+        else:
+            # Old-style names are still valid chain names, but no composite derives them any more.
+            assert status == 201, body
+    status, body, _ = local_stack.request("POST", f"{composite}/workflow", json={"name": name, "input": {"items": [{"payload": "ab"}]}})
+    assert status == 201 and body["executionArn"] == arn, body
+    view = finished(local_stack, composite, name)
+    assert view["status"] == "SUCCEEDED", view
+    assert [r["body"]["payload"] for r in view["output"]["results"]] == ["BA"]
+
+
+@pytest.mark.parametrize(
+    ("items", "error"),
+    [
+        ([{"payload": ""}] * 1471, "TooManyItems"),  # one over (25,000 - 6) // 17 = 1,470
+        ([{"payload": "x" * 20_000}] * 5, "ResultTooLarge"),  # 5 * (143 + 3 * 20,014) + 18 > 256 KiB
+        ("not a list", "InvalidInput"),
+        (None, "InvalidInput"),
+    ],
+    ids=["too-many-items", "results-over-256KiB", "items-not-an-array", "no-items"],
+)
+def test_the_composite_refuses_what_its_map_cannot_complete(local_stack: LocalStackProcess, items: Any, error: str) -> None:
+    url, name = local_stack.endpoints["composite"], unique()
+    execution_input = {} if items is None else {"items": items}
+    status, body, _ = local_stack.request("POST", f"{url}/workflow", json={"name": name, "input": execution_input})
+    assert status == 400 and body["error"] == error, body
+    assert name not in {e["name"] for e in executions(local_stack, "composite")}
 
 
 def test_composite_fails_when_a_child_fails(local_stack: LocalStackProcess) -> None:

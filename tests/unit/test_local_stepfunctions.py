@@ -189,3 +189,43 @@ def test_a_raising_jsonata_expression_is_a_catchable_query_evaluation_error(sfn:
     history = sfn.get_execution_history(executionArn=description["executionArn"])["events"]
     failed = [e["evaluationFailedEventDetails"] for e in history if e["type"] == "EvaluationFailed"]
     assert failed and "n must be positive" in failed[0]["cause"]
+
+
+def test_the_context_object_has_a_redrive_count(sfn: Any) -> None:
+    # The composite names children by $$.Execution.RedriveCount (0 until a redrive, as on AWS).
+    arn = machine(sfn, "ctx", {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"n.$": "$$.Execution.RedriveCount"}, "End": True}}})
+    description = run(sfn, arn, "r1", {})
+    assert description["status"] == "SUCCEEDED" and json.loads(description["output"]) == {"n": 0}
+
+
+def test_the_composites_child_names_cannot_be_chosen_by_a_caller(sfn: Any) -> None:
+    # workflows/composite.yaml's Map, on a Pass child: names <sha1(parent ARN)>.<redrive>.<index>.
+    import hashlib
+
+    from sfn_patterns.patterns.workflow import WORKFLOWS_DIR, load_definition
+
+    child = machine(sfn, "child", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    definition = json.loads(json.dumps(load_definition(WORKFLOWS_DIR / "composite.yaml")[0]).replace("${Workflow_chain}", child))
+    parent = machine(sfn, "composite", definition)
+    description = run(sfn, parent, "p1", {"items": [{"payload": "a"}, {"payload": "b"}]})
+    assert description["status"] == "SUCCEEDED", description
+    prefix = hashlib.sha1(description["executionArn"].encode()).hexdigest()
+    names = sorted(e["name"] for e in sfn.list_executions(stateMachineArn=child)["executions"])
+    assert names == [f"{prefix}.0.0", f"{prefix}.0.1"]
+    from sfn_patterns.contracts.common import valid_execution_name
+
+    assert not any(valid_execution_name(n) for n in names)  # no IdempotentApi caller can use them
+
+
+@pytest.mark.parametrize(("execution_input", "state"), [({"input": {}}, "NothingToDo"), ({"input": {"payload": 7}}, "NothingToDo"),
+                                                         ({"input": {"payload": "ab"}}, "Reverse")])
+def test_the_monitored_works_choice_takes_input_without_payload(sfn: Any, execution_input: Any, state: str) -> None:
+    from sfn_patterns.patterns.workflow import WORKFLOWS_DIR, load_definition
+
+    definition = load_definition(WORKFLOWS_DIR / "monitored_work.yaml")[0]
+    definition["States"]["Reverse"] = {"Type": "Pass", "Result": {"went": "Reverse"}, "End": True}
+    definition["States"]["NothingToDo"] = {"Type": "Pass", "Result": {"went": "NothingToDo"}, "End": True}
+    arn = machine(sfn, "work", definition)
+    description = run(sfn, arn, "w1", execution_input)
+    assert description["status"] == "SUCCEEDED", description
+    assert json.loads(description["output"]) == {"went": state}

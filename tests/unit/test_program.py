@@ -119,3 +119,62 @@ def test_the_benchmark_stack_is_the_demo_stack_plus_its_variants(program: Progra
     assert demo <= {(r.type, r.name) for r in bench.resources}  # the demo stack, unchanged
     assert all(name.startswith("pausable-lean") for _, name in extra)
     assert not any(name.startswith(("pausable-lean-preprocess", "pausable-lean-postprocess")) for _, name in extra)
+
+
+def _rules(choice_rules: list) -> list:
+    """Every rule of a Choice state, nested And/Or/Not included, each with its enclosing And's siblings."""
+    found = []
+
+    def walk(rule: dict, guards: list) -> None:
+        for key in ("And", "Or"):
+            for inner in rule.get(key, []):
+                walk(inner, guards + (rule["And"] if key == "And" else []))
+        if "Not" in rule:
+            walk(rule["Not"], guards)
+        if "Variable" in rule:
+            found.append((rule, guards))
+
+    for rule in choice_rules:
+        walk(rule, [])
+    return found
+
+
+def test_every_choice_rule_on_a_path_guards_with_is_present(program: ProgramRun) -> None:
+    # On AWS, a comparison on a path the input lacks fails the execution (States.Runtime) rather
+    # than not matching: every rule on a Variable is IsPresent itself, or sits in an And beside an
+    # IsPresent of that Variable.
+    from sfn_patterns.blocks.state_machine import iter_states
+
+    from sfn_patterns.patterns.workflow import WORKFLOWS_DIR, load_definition
+
+    definitions = [json.loads(m.inputs["definition"]) for m in program.of_type("aws:sfn/stateMachine:StateMachine")]
+    definitions += [load_definition(path)[0] for path in sorted(WORKFLOWS_DIR.glob("*.yaml"))]
+    checked = 0
+    for definition in definitions:
+        for path, state in iter_states(definition):
+            if state.get("Type") != "Choice" or state.get("QueryLanguage") == "JSONata":
+                continue
+            for rule, guards in _rules(state["Choices"]):
+                checked += 1
+                if "IsPresent" in rule:
+                    continue
+                assert any(g.get("Variable") == rule["Variable"] and g.get("IsPresent") is True for g in guards), (path, rule)
+    assert checked >= 2  # the monitored work's HasPayload (its IsPresent and its IsString)
+
+
+def test_retries_name_only_errors_step_functions_reports_and_never_a_catch_all(program: ProgramRun) -> None:
+    # An SDK integration's error is <Service>.<Name>Exception (Step Functions adds the suffix even
+    # where the service's code has none); a catch-all also matches permanent errors.
+    from sfn_patterns.blocks.state_machine import SDK_CATCH_ALL_ERRORS, iter_states
+
+    names = set()
+    for machine in program.of_type("aws:sfn/stateMachine:StateMachine"):
+        for path, state in iter_states(json.loads(machine.inputs["definition"])):
+            for rule in state.get("Retry", []):
+                for name in rule["ErrorEquals"]:
+                    names.add(name)
+                    assert name not in SDK_CATCH_ALL_ERRORS and name not in ("States.ALL", "States.TaskFailed"), (path, name)
+                    service, dot, error = name.partition(".")
+                    if dot and service != "States" and name != "EventBridge.FailedEntry":
+                        assert error.endswith("Exception"), (path, name)
+    assert "StepFunctions.ExecutionLimitExceededException" in names and "DynamoDb.ThrottlingException" in names
