@@ -47,7 +47,7 @@ _PROBE = (
 
 
 def program_functions(run: Any) -> list[dict[str, Any]]:
-    """The Lambdas a program run declares: logical name, handler module, memory, archive bytes."""
+    """The Lambdas a program run declares: logical name, handler module, memory, archive bytes (compressed and not)."""
     from local.cloud import zip_archive
 
     functions = []
@@ -62,7 +62,9 @@ def program_functions(run: Any) -> list[dict[str, Any]]:
                 "handler": str(resource.inputs.get("handler", "")).rsplit(".", 1)[0],
                 "memoryMb": int(resource.inputs.get("memorySize") or 128),
                 "architecture": (resource.inputs.get("architectures") or ["x86_64"])[0],
+                # The compressed (deflated) size of the package as deployed, and what it unpacks to.
                 "archiveBytes": len(package),
+                "archiveUncompressedBytes": sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(package)).infolist()),
                 "archiveFiles": len(zipfile.ZipFile(io.BytesIO(package)).namelist()),
                 "clients": clients,
                 "_package": package,

@@ -79,19 +79,20 @@ def markdown(result: dict[str, Any]) -> str:
     if lambdas:
         imports = lambdas["imports"]
         lines += [
-            f"**Lambdas** — archive as deployed (deterministic zip); handler import = median of "
+            f"**Lambdas** — archive as deployed (deterministic deflated zip of the handler's import closure; "
+            "compressed bytes, and what they unpack to); handler import = median of "
             f"{imports['repeats']} fresh subprocess import(s) with boto3 already imported; "
             f"boto3's own import: **{imports['boto3MedianMs']} ms** (median of {imports['boto3Samples']}); "
             "peak RSS = that process after importing boto3 and the handler and creating a client for each "
             "service the function's role lets it call",
             "",
-            "| function | handler | memory MB | peak RSS MB | archive bytes | files | handler import ms | cold import incl. boto3 ms |",
-            "|---|---|---|---|---|---|---|---|",
+            "| function | handler | memory MB | peak RSS MB | archive bytes | unpacked bytes | files | handler import ms | cold import incl. boto3 ms |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for fn in lambdas["functions"]:
             lines.append(
                 f"| {fn['function']} | {fn['handler']} | {fn['memoryMb']} | {fn['peakRssMb']} | {fn['archiveBytes']} | "
-                f"{fn['archiveFiles']} | {fn['importMs']} | {fn['coldImportMs']} |"
+                f"{fn['archiveUncompressedBytes']} | {fn['archiveFiles']} | {fn['importMs']} | {fn['coldImportMs']} |"
             )
         lines.append("")
     program = result.get("program")

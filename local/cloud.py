@@ -81,12 +81,15 @@ def _archive_files(archive: Any, prefix: str = "") -> dict[str, bytes]:
 
 
 def zip_archive(archive: Any) -> bytes:
-    """The deployment package (zip bytes) of a Pulumi archive."""
+    """The deployment package (zip bytes) of a Pulumi archive: entries sorted, fixed 1980-01-01
+    timestamps, mode 0644, deflated (so the same sources always give the same bytes)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
         for name, data in sorted(_archive_files(archive).items()):
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
+            # A ZipInfo carries its own compression (ZIP_STORED by default): the ZipFile's is not applied to it.
+            info.compress_type = zipfile.ZIP_DEFLATED
             bundle.writestr(info, data)
     return buffer.getvalue()
 

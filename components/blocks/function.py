@@ -1,7 +1,8 @@
-"""``HandlerFunction``: a Lambda built from one module of ``handlers/``.
+"""``HandlerFunction``: a Lambda built from one module of ``handlers/`` (or of a folder of the user's).
 
-The archive holds only that module and the shared helper package ``handlers/common`` (no
-``__pycache__``, no other handler). The function runs on arm64 with the newest Python runtime
+The archive holds that module and only the modules it imports, found from its imports
+(:mod:`sfn_patterns.blocks.imports`): the shared helpers of ``handlers/common`` it uses and the
+contracts of ``sfn_patterns.contracts`` (no ``__pycache__``, no other handler, no unused helper). The function runs on arm64 with the newest Python runtime
 pulumi-aws accepts, traces with X-Ray, logs JSON to its own log group with retention, and its
 role holds exactly the statements it is given plus log and trace writing.
 """
@@ -14,7 +15,9 @@ import pulumi
 import pulumi_aws as aws
 
 from sfn_patterns.blocks import iam
+from sfn_patterns.blocks.imports import Source, import_closure
 from sfn_patterns.blocks.messaging import secure_queue
+
 
 def _package_data_dir(package: str) -> Path:
     """The folder of a data-only subpackage, wherever it is installed (a wheel, or an editable install's mapping)."""
@@ -27,12 +30,10 @@ def _package_data_dir(package: str) -> Path:
 #: Folder of the patterns' Lambda sources (``handlers/`` in the repository, shipped as ``sfn_patterns.lambdas``);
 #: components only read files from it, never import it.
 HANDLERS_DIR = _package_data_dir("sfn_patterns.lambdas")
-#: Folder of the installed ``sfn_patterns`` package (its contracts travel in every archive).
+#: Folder of the installed ``sfn_patterns`` package (the contracts a handler imports travel in its archive).
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 #: Folder of the demo stack's own handler modules; it exists only in the repository, not in the package.
 DEMO_HANDLERS_DIR = Path(__file__).resolve().parent.parent.parent / "handlers" / "demo"
-#: The shared helper package every archive carries.
-COMMON_PACKAGE = "common"
 #: The newest Python runtime pulumi-aws 7 accepts.
 RUNTIME = "python3.14"
 ARCHITECTURE = "arm64"
@@ -191,16 +192,17 @@ def handler_substitutions(functions: Mapping[str, HandlerFunction]) -> dict[str,
     return {handler_placeholder(m)[2:-1]: fn.arn for m, fn in functions.items()}
 
 
+def archive_sources(handlers_dir: Path) -> list[Source]:
+    """Where a handler's imports are looked up, in order: its own folder, the library's handlers
+    (for ``common``) and the installed ``sfn_patterns`` package (for the contracts)."""
+    folders = [Source(handlers_dir), Source(HANDLERS_DIR), Source(PACKAGE_DIR, "sfn_patterns")]
+    return list(dict.fromkeys(folders))
+
+
 def handler_archive(module: str, handlers_dir: Path = HANDLERS_DIR) -> pulumi.AssetArchive:
-    """The deployment archive of one handler: ``<module>.py`` (from ``handlers_dir``) plus the ``common`` package's sources."""
-    source = handlers_dir / f"{module}.py"
-    if not source.is_file():
-        raise FileNotFoundError(f"no handler module {source}")
-    assets: dict[str, pulumi.Asset | pulumi.Archive] = {f"{module}.py": pulumi.FileAsset(str(source))}
-    for path in sorted((HANDLERS_DIR / COMMON_PACKAGE).glob("*.py")):
-        assets[f"{COMMON_PACKAGE}/{path.name}"] = pulumi.FileAsset(str(path))
-    # The contracts the handlers import (``sfn_patterns.contracts``), with the package ``__init__``s.
-    assets["sfn_patterns/__init__.py"] = pulumi.FileAsset(str(PACKAGE_DIR / "__init__.py"))
-    for path in sorted((PACKAGE_DIR / "contracts").glob("*.py")):
-        assets[f"sfn_patterns/contracts/{path.name}"] = pulumi.FileAsset(str(path))
-    return pulumi.AssetArchive(assets)
+    """The deployment archive of one handler: ``<module>.py`` (from ``handlers_dir``) and exactly the
+    modules it imports, recursively (:func:`sfn_patterns.blocks.imports.import_closure`), nothing listed by hand."""
+    if not (handlers_dir / f"{module}.py").is_file():
+        raise FileNotFoundError(f"no handler module {handlers_dir / f'{module}.py'}")
+    files = import_closure(module, archive_sources(handlers_dir))
+    return pulumi.AssetArchive({name: pulumi.FileAsset(str(path)) for name, path in files.items()})
