@@ -17,6 +17,12 @@ moto 5.2.5 gap: moto stores HTTP APIs, routes, integrations and stages but serve
   413 for bodies over 10 MB, 500 ``{"message":"Internal Server Error"}`` when the Lambda fails,
   503 ``{"message":"Service Unavailable"}`` when it outlives the integration timeout.
 
+A client's mistake never gets a 5xx or an HTML page: any method is routed (an unknown one matches no
+route: 404), and malformed framing (a request line or header the parser refuses, a non-numeric,
+negative or repeated Content-Length, Content-Length beside chunked, a broken chunk, a body shorter
+than announced) gets a 4xx JSON ``{"message": ...}`` and the connection is closed. The listen
+backlog holds :data:`LISTEN_BACKLOG` pending connections, so a burst of clients is queued, not reset.
+
 Not emulated: throttling (the stage's limits are stored, not enforced), authorizers other than
 AWS_IAM, CORS configuration, custom domains and non-``$default`` stages.
 """
@@ -49,8 +55,21 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_DRAIN_BYTES = 64 * 1024 * 1024
 #: How far a signature's X-Amz-Date may be from now (AWS allows 5 minutes of skew; 15 for SigV4 overall).
 MAX_CLOCK_SKEW_SECONDS = 15 * 60
+#: Pending connections the listening socket queues (Python's default of 5 resets a burst of clients).
+LISTEN_BACKLOG = 1024
+#: Seconds a connection may stay silent mid-request (a body shorter than its Content-Length) before 408.
+READ_TIMEOUT_SECONDS = 30
 _HOP_HEADERS = {"content-length", "transfer-encoding", "connection"}
 _TEXT_TYPES = re.compile(r"^(text/|application/(json|xml|x-www-form-urlencoded|javascript|.*\+json|.*\+xml))", re.I)
+
+
+class FramingError(Exception):
+    """The request's framing is broken (the client's mistake): answered ``status`` with ``message``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 @dataclass
@@ -199,8 +218,10 @@ class HttpGateway:
         account: str = ACCOUNT,
         quiet: bool = True,
         extra_stats: Optional[Any] = None,
+        read_timeout: float = READ_TIMEOUT_SECONDS,
     ) -> None:
         self.lambda_runtime = lambda_runtime
+        self.read_timeout = read_timeout
         self.extra_stats = extra_stats
         self.region = region
         self.account = account
@@ -213,16 +234,43 @@ class HttpGateway:
             protocol_version = "HTTP/1.1"
             server_version = "local-apigateway"
 
+            @property
+            def timeout(self) -> float:  # type: ignore[override] - read by StreamRequestHandler.setup
+                return gateway.read_timeout
+
             def _serve(self) -> None:
                 gateway.handle(self)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+            def __getattr__(self, name: str) -> Any:
+                # Every method reaches the router (http.server answers an unknown one 501, in HTML).
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
+
+            def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
+                # http.server's own refusals (a bad request line or header, an unsupported HTTP
+                # version, a line too long) are the client's mistake: 4xx JSON, never HTML or 5xx.
+                status = code if 400 <= code < 500 else 400
+                _, headers, body = _message(status, message or "Bad Request")
+                self.close_connection = True
+                # Refused before its version was read, a request counts as HTTP/0.9, which would
+                # get a body without a status line.
+                self.request_version = self.protocol_version
+                self.send_response(status, message)
+                for header, value in headers + [("Connection", "close"), ("Content-Length", str(len(body)))]:
+                    self.send_header(header, value)
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 if not gateway.quiet:
                     super().log_message(format, *args)
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = LISTEN_BACKLOG
+
+        self._server = Server((host, port), Handler)
         self._server.daemon_threads = True
         self.host, self.port = self._server.server_address[:2]
         self._thread: Optional[threading.Thread] = None
@@ -271,6 +319,9 @@ class HttpGateway:
             self.requests += 1
         try:
             status, headers, body = self._respond(request)
+        except FramingError as error:
+            request.close_connection = True
+            status, headers, body = _message(error.status, error.message, [("Connection", "close")])
         except Exception as error:  # noqa: BLE001 - the gateway never dies on a request
             print(f"[local] HTTP API adapter error: {error!r}")
             status, headers, body = _message(500, "Internal Server Error")
@@ -283,23 +334,28 @@ class HttpGateway:
             request.wfile.write(body)
 
     def _read_body(self, request: BaseHTTPRequestHandler) -> Optional[bytes]:
-        """The request body, or None when it is larger than API Gateway accepts."""
-        if "chunked" in (request.headers.get("Transfer-Encoding") or "").lower():
-            chunks, size = [], 0
-            while True:
-                line = request.rfile.readline(65537)
-                length = int(line.split(b";")[0].strip() or b"0", 16)
-                if length == 0:
-                    request.rfile.readline()
-                    break
-                size += length
-                if size > MAX_BODY_BYTES:
-                    request.close_connection = True
-                    return None
-                chunks.append(request.rfile.read(length))
-                request.rfile.readline()
-            return b"".join(chunks)
-        length = int(request.headers.get("Content-Length") or 0)
+        """The request body, or None when it is larger than API Gateway accepts; :class:`FramingError`
+        when its framing is broken."""
+        try:
+            return self._read_framed_body(request)
+        except (TimeoutError, OSError) as error:
+            raise FramingError(408, "Request Timeout: the body did not arrive") from error
+
+    def _read_framed_body(self, request: BaseHTTPRequestHandler) -> Optional[bytes]:
+        encodings = [v.strip().lower() for v in ",".join(request.headers.get_all("Transfer-Encoding") or []).split(",") if v.strip()]
+        lengths = request.headers.get_all("Content-Length") or []
+        if encodings:
+            if encodings != ["chunked"]:
+                raise FramingError(400, f"Bad Request: unsupported Transfer-Encoding {','.join(encodings)!r}")
+            if lengths:
+                raise FramingError(400, "Bad Request: Content-Length and Transfer-Encoding: chunked together")
+            return self._read_chunked(request)
+        if len(set(v.strip() for v in lengths)) > 1:
+            raise FramingError(400, "Bad Request: conflicting Content-Length headers")
+        text = lengths[0].strip() if lengths else "0"
+        if not text.isdigit() or not text.isascii():
+            raise FramingError(400, f"Bad Request: Content-Length must be a non-negative integer, got {text[:40]!r}")
+        length = int(text)
         if length > MAX_BODY_BYTES:
             request.close_connection = True
             remaining = min(length, MAX_DRAIN_BYTES)
@@ -309,7 +365,31 @@ class HttpGateway:
                     break
                 remaining -= len(chunk)
             return None
-        return request.rfile.read(length) if length else b""
+        body = request.rfile.read(length) if length else b""
+        if len(body) < length:
+            raise FramingError(400, f"Bad Request: the body ended after {len(body)} of {length} bytes")
+        return body
+
+    def _read_chunked(self, request: BaseHTTPRequestHandler) -> Optional[bytes]:
+        chunks, size = [], 0
+        while True:
+            line = request.rfile.readline(65537)
+            size_text = line.split(b";")[0].strip()
+            if not line.endswith(b"\n") or not size_text or any(c not in b"0123456789abcdefABCDEF" for c in size_text):
+                raise FramingError(400, "Bad Request: malformed chunk size line")
+            length = int(size_text, 16)
+            if length == 0:
+                while request.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass  # trailer fields are ignored
+                return b"".join(chunks)
+            size += length
+            if size > MAX_BODY_BYTES:
+                request.close_connection = True
+                return None
+            chunk = request.rfile.read(length)
+            if len(chunk) < length or request.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise FramingError(400, "Bad Request: a chunk is shorter than its size or not followed by CRLF")
+            chunks.append(chunk)
 
     def _respond(self, request: BaseHTTPRequestHandler) -> tuple[int, list[tuple[str, str]], bytes]:
         body = self._read_body(request)
@@ -324,7 +404,7 @@ class HttpGateway:
         if api is None:
             return _message(404, "Not Found")
         path = "/" + (segments[2] if len(segments) > 2 else "")
-        method = request.command.upper()
+        method = request.command  # case-sensitive (RFC 9110): "get" matches no GET route
         matched = match_route(self.routes(api), method, path)
         if matched is None:
             return _message(404, "Not Found")
