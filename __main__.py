@@ -6,24 +6,38 @@ Settings come from the stack config (``Pulumi.<stack>.yaml``, key prefix ``sfn-p
 
 import pulumi
 
-from sfn_patterns import CallbackWorkflow, IdempotentApi, InlineMapArgs, MonitoredWorkflow, PausableWorkflow, PausableWorkflowArgs, Workflow
+from sfn_patterns import (
+    CallbackWorkflow,
+    IdempotentApi,
+    InlineMapArgs,
+    MonitoredWorkflow,
+    PausableWorkflow,
+    PausableWorkflowArgs,
+    StackDashboard,
+    Workflow,
+    subscribe_stack_alarms,
+)
 from sfn_patterns.demo.external_service import DemoExternalService
 
 config = pulumi.Config()
 retention = config.get_int("logRetentionDays") or 14
+# Every component alarms (state machines, Lambdas, dead-letter queues, APIs) to the stack's alarm topic.
+alarms = {"period_seconds": config.get_int("alarmPeriodSeconds") or 300}
+subscribe_stack_alarms(email=config.get("alarmEmail"), https_endpoint=config.get("alarmHttpsEndpoint"))
 api_settings = {
     "throttle_rate": config.get_float("apiThrottleRate") or 50,
     "throttle_burst": config.get_int("apiThrottleBurst") or 100,
     "log_retention_days": retention,
     # AWS_IAM (the components' default) makes callers sign state-changing requests with SigV4.
     "authorization_type": config.get("apiAuthorization") or "AWS_IAM",
+    "alarms": alarms,
 }
 
 # Seed 001's chain (reverse, then shout) and seed 000's composite (the chain per item, as child executions).
-chain = Workflow("chain", {"definition_file": "chain.yaml", "log_retention_days": retention})
+chain = Workflow("chain", {"definition_file": "chain.yaml", "log_retention_days": retention, "alarms": alarms})
 composite = Workflow(
     "composite",
-    {"definition_file": "composite.yaml", "workflows": {"chain": chain.arn}, "log_retention_days": retention},
+    {"definition_file": "composite.yaml", "workflows": {"chain": chain.arn}, "log_retention_days": retention, "alarms": alarms},
 )
 chain_api = IdempotentApi("chain-api", {"state_machine_arn": chain.arn, **api_settings})
 #: What bounds the composite's items (workflows/composite.yaml runs an inline Map over them). History:
@@ -93,5 +107,10 @@ state_machines = {
     "pausable": pausable.state_machine_arn,
     "monitored": monitored.state_machine_arn,
 }
+# One dashboard of everything above: executions per workflow, dead letters, API answers and latency.
+dashboard = StackDashboard("dashboard")
+
 pulumi.export("endpoints", endpoints)
 pulumi.export("stateMachines", state_machines)
+pulumi.export("alarmTopic", monitored.alarm_topic_arn)
+pulumi.export("dashboard", dashboard.dashboard_name)

@@ -4,7 +4,8 @@ The library has two layers, and dependencies point one way (patterns use buildin
 
 - :mod:`sfn_patterns.blocks`, the building blocks: :class:`HandlerFunction`, :class:`StateMachine`,
   :class:`HttpApi`, the grants in :mod:`sfn_patterns.blocks.iam`, the secure queues/topics/tables of
-  :mod:`sfn_patterns.blocks.messaging` and the policy suppressions of :mod:`sfn_patterns.blocks.policy`;
+  :mod:`sfn_patterns.blocks.messaging`, the alarms and stack alarm topic of :mod:`sfn_patterns.blocks.alarms`,
+  :class:`StackDashboard` and the policy suppressions of :mod:`sfn_patterns.blocks.policy`;
 - :mod:`sfn_patterns.patterns`, the patterns: :class:`Workflow`, :class:`IdempotentApi`,
   :class:`CallbackWorkflow`, :class:`MonitoredWorkflow` and :class:`PausableWorkflow`.
 
@@ -19,6 +20,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sfn_patterns.blocks.alarms import AlarmSettings, AlarmTopic, subscribe_stack_alarms
+    from sfn_patterns.blocks.dashboard import StackDashboard, StackDashboardArgs
     from sfn_patterns.blocks.function import HandlerFunction, HandlerFunctionArgs
     from sfn_patterns.blocks.http_api import HttpApi, HttpApiArgs, RouteArgs
     from sfn_patterns.blocks.state_machine import StateMachine, StateMachineArgs
@@ -32,6 +35,11 @@ __version__ = "0.1.0"
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
+    "AlarmSettings": "sfn_patterns.blocks.alarms",
+    "AlarmTopic": "sfn_patterns.blocks.alarms",
+    "subscribe_stack_alarms": "sfn_patterns.blocks.alarms",
+    "StackDashboard": "sfn_patterns.blocks.dashboard",
+    "StackDashboardArgs": "sfn_patterns.blocks.dashboard",
     "HandlerFunction": "sfn_patterns.blocks.function",
     "HandlerFunctionArgs": "sfn_patterns.blocks.function",
     "HttpApi": "sfn_patterns.blocks.http_api",

@@ -131,6 +131,7 @@ class MotoCloud(RecordingMocks):
             "aws:cloudwatch/eventRule:EventRule": self._event_rule,
             "aws:cloudwatch/eventTarget:EventTarget": self._event_target,
             "aws:cloudwatch/metricAlarm:MetricAlarm": self._metric_alarm,
+            "aws:cloudwatch/dashboard:Dashboard": self._dashboard,
             "aws:kms/key:Key": self._kms_key,
             "aws:kms/alias:Alias": self._kms_alias,
         }
@@ -734,6 +735,12 @@ class MotoCloud(RecordingMocks):
             )
         )
         return name, {"arn": self._arn("cloudwatch", f"alarm:{name}"), "name": name}
+
+    def _dashboard(self, logical: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        name = inputs["dashboardName"]
+        body = _json_text(inputs["dashboardBody"])
+        self.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=body)
+        return name, {"dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{name}", "dashboardName": name}
 
     def _kms_key(self, logical: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         kms = self.client("kms")

@@ -14,9 +14,10 @@ from typing import Mapping, Optional, Required, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from sfn_patterns.blocks import iam
+from sfn_patterns.blocks import alarms, iam
+from sfn_patterns.blocks.alarms import AlarmSettings
 from sfn_patterns.blocks.imports import Source, import_closure
-from sfn_patterns.blocks.messaging import secure_queue
+from sfn_patterns.blocks.messaging import dead_letter_queue
 
 
 def _package_data_dir(package: str) -> Path:
@@ -69,13 +70,15 @@ class HandlerFunctionArgs(TypedDict, total=False):
     handlers_dir: str
     """Folder holding the handler modules. Default: the patterns' ``handlers/``. A plain value, not an
     Output: the archive is built from its files when the component is constructed."""
+    alarms: AlarmSettings
+    """Its alarms (errors, throttles; and its dead-letter queue's depth). Default: the parent component's settings."""
 
 
 class HandlerFunction(pulumi.ComponentResource):
-    """A Lambda function built from one handler module, with its role and log group.
+    """A Lambda function built from one handler module, with its role, log group and alarms (errors, throttles).
 
-    A Python program also reaches the child resources: ``function``, ``role``, ``log_group`` and
-    ``dead_letter_queue`` (None unless ``async_invocation``).
+    A Python program also reaches the child resources: ``function``, ``role``, ``log_group``,
+    ``dead_letter_queue`` (None unless ``async_invocation``) and ``alarms``.
     """
 
     # Only outputs are annotated here: the component schema is inferred from these annotations.
@@ -89,6 +92,7 @@ class HandlerFunction(pulumi.ComponentResource):
     ) -> None:
         super().__init__("sfn-patterns:index:HandlerFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        alarm_settings = alarms.settings_for(self, args.get("alarms"), opts)
         module = args["handler"]
         handlers_dir = Path(args.get("handlers_dir") or HANDLERS_DIR)
         code = handler_archive(module, handlers_dir)
@@ -106,7 +110,7 @@ class HandlerFunction(pulumi.ComponentResource):
 
         self.dead_letter_queue: Optional[aws.sqs.Queue] = None
         if args.get("async_invocation"):
-            self.dead_letter_queue = secure_queue(f"{name}-dlq", opts=child)
+            self.dead_letter_queue = dead_letter_queue(f"{name}-dlq", opts=child)
             statements += iam.grant_send_message(self.dead_letter_queue.arn)
 
         policy = aws.iam.RolePolicy(
@@ -139,6 +143,7 @@ class HandlerFunction(pulumi.ComponentResource):
                 opts=child,
             )
 
+        self.alarms: list[aws.cloudwatch.MetricAlarm] = alarms.function_alarms(name, self.function, alarm_settings, child)
         self.arn = self.function.arn
         self.name = self.function.name
         self.register_outputs({"arn": self.arn, "name": self.name})

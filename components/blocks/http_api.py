@@ -13,6 +13,8 @@ from typing import Any, Mapping, Optional, Required, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from sfn_patterns.blocks import alarms
+from sfn_patterns.blocks.alarms import DEFAULT_STAGE, AlarmSettings
 from sfn_patterns.blocks.function import HandlerFunction, HandlerFunctionArgs
 
 #: Memory of the handlers behind an HTTP API: a caller waits on their cold start, and Lambda's CPU
@@ -55,6 +57,8 @@ class HttpApiArgs(TypedDict, total=False):
     """Default burst of every route. Default 100."""
     log_retention_days: pulumi.Input[int]
     """Days the access log group keeps logs. Default 14."""
+    alarms: AlarmSettings
+    """Its alarm (5xx answers). Default: the parent component's settings."""
 
 
 class ApiArgs(TypedDict, total=False):
@@ -70,6 +74,10 @@ class ApiArgs(TypedDict, total=False):
     """Default burst of every route. Default 100."""
     log_retention_days: pulumi.Input[int]
     """Days every log group of the component keeps logs. Default 14."""
+    alarms: AlarmSettings
+    """The component's alarms (its state machine's executions, every Lambda's errors and throttles,
+    every dead-letter queue's depth, the API's 5xx answers): on/off, topic, period, thresholds.
+    Default: on, to the stack's alarm topic, 5-minute periods, threshold 1 (any dead letter)."""
 
 
 def api_settings(args: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,9 +124,9 @@ def _slug(route_key: str) -> str:
 
 
 class HttpApi(pulumi.ComponentResource):
-    """An HTTP API with Lambda routes, a throttled ``$default`` stage and access logs.
+    """An HTTP API with Lambda routes, a throttled ``$default`` stage, access logs and an alarm on 5xx answers.
 
-    A Python program also reaches the child resources: ``api``, ``stage`` and ``routes`` (by route key).
+    A Python program also reaches the child resources: ``api``, ``stage``, ``routes`` (by route key) and ``alarms``.
     """
 
     # Only outputs are annotated here: the component schema is inferred from these annotations.
@@ -128,6 +136,7 @@ class HttpApi(pulumi.ComponentResource):
     def __init__(self, name: str, args: HttpApiArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("sfn-patterns:index:HttpApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        alarm_settings = alarms.settings_for(self, args.get("alarms"), opts)
 
         self.api: aws.apigatewayv2.Api = aws.apigatewayv2.Api(name, protocol_type="HTTP", opts=child)
         access_logs = aws.cloudwatch.LogGroup(
@@ -179,7 +188,7 @@ class HttpApi(pulumi.ComponentResource):
         self.stage: aws.apigatewayv2.Stage = aws.apigatewayv2.Stage(
             f"{name}-default",
             api_id=self.api.id,
-            name="$default",
+            name=DEFAULT_STAGE,
             auto_deploy=True,
             default_route_settings={
                 "throttling_rate_limit": args.get("throttle_rate", 50),
@@ -188,5 +197,6 @@ class HttpApi(pulumi.ComponentResource):
             access_log_settings={"destination_arn": access_logs.arn, "format": ACCESS_LOG_FORMAT},
             opts=pulumi.ResourceOptions(parent=self, depends_on=routes),
         )
+        self.alarms: list[aws.cloudwatch.MetricAlarm] = alarms.api_alarms(name, self.api, DEFAULT_STAGE, alarm_settings, child)
         self.url = self.api.api_endpoint
         self.register_outputs({"url": self.url})

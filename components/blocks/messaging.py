@@ -69,6 +69,24 @@ def secure_queue(
     return queue
 
 
+def dead_letter_queue(
+    name: str,
+    opts: pulumi.ResourceOptions,
+    senders: Sequence[Tuple[str, pulumi.Input[str]]] = (),
+) -> aws.sqs.Queue:
+    """A :func:`secure_queue` that keeps dead letters 14 days, with an alarm when any message waits in it.
+
+    The alarm (``<name>-messages``) follows the alarm settings of ``opts.parent``
+    (:mod:`sfn_patterns.blocks.alarms`) and shows on the stack's dashboard.
+    """
+    # alarms imports this module (for the alarm topic): imported here to keep the import one-way at load time.
+    from sfn_patterns.blocks import alarms
+
+    queue = secure_queue(name, opts, senders=senders, retention_seconds=DEAD_LETTER_RETENTION_SECONDS)
+    alarms.dead_letter_alarms(name, queue, opts)
+    return queue
+
+
 def secure_topic(name: str, opts: pulumi.ResourceOptions) -> aws.sns.Topic:
     """An SNS topic encrypted with the AWS managed SNS key, refusing non-TLS publishes."""
     topic = aws.sns.Topic(name, kms_master_key_id="alias/aws/sns", opts=opts)
@@ -166,7 +184,7 @@ def subscribe_lambda(
     Creates ``<name>-sns`` (permission), ``<name>-sns-dlq`` (queue) and the subscription
     (``subscription_name``, default ``name``). Returns (subscription, dead-letter queue).
     """
-    dead_letters = secure_queue(f"{name}-sns-dlq", opts, senders=[("sns.amazonaws.com", topic_arn)])
+    dead_letters = dead_letter_queue(f"{name}-sns-dlq", opts, senders=[("sns.amazonaws.com", topic_arn)])
     permission = aws.lambda_.Permission(
         f"{name}-sns",
         action="lambda:InvokeFunction",

@@ -14,7 +14,8 @@ from typing import Any, Iterator, Mapping, Optional, Required, Sequence, TypedDi
 import pulumi
 import pulumi_aws as aws
 
-from sfn_patterns.blocks import iam
+from sfn_patterns.blocks import alarms, iam
+from sfn_patterns.blocks.alarms import AlarmSettings
 from sfn_patterns.contracts.common import AWS_UNAVAILABLE_ERROR
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
@@ -62,9 +63,28 @@ def lambda_retry(*extra_errors: str) -> dict[str, Any]:
         "BackoffRate": 2,
     }
 _SYNC_RULE = "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
+#: The log levels Step Functions accepts (``ALL``: every event of every execution).
+LOG_LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
 
 
-class StateMachineArgs(TypedDict, total=False):
+class LoggingArgs(TypedDict, total=False):
+    """How a state machine logs its executions (every pattern with a state machine takes these args)."""
+
+    log_level: str
+    """Which execution history events go to the state machine's log group: ``ALL`` (default),
+    ``ERROR``, ``FATAL`` or ``OFF``."""
+    log_execution_data: bool
+    """Also log each event's input, output and task parameters. Default False: those include every
+    waiting task's token (``$$.Task.Token``), and anyone who can read the logs could complete the
+    task with it, bypassing the component's per-task secret. Turn on only where no token flows."""
+
+
+def logging_settings(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The :class:`LoggingArgs` of a pattern's args, to pass on to its :class:`StateMachine`."""
+    return {key: args[key] for key in ("log_level", "log_execution_data") if key in args}
+
+
+class StateMachineArgs(LoggingArgs, total=False):
     """Arguments of :class:`StateMachine`."""
 
     definition: Required[Mapping[str, Any]]
@@ -77,12 +97,15 @@ class StateMachineArgs(TypedDict, total=False):
     """``STANDARD`` (default) or ``EXPRESS``."""
     log_retention_days: pulumi.Input[int]
     """Days the execution log group keeps logs. Default 14."""
+    alarms: AlarmSettings
+    """Its alarms (executions failed, timed out, aborted, throttled). Default: the parent component's settings."""
 
 
 class StateMachine(pulumi.ComponentResource):
-    """A Step Functions state machine with logging level ALL, X-Ray tracing and a derived role.
+    """A Step Functions state machine: logging (level ALL, no execution data, by default), X-Ray
+    tracing, a derived role, and alarms on failed, timed-out, aborted and throttled executions.
 
-    A Python program also reaches the child resources: ``state_machine``, ``role`` and ``log_group``.
+    A Python program also reaches the child resources: ``state_machine``, ``role``, ``log_group`` and ``alarms``.
     """
 
     # Only outputs are annotated here: the component schema is inferred from these annotations.
@@ -98,6 +121,10 @@ class StateMachine(pulumi.ComponentResource):
     ) -> None:
         super().__init__("sfn-patterns:index:StateMachine", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        alarm_settings = alarms.settings_for(self, args.get("alarms"), opts)
+        log_level = args.get("log_level", "ALL")
+        if log_level not in LOG_LEVELS:
+            raise ValueError(f"state machine {name!r}: log_level must be one of {list(LOG_LEVELS)}, got {log_level!r}")
         template = args["definition"]
         substitutions = dict(args.get("substitutions", {}))
         missing = sorted(placeholders(template) - set(substitutions))
@@ -139,8 +166,8 @@ class StateMachine(pulumi.ComponentResource):
             role_arn=self.role.arn,
             definition=self.definition,
             logging_configuration={
-                "level": "ALL",
-                "include_execution_data": True,
+                "level": log_level,
+                "include_execution_data": bool(args.get("log_execution_data", False)),
                 "log_destination": self.log_group.arn.apply(lambda a: a if a.endswith(":*") else f"{a}:*"),
             },
             tracing_configuration={"enabled": True},
@@ -148,6 +175,7 @@ class StateMachine(pulumi.ComponentResource):
         )
         self.arn = self.state_machine.arn
         self.name = self.state_machine.name
+        self.alarms: list[aws.cloudwatch.MetricAlarm] = alarms.state_machine_alarms(name, self.arn, alarm_settings, child)
         self.register_outputs({"arn": self.arn, "name": self.name})
 
 

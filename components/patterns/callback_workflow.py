@@ -19,7 +19,7 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from sfn_patterns.blocks import iam, policy
+from sfn_patterns.blocks import alarms, iam, policy
 from sfn_patterns.blocks.function import (
     HandlerFunction,
     HandlerSettings,
@@ -29,7 +29,14 @@ from sfn_patterns.blocks.function import (
 )
 from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
 from sfn_patterns.blocks.messaging import secure_table, secure_topic
-from sfn_patterns.blocks.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
+from sfn_patterns.blocks.state_machine import (
+    AWS_UNAVAILABLE_ERROR,
+    WAIT_EXPIRED_ERRORS,
+    LoggingArgs,
+    StateMachine,
+    lambda_retry,
+    logging_settings,
+)
 from sfn_patterns.contracts import callback, common
 from sfn_patterns.contracts.callback import DEFAULT_HEARTBEAT_SECONDS, DEFAULT_TIMEOUT_SECONDS, TIMED_OUT_ERROR
 from sfn_patterns.contracts.common import MAX_TIMEOUT_SECONDS
@@ -42,7 +49,7 @@ TIMED_OUT_STATE = TIMED_OUT_ERROR
 _RESERVED_STATES = {WAIT_STATE, TIMED_OUT_STATE}
 
 
-class CallbackWorkflowArgs(ApiArgs, total=False):
+class CallbackWorkflowArgs(ApiArgs, LoggingArgs, total=False):
     """Arguments of :class:`CallbackWorkflow`.
 
     ``authorization_type`` covers ``POST /tasks`` and ``GET /tasks/{taskId}``; ``PUT /tasks/{taskId}``
@@ -83,6 +90,7 @@ class CallbackWorkflow(pulumi.ComponentResource):
     def __init__(self, name: str, args: CallbackWorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("sfn-patterns:index:CallbackWorkflow", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        alarms.settings_for(self, args.get("alarms"), opts)
         timeout, heartbeat = check_timeouts(
             args.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS), args.get("heartbeat_seconds", DEFAULT_HEARTBEAT_SECONDS)
         )
@@ -123,6 +131,7 @@ class CallbackWorkflow(pulumi.ComponentResource):
                 "definition": callback_definition(timeout, heartbeat, before, after),
                 "substitutions": substitutions,
                 "log_retention_days": retention,
+                **logging_settings(args),
             },
             opts=child,
         )

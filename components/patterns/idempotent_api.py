@@ -14,7 +14,7 @@ from typing import Optional, Required, TypedDict
 
 import pulumi
 
-from sfn_patterns.blocks import iam
+from sfn_patterns.blocks import alarms, iam
 from sfn_patterns.blocks.function import HandlerFunction
 from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
 from sfn_patterns.contracts import idempotent
@@ -72,6 +72,7 @@ class IdempotentApi(pulumi.ComponentResource):
     def __init__(self, name: str, args: IdempotentApiArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("sfn-patterns:index:IdempotentApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        alarms.settings_for(self, args.get("alarms"), opts)
         state_machine_arn = args["state_machine_arn"]
         retention = args.get("log_retention_days", 14)
         environment: dict[str, pulumi.Input[str]] = {idempotent.ENV_STATE_MACHINE_ARN: state_machine_arn}

@@ -18,7 +18,7 @@ the execution FAILS with that error. The targets retry and dead-letter; the Lamb
 errors so events are retried, and drops (logs) events it cannot act on.
 
 An HTTP API starts executions by key, reads them, and puts events on the bus for callers without
-EventBridge rights. CloudWatch alarms on failed and timed-out executions publish to an SNS topic.
+EventBridge rights. Its building blocks alarm (``alarms`` arg) to the stack's alarm topic.
 """
 
 import copy
@@ -29,7 +29,7 @@ from typing import Any, Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
-from sfn_patterns.blocks import iam
+from sfn_patterns.blocks import alarms, iam
 from sfn_patterns.blocks.function import (
     HandlerFunction,
     HandlerSettings,
@@ -38,8 +38,16 @@ from sfn_patterns.blocks.function import (
     handler_substitutions,
 )
 from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
-from sfn_patterns.blocks.messaging import alarm_topic, secure_queue, secure_table
-from sfn_patterns.blocks.state_machine import DYNAMODB_TRANSIENT_ERRORS, EVENTBRIDGE_TRANSIENT_ERRORS, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
+from sfn_patterns.blocks.messaging import dead_letter_queue, secure_table
+from sfn_patterns.blocks.state_machine import (
+    DYNAMODB_TRANSIENT_ERRORS,
+    EVENTBRIDGE_TRANSIENT_ERRORS,
+    WAIT_EXPIRED_ERRORS,
+    LoggingArgs,
+    StateMachine,
+    lambda_retry,
+    logging_settings,
+)
 from sfn_patterns.contracts import common, monitored
 from sfn_patterns.contracts.common import MAX_TIMEOUT_SECONDS
 from sfn_patterns.contracts.monitored import (
@@ -74,11 +82,9 @@ CONDITION_FAILED_ERROR = "DynamoDb.ConditionalCheckFailedException"
 #: EventBridge target delivery: retries and the oldest event still delivered (then: the DLQ).
 TARGET_RETRY_ATTEMPTS = 4
 TARGET_MAX_EVENT_AGE_SECONDS = 3600
-#: Alarm: one failed (or timed-out) execution within a 5 minute period raises it.
-ALARM_PERIOD_SECONDS = 300
 
 
-class MonitoredWorkflowArgs(ApiArgs, total=False):
+class MonitoredWorkflowArgs(ApiArgs, LoggingArgs, total=False):
     """Arguments of :class:`MonitoredWorkflow`. Give at most one of ``work_seconds``, ``work_definition_file``, ``work_handler``.
 
     ``authorization_type`` covers every route: ``POST /monitored``, ``GET /monitored/{workflowkey}``
@@ -120,7 +126,7 @@ class MonitoredWorkflow(pulumi.ComponentResource):
     # Only outputs are annotated here (the component schema is inferred from them); a Python program
     # also reaches the children: ``event_bus`` (None when ``event_bus_arn`` was given), ``table``,
     # ``events_function``, ``api_function``, ``work_functions`` (by handler module), ``state_machine``,
-    # ``rules`` (``stop``, ``error``), ``dead_letter_queue``, ``alarm_topic``, ``alarms`` and ``http_api``.
+    # ``rules`` (``stop``, ``error``), ``dead_letter_queue`` and ``http_api``.
     url: pulumi.Output[str]
     """Base URL of the HTTP API (``POST {url}/monitored``, ``GET {url}/monitored/{workflowkey}``, ``POST {url}/monitored/{workflowkey}/events``)."""
     event_bus_name: pulumi.Output[str]
@@ -132,11 +138,12 @@ class MonitoredWorkflow(pulumi.ComponentResource):
     state_machine_arn: pulumi.Output[str]
     """ARN of the Standard state machine; executions are named by workflow key."""
     alarm_topic_arn: pulumi.Output[str]
-    """ARN of the SNS topic the failed/timed-out execution alarms notify."""
+    """ARN of the SNS topic every alarm of the component notifies (the stack's alarm topic unless ``alarms.topic_arn``)."""
 
     def __init__(self, name: str, args: MonitoredWorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("sfn-patterns:index:MonitoredWorkflow", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        alarm_settings = alarms.settings_for(self, args.get("alarms"), opts)
         timeout = check_timeout(args.get("monitor_timeout_seconds", DEFAULT_MONITOR_TIMEOUT_SECONDS))
         retention = args.get("log_retention_days", 14)
         source = args.get("event_source", DEFAULT_EVENT_SOURCE)
@@ -169,6 +176,7 @@ class MonitoredWorkflow(pulumi.ComponentResource):
                 "definition": monitored_definition(work, timeout, source, stop_type),
                 "substitutions": substitutions,
                 "log_retention_days": retention,
+                **logging_settings(args),
             },
             opts=child,
         )
@@ -202,7 +210,7 @@ class MonitoredWorkflow(pulumi.ComponentResource):
                 event_pattern=json.dumps(event_pattern(source, detail_type)),
                 opts=child,
             )
-        self.dead_letter_queue: aws.sqs.Queue = secure_queue(
+        self.dead_letter_queue: aws.sqs.Queue = dead_letter_queue(
             f"{name}-rules-dlq",
             child,
             senders=[("events.amazonaws.com", rule.arn) for rule in self.rules.values()],
@@ -257,34 +265,11 @@ class MonitoredWorkflow(pulumi.ComponentResource):
         }
         self.http_api: HttpApi = function_api(f"{name}-api", self.api_function, routes, args, child)
 
-        # Alarms on failed and timed-out executions, to an SNS topic CloudWatch can publish to.
-        self.alarm_topic: aws.sns.Topic = alarm_topic(f"{name}-alarms", child, account_id=sm_arn.apply(lambda arn: arn.split(":")[4]))
-        self.alarms: list[aws.cloudwatch.MetricAlarm] = [
-            aws.cloudwatch.MetricAlarm(
-                f"{name}-{metric_slug}",
-                namespace="AWS/States",
-                metric_name=metric,
-                dimensions={"StateMachineArn": sm_arn},
-                statistic="Sum",
-                period=ALARM_PERIOD_SECONDS,
-                evaluation_periods=1,
-                threshold=1,
-                comparison_operator="GreaterThanOrEqualToThreshold",
-                treat_missing_data="notBreaching",
-                alarm_description=f"{name}: {description} in the last {ALARM_PERIOD_SECONDS // 60} minutes",
-                alarm_actions=[self.alarm_topic.arn],
-                opts=child,
-            )
-            for metric, metric_slug, description in (
-                ("ExecutionsFailed", "executions-failed", "executions failed"),
-                ("ExecutionsTimedOut", "executions-timed-out", "executions timed out"),
-            )
-        ]
-
         self.url = self.http_api.url
         self.table_name = self.table.name
         self.state_machine_arn = sm_arn
-        self.alarm_topic_arn = self.alarm_topic.arn
+        # Every building block's alarms (state machine, Lambdas, DLQs, API) notify this topic.
+        self.alarm_topic_arn = alarms.topic_arn(alarm_settings, sm_arn)
         self.register_outputs(
             {
                 "url": self.url,

@@ -24,11 +24,18 @@ from typing import Any, Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
-from sfn_patterns.blocks import iam
+from sfn_patterns.blocks import alarms, iam
 from sfn_patterns.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
 from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
 from sfn_patterns.blocks.messaging import secure_table, secure_topic, subscribe_lambda
-from sfn_patterns.blocks.state_machine import AWS_UNAVAILABLE_ERROR, WAIT_EXPIRED_ERRORS, StateMachine, lambda_retry
+from sfn_patterns.blocks.state_machine import (
+    AWS_UNAVAILABLE_ERROR,
+    WAIT_EXPIRED_ERRORS,
+    LoggingArgs,
+    StateMachine,
+    lambda_retry,
+    logging_settings,
+)
 from sfn_patterns.contracts import common, pausable
 from sfn_patterns.contracts.pausable import DEFAULT_PAUSE_TIMEOUT_SECONDS, PAUSE_TIMED_OUT
 
@@ -36,7 +43,7 @@ from sfn_patterns.contracts.pausable import DEFAULT_PAUSE_TIMEOUT_SECONDS, PAUSE
 # contract's one timeout rule) and the names the Lambdas read are ``sfn_patterns.contracts.pausable``'s.
 
 
-class PausableWorkflowArgs(ApiArgs, total=False):
+class PausableWorkflowArgs(ApiArgs, LoggingArgs, total=False):
     """Arguments of :class:`PausableWorkflow`.
 
     ``authorization_type`` covers every route: ``POST /jobs``, ``GET /jobs/{jobId}`` and
@@ -136,6 +143,7 @@ class PausableWorkflow(pulumi.ComponentResource):
     def __init__(self, name: str, args: PausableWorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("sfn-patterns:index:PausableWorkflow", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        alarms.settings_for(self, args.get("alarms"), opts)
         retention = args.get("log_retention_days", 14)
         try:
             timeout, _ = common.check_timeouts(
@@ -193,6 +201,7 @@ class PausableWorkflow(pulumi.ComponentResource):
                 "definition": pausable_definition(timeout, "preprocess" in steps, "postprocess" in steps),
                 "substitutions": {"Pause": pause.arn, **{step.capitalize(): fn.arn for step, fn in steps.items()}},
                 "log_retention_days": retention,
+                **logging_settings(args),
             },
             opts=child,
         )

@@ -14,7 +14,8 @@ from typing import Any, Mapping, Optional, Required, Sequence, TypedDict
 import pulumi
 import yaml
 
-from sfn_patterns.blocks import iam
+from sfn_patterns.blocks import alarms, iam
+from sfn_patterns.blocks.alarms import AlarmSettings
 from sfn_patterns.blocks.function import (
     DEMO_HANDLERS_DIR,
     HandlerFunction,
@@ -23,7 +24,7 @@ from sfn_patterns.blocks.function import (
     handler_placeholder,
     handler_substitutions,
 )
-from sfn_patterns.blocks.state_machine import StateMachine, iter_states, placeholders
+from sfn_patterns.blocks.state_machine import LoggingArgs, StateMachine, iter_states, logging_settings, placeholders
 
 #: Folder of the project's workflow definitions.
 WORKFLOWS_DIR = Path(__file__).resolve().parent.parent.parent / "workflows"
@@ -34,7 +35,7 @@ class WorkflowDefinitionError(Exception):
     """A workflow file that cannot be turned into a state machine; the message names file and state."""
 
 
-class WorkflowArgs(TypedDict, total=False):
+class WorkflowArgs(LoggingArgs, total=False):
     """Arguments of :class:`Workflow`."""
 
     definition_file: Required[str]
@@ -55,6 +56,9 @@ class WorkflowArgs(TypedDict, total=False):
     handlers_dir: str
     """Folder of handler modules. Default: the demo's ``handlers/demo/``. A plain value, not an Output:
     the Lambda archives are built from its files when the component is constructed."""
+    alarms: AlarmSettings
+    """The workflow's alarms (executions failed, timed out, aborted, throttled; every handler Lambda's
+    errors and throttles): on/off, topic, period, thresholds. Default: on, to the stack's alarm topic."""
 
 
 class Workflow(pulumi.ComponentResource):
@@ -70,6 +74,7 @@ class Workflow(pulumi.ComponentResource):
     def __init__(self, name: str, args: WorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("sfn-patterns:index:Workflow", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        alarms.settings_for(self, args.get("alarms"), opts)
         path = Path(args["definition_file"])
         if not path.is_absolute():
             path = WORKFLOWS_DIR / path
@@ -103,6 +108,7 @@ class Workflow(pulumi.ComponentResource):
                 "statements": list(args.get("statements", [])),
                 "type": args.get("type", "STANDARD"),
                 "log_retention_days": retention,
+                **logging_settings(args),
             },
             opts=child,
         )

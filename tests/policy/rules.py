@@ -422,15 +422,17 @@ def rule(rule_id: str, types: Iterable[str], rationale: str, source: str, applie
 # State machines
 
 
-@rule("SFN-LOG-ALL", [SFN], "Execution history of every state, with data, goes to a log group of the stack.",
-      "cdk-nag AwsSolutions-SF1, Serverless-StepFunctionStateMachineAllLogsToCloudWatch; Checkov CKV_AWS_285")
+@rule("SFN-LOG-ALL", [SFN], "Execution history of every state goes to a log group of the stack, without execution "
+      "data: it would write every waiting task's token to the logs.",
+      "cdk-nag AwsSolutions-SF1, Serverless-StepFunctionStateMachineAllLogsToCloudWatch; Checkov CKV_AWS_285 "
+      "(which asks for execution data: refused here, for the tokens)")
 def sfn_log_all(sm: DeclaredResource, graph: Graph) -> list[str]:
     logging = sm.inputs.get("loggingConfiguration") or {}
     problems = []
     if logging.get("level") != "ALL":
         problems.append(f"logging level is {logging.get('level')!r}, not ALL")
-    if logging.get("includeExecutionData") is not True:
-        problems.append("execution data is not included in the logs")
+    if logging.get("includeExecutionData") is True:
+        problems.append("execution data is logged: every task token ($$.Task.Token) would be readable in the logs")
     if graph.log_group_by_arn(logging.get("logDestination")) is None:
         problems.append(f"log destination {logging.get('logDestination')!r} is no log group of the stack")
     return problems

@@ -42,6 +42,7 @@ CHECKED_THROUGH_OTHERS = {
     "aws:cloudwatch/eventRule:EventRule": "checked through its targets (EVENTS-TARGET-*) and the DLQ policies naming it",
     "aws:cloudwatch/eventBus:EventBus": "a custom bus without a resource policy: only this account can put events on it",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "its action is an encrypted, TLS-only topic (SNS-*); the packs check no alarm setting",
+    "aws:cloudwatch/dashboard:Dashboard": "graphs of metrics only: it holds no data and grants nothing",
 }
 
 

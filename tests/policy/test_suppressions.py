@@ -11,7 +11,7 @@ ROUTE = "aws:apigatewayv2/route:Route"
 EXPECTED_SUPPRESSIONS = {
     ("API-ROUTE-AUTH", ROUTE, "callback-api-put-tasks-taskid"),
     ("API-ROUTE-AUTH", ROUTE, "callback-api-post-tasks-taskid-heartbeat"),
-    ("IAM-NO-WILDCARD-ACTION", "aws:kms/key:Key", "monitored-alarms-key"),
+    ("IAM-NO-WILDCARD-ACTION", "aws:kms/key:Key", "stack-alarms-key"),
 }
 
 

@@ -13,6 +13,18 @@ def build(fn: Callable[[], Any], config: dict[str, str] | None = None) -> Progra
     return run_inline(FakeCloud(), fn, config=config)
 
 
+#: Component types a stack has once, whichever component creates them first (at the stack's root).
+STACK_LEVEL_TYPES = {"sfn-patterns:index:AlarmTopic"}
+
+
+def component_resources(run: ProgramRun) -> list:
+    """The declared resources but the stack-level ones (the alarm topic and what it holds)."""
+    return [
+        r for r in run.resources
+        if r.type not in STACK_LEVEL_TYPES and not (r.parent_types and r.parent_types[-1] in STACK_LEVEL_TYPES)
+    ]
+
+
 def policy_statements(run: ProgramRun, policy_name: str) -> list[dict[str, Any]]:
     """The statements of the RolePolicy with logical name ``policy_name``."""
     return json.loads(run.named_of("aws:iam/rolePolicy:RolePolicy", policy_name).inputs["policy"])["Statement"]

@@ -106,7 +106,8 @@ def test_state_machine_logs_traces_and_derives_its_role() -> None:
     assert sm.inputs["type"] == "STANDARD"
     assert sm.inputs["tracingConfiguration"] == {"enabled": True}
     logging = sm.inputs["loggingConfiguration"]
-    assert logging["level"] == "ALL" and logging["includeExecutionData"] is True
+    # Every event, but no execution data: it would write each waiting task's token to the logs.
+    assert logging["level"] == "ALL" and logging["includeExecutionData"] is False
     log_group = run.named_of("aws:cloudwatch/logGroup:LogGroup", "sm-logs")
     assert logging["logDestination"] == log_group.state["arn"] + ":*"
     assert log_group.inputs["retentionInDays"] == 7

@@ -11,7 +11,7 @@ import pytest
 from sfn_patterns.patterns.callback_workflow import CallbackWorkflow, callback_definition, check_timeouts
 from sfn_patterns.demo.external_service import DemoExternalService
 from local.program import FakeCloud, ProgramRun, run_program
-from tests.unit.helpers import actions, build, policy_statements
+from tests.unit.helpers import component_resources, actions, build, policy_statements
 
 ACCOUNT_REGION = "us-east-1:123456789012"
 SM = f"arn:aws:states:{ACCOUNT_REGION}:stateMachine:cb"
@@ -58,12 +58,12 @@ def test_outputs(run: ProgramRun) -> None:
 def test_every_resource_is_parented_under_the_component(run: ProgramRun) -> None:
     # (The mock URNs carry the immediate parent's type only.) Every building block sits in the
     # component, and every cloud resource in the component or one of those building blocks.
-    blocks = [r for r in run.resources if not r.custom and r.type != "sfn-patterns:index:CallbackWorkflow"]
+    blocks = [r for r in component_resources(run) if not r.custom and r.type != "sfn-patterns:index:CallbackWorkflow"]
     assert {b.type for b in blocks} == {"sfn-patterns:index:HandlerFunction", "sfn-patterns:index:StateMachine",
                                         "sfn-patterns:index:HttpApi"}
     assert all(b.parent_types == ["sfn-patterns:index:CallbackWorkflow"] for b in blocks)
     allowed = {"sfn-patterns:index:CallbackWorkflow"} | {b.type for b in blocks}
-    assert all(r.parent_types and r.parent_types[-1] in allowed for r in run.resources if r.custom)
+    assert all(r.parent_types and r.parent_types[-1] in allowed for r in component_resources(run) if r.custom)
     kinds = {(r.type, r.name) for r in run.resources}
     for expected in [
         ("aws:dynamodb/table:Table", "cb-tokens"),
@@ -224,7 +224,7 @@ def test_bad_step_lists_are_refused(before: list[str], after: list[str]) -> None
 def test_demo_external_service_is_subscribed_with_retries_and_dead_letter_queues() -> None:
     run = build(lambda: DemoExternalService("ext", {"topic_arn": TOPIC}))
     allowed = {"sfn-patterns:index:DemoExternalService", "sfn-patterns:index:HandlerFunction"}
-    assert all(r.parent_types and r.parent_types[-1] in allowed for r in run.resources if r.custom)
+    assert all(r.parent_types and r.parent_types[-1] in allowed for r in component_resources(run) if r.custom)
     assert run.named_of("sfn-patterns:index:HandlerFunction", "ext-fn").parent_types == ["sfn-patterns:index:DemoExternalService"]
     fn = run.named_of("aws:lambda/function:Function", "ext-fn")
     assert fn.inputs["handler"] == "external_service.handler" and fn.inputs["timeout"] == 30

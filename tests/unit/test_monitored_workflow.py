@@ -10,7 +10,7 @@ import pytest
 from sfn_patterns.patterns.monitored_workflow import MonitoredWorkflow, monitored_definition, work_branch
 from sfn_patterns.patterns.workflow import WorkflowDefinitionError
 from local.program import ProgramRun
-from tests.unit.helpers import actions, build, policy_statements
+from tests.unit.helpers import component_resources, actions, build, policy_statements
 
 ACCOUNT = "123456789012"
 
@@ -49,26 +49,25 @@ def test_outputs(run: ProgramRun) -> None:
     assert run.outputs["bus"] == bus.state["name"] and run.outputs["busArn"] == bus.state["arn"]
     assert run.outputs["table"] == run.named_of("aws:dynamodb/table:Table", "mon-tokens").state["name"]
     assert run.outputs["sm"] == arn_of(run, "aws:sfn/stateMachine:StateMachine", "mon")
-    assert run.outputs["alarms"] == arn_of(run, "aws:sns/topic:Topic", "mon-alarms")
+    assert run.outputs["alarms"] == arn_of(run, "aws:sns/topic:Topic", "stack-alarms")
     assert run.outputs["url"] == run.named_of("aws:apigatewayv2/api:Api", "mon-api").state["apiEndpoint"]
 
 
 def test_every_resource_is_parented_under_the_component(run: ProgramRun) -> None:
     # (The mock URNs carry the immediate parent's type only.) Building blocks sit in the component,
     # every cloud resource in the component or one of those building blocks.
-    blocks = [r for r in run.resources if not r.custom and r.type != "sfn-patterns:index:MonitoredWorkflow"]
+    blocks = [r for r in component_resources(run) if not r.custom and r.type != "sfn-patterns:index:MonitoredWorkflow"]
     assert {b.type for b in blocks} == {"sfn-patterns:index:HandlerFunction", "sfn-patterns:index:StateMachine",
                                         "sfn-patterns:index:HttpApi"}
     assert all(b.parent_types == ["sfn-patterns:index:MonitoredWorkflow"] for b in blocks)
     allowed = {"sfn-patterns:index:MonitoredWorkflow"} | {b.type for b in blocks}
-    assert all(r.parent_types and r.parent_types[-1] in allowed for r in run.resources if r.custom)
+    assert all(r.parent_types and r.parent_types[-1] in allowed for r in component_resources(run) if r.custom)
     for token, name in [
         ("aws:cloudwatch/eventBus:EventBus", "mon-bus"),
         ("aws:cloudwatch/eventRule:EventRule", "mon-stop"),
         ("aws:cloudwatch/eventTarget:EventTarget", "mon-error"),
         ("aws:sqs/queue:Queue", "mon-rules-dlq"),
-        ("aws:sns/topic:Topic", "mon-alarms"),
-        ("aws:cloudwatch/metricAlarm:MetricAlarm", "mon-executions-failed"),
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", "mon-rules-dlq-messages"),
     ]:
         assert run.named_of(token, name).parent_types == ["sfn-patterns:index:MonitoredWorkflow"]
     functions = {f.name for f in run.of_type("aws:lambda/function:Function")}
@@ -220,26 +219,34 @@ def test_rendered_asl_runs_monitor_and_work_in_parallel(run: ProgramRun) -> None
     assert stop["ResultPath"] is None and stop["End"] is True  # the work's output passes through
 
 
-def test_alarms_on_failed_and_timed_out_executions_to_an_encrypted_topic(run: ProgramRun) -> None:
-    topic = run.named_of("aws:sns/topic:Topic", "mon-alarms")
-    key = run.named_of("aws:kms/key:Key", "mon-alarms-key")
+def test_alarms_on_executions_to_the_encrypted_stack_topic(run: ProgramRun) -> None:
+    topic = run.named_of("aws:sns/topic:Topic", "stack-alarms")
+    key = run.named_of("aws:kms/key:Key", "stack-alarms-key")
     assert topic.inputs["kmsMasterKeyId"] == key.state["arn"] and key.inputs["enableKeyRotation"] is True
     key_policy = json.loads(key.inputs["policy"])
     cloudwatch = next(s for s in key_policy["Statement"] if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"})
     assert cloudwatch["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
-    topic_policy = json.loads(run.named_of("aws:sns/topicPolicy:TopicPolicy", "mon-alarms-policy").inputs["policy"])
+    topic_policy = json.loads(run.named_of("aws:sns/topicPolicy:TopicPolicy", "stack-alarms-policy").inputs["policy"])
     effects = {s["Sid"]: s for s in topic_policy["Statement"]}
     assert effects["DenyInsecureTransport"]["Effect"] == "Deny"
     assert effects["CloudWatchAlarmsPublish"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
-    alarms = {a.inputs["metricName"]: a.inputs for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
-    assert set(alarms) == {"ExecutionsFailed", "ExecutionsTimedOut"}
+    alarms = {
+        a.inputs["metricName"]: a.inputs
+        for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.inputs["namespace"] == "AWS/States"
+    }
+    assert set(alarms) == {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted", "ExecutionThrottled"}
     for alarm in alarms.values():
-        assert alarm["namespace"] == "AWS/States"
         assert alarm["dimensions"] == {"StateMachineArn": run.outputs["sm"]}
         assert alarm["statistic"] == "Sum" and alarm["threshold"] == 1
         assert alarm["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
         assert alarm["alarmActions"] == [topic.state["arn"]]
+    # Its rules' dead-letter queue is alarmed too.
+    queue = run.named_of("aws:sqs/queue:Queue", "mon-rules-dlq")
+    assert run.named_of("aws:cloudwatch/metricAlarm:MetricAlarm", "mon-rules-dlq-messages").inputs["dimensions"] == {
+        "QueueName": queue.state["name"]
+    }
 
 
 def test_routes_and_their_authorization(run: ProgramRun) -> None:

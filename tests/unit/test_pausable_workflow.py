@@ -11,7 +11,7 @@ import pytest
 from sfn_patterns.patterns.pausable_workflow import PausableWorkflow, pausable_definition
 from sfn_patterns.blocks.state_machine import iter_states
 from local.program import FakeCloud, ProgramRun, run_program
-from tests.unit.helpers import build, policy_statements
+from tests.unit.helpers import component_resources, build, policy_statements
 
 LAMBDA = "aws:lambda/function:Function"
 
@@ -54,9 +54,9 @@ def test_outputs_and_parenting(run: ProgramRun) -> None:
     component = run.named("pz")
     assert component.type == "sfn-patterns:index:PausableWorkflow" and not component.custom
     # Every resource belongs to the component: directly, or through a building block it made.
-    blocks = {r.type for r in run.resources if not r.custom and r.name != "pz"}
+    blocks = {r.type for r in component_resources(run) if not r.custom and r.name != "pz"}
     assert blocks == {"sfn-patterns:index:HandlerFunction", "sfn-patterns:index:StateMachine", "sfn-patterns:index:HttpApi"}
-    for resource in run.resources:
+    for resource in component_resources(run):
         if resource.name == "pz":
             continue
         parent = resource.parent_types[-1]
