@@ -71,7 +71,9 @@ callback = CallbackWorkflow(
         **api_settings,
     },
 )
-external_service = DemoExternalService("external-service", {"topic_arn": callback.topic_arn, "log_retention_days": retention})
+external_service = DemoExternalService(
+    "external-service", {"topic_arn": callback.topic_arn, "log_retention_days": retention, "alarms": alarms}
+)
 
 # PausableWorkflow, with seed 004's async service (the demo handler, a short configurable job).
 pausable_job_seconds = config.get_float("pausableJobSeconds", 2)

@@ -227,6 +227,8 @@ class HttpGateway:
         self.account = account
         self.quiet = quiet
         self.requests = 0
+        #: Receives each answer's status for the local alarms (:class:`local.alarms.Timeline`), if set.
+        self.metrics: Any = None
         self._count_lock = threading.Lock()
         gateway = self
 
@@ -325,6 +327,8 @@ class HttpGateway:
         except Exception as error:  # noqa: BLE001 - the gateway never dies on a request
             print(f"[local] HTTP API adapter error: {error!r}")
             status, headers, body = _message(500, "Internal Server Error")
+        if self.metrics is not None and self._apis().get(_api_id(request.path)) is not None:
+            self.metrics.api_answer(_api_id(request.path), "$default", status)
         request.send_response(status)
         for name, value in headers:
             request.send_header(name, value)
@@ -529,6 +533,11 @@ class HttpGateway:
         if self.extra_stats is not None:
             stats.update(self.extra_stats())
         return stats
+
+
+def _api_id(path: str) -> str:
+    """The API id of a request path (``/<apiId>/...``)."""
+    return urlsplit(path).path.split("/", 2)[1] if path.startswith("/") else ""
 
 
 def map_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:

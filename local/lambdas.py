@@ -252,6 +252,8 @@ class LambdaRuntime:
         self.secret_key = secret_key
         self.retry_delay_seconds = retry_delay_seconds
         self.stats = Stats()
+        #: Receives each invocation's outcome for the local alarms (:class:`local.alarms.Timeline`), if set.
+        self.metrics: Any = None
         self.dead_letter_targets: dict[str, str] = {}
         #: Function ARN -> log group of its LoggingConfig (moto 5.2.5 does not keep LoggingConfig).
         self.log_groups: dict[str, str] = {}
@@ -453,6 +455,8 @@ class LambdaRuntime:
                 payload["errorMessage"] = f"Unable to marshal response: {error}"
                 result = Invocation(json.dumps(payload).encode(), "Unhandled", request_id, elapsed)
         self.stats.count(fn.function_name, result.failed)
+        if self.metrics is not None:
+            self.metrics.lambda_invocation(fn.function_name, result.failed)
         self._save_logs(fn, result, list(output))
         return result
 

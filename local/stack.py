@@ -6,7 +6,7 @@ Start-up order matters:
    before any boto3 session exists;
 2. moto's server starts (:mod:`local.aws`), the in-process Lambda runtime and the adapters
    patch moto (:mod:`local.lambdas`, :mod:`local.delivery`, :mod:`local.stepfunctions`,
-   :mod:`local.dynamodb_atomic`);
+   :mod:`local.dynamodb_atomic`), and the alarm evaluator starts (:mod:`local.alarms`);
 3. the HTTP API adapter binds its port (:mod:`local.gateway`), so each Api's ``apiEndpoint`` is
    known when the program creates it;
 4. the program runs under :class:`local.cloud.MotoCloud`, which creates every resource in moto;
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from local import dynamodb_atomic, environ, stepfunctions
+from local.alarms import AlarmEvaluator
 from local.aws import ACCESS_KEY, REGION, SECRET_KEY, EmbeddedAws, local_credentials_environment
 from local.cloud import MotoCloud
 from local.delivery import Deliveries
@@ -63,6 +64,7 @@ class LocalStack:
         self.runtime: Optional[LambdaRuntime] = None
         self.deliveries: Optional[Deliveries] = None
         self.gateway: Optional[HttpGateway] = None
+        self.alarms: Optional[AlarmEvaluator] = None
         self.run: Optional[ProgramRun] = None
         self.workdir: Optional[Path] = None
         self.startup_seconds = 0.0
@@ -100,23 +102,27 @@ class LocalStack:
         self.deliveries = Deliveries(self.runtime, self.region).install()
         stepfunctions.install()
         dynamodb_atomic.install()
+        self.alarms = AlarmEvaluator(self.region)
+        self.runtime.metrics = self.alarms.timeline
         aws = self.aws
         self.gateway = HttpGateway(
             self.runtime, self.host, self.port, self.region, extra_stats=lambda: {"awsRequests": aws.request_counts()}
         )
+        self.gateway.metrics = self.alarms.timeline
         cloud = MotoCloud(self.aws, self.gateway.base_url, self.runtime)
         self.run = run_program(cloud, self.program, self.stack, self.config)
         self.gateway.start()
+        self.alarms.start()
 
     def stop(self) -> None:
         """Stop serving, undo moto's patches, stop moto and remove the temporary folder."""
-        for part in (self.gateway, self.deliveries, self.runtime, self.aws):
+        for part in (self.alarms, self.gateway, self.deliveries, self.runtime, self.aws):
             if part is not None:
                 try:
                     part.stop()
                 except Exception as error:  # noqa: BLE001 - stop the rest anyway
                     print(f"[local] stopping {type(part).__name__}: {error!r}")
-        self.gateway = self.deliveries = self.runtime = self.aws = None
+        self.alarms = self.gateway = self.deliveries = self.runtime = self.aws = None
         stepfunctions.uninstall()
         dynamodb_atomic.uninstall()
         if self.workdir is not None:

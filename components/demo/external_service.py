@@ -12,6 +12,8 @@ from typing import Optional, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from sfn_patterns.blocks import alarms
+from sfn_patterns.blocks.alarms import AlarmSettings
 from sfn_patterns.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
 from sfn_patterns.blocks.messaging import subscribe_lambda
 
@@ -23,6 +25,8 @@ class DemoExternalServiceArgs(TypedDict, total=False):
     """The CallbackWorkflow topic whose notifications the service serves. Required."""
     log_retention_days: pulumi.Input[int]
     """Days the function's log group keeps logs. Default 14."""
+    alarms: AlarmSettings
+    """Alarms of its Lambda and dead-letter queues. Default: on, to the stack's alarm topic."""
 
 
 class DemoExternalService(pulumi.ComponentResource):
@@ -34,6 +38,7 @@ class DemoExternalService(pulumi.ComponentResource):
     def __init__(self, name: str, args: DemoExternalServiceArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("sfn-patterns:index:DemoExternalService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        alarms.settings_for(self, args.get("alarms"), opts)
         topic_arn = args["topic_arn"]
 
         self.function = HandlerFunction(

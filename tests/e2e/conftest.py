@@ -33,6 +33,8 @@ E2E_CONFIG: dict[str, str] = {
     # MonitoredWorkflow: the demo work (a Wait) lasts 2 s; a monitor no event reaches fails in 4 s.
     "sfn-patterns:monitorWorkSeconds": "2",
     "sfn-patterns:monitorTimeoutSeconds": "4",
+    # Alarms: 10 s periods (CloudWatch's shortest), so an alarm returns to OK 10 s after its last datapoint.
+    "sfn-patterns:alarmPeriodSeconds": "10",
 }
 #: Seconds the local stack may take to come up (it takes about 4 s on the 2-core machine).
 STARTUP_TIMEOUT_SECONDS = 90

@@ -28,6 +28,11 @@ def demo() -> ProgramRun:
     return run_program(FakeCloud(), config={"sfn-patterns:alarmEmail": "oncall@example.com"})
 
 
+def test_the_stack_s_alarm_period_reaches_every_alarm() -> None:
+    run = run_program(FakeCloud(), config={"sfn-patterns:alarmPeriodSeconds": "60"})
+    assert {a.inputs["period"] for a in run.of_type(ALARM)} == {60}
+
+
 def alarms_on(run: ProgramRun, namespace: str, dimensions: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """metric name -> alarm inputs, for the alarms on exactly these dimensions."""
     return {

@@ -1,0 +1,164 @@
+"""Alarms firing on the local stack: what an operator sees with ``aws cloudwatch describe-alarms``.
+
+The stack evaluates its alarms from what it sees (``local/alarms.py``), with 10 s periods here
+(``E2E_CONFIG``). One module-scoped incident sets everything off at once, so the waits overlap: a
+poisoned notification that the external service can never handle (its dead-letter queue fills), and
+a chain execution that fails. The tests then read the alarms, and the last one repairs both and
+waits, once, for the alarms to return to OK.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import pytest
+
+#: Seconds an alarm may take to follow its datapoints (local evaluation runs four times a second).
+REACT_SECONDS = 10
+#: The alarm period of the e2e stack (``sfn-patterns:alarmPeriodSeconds``).
+PERIOD_SECONDS = 10
+
+
+def all_alarms(stack: Any) -> list[dict[str, Any]]:
+    pages = stack.client("cloudwatch").get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm"])
+    return [alarm for page in pages for alarm in page["MetricAlarms"]]
+
+
+def alarm_on(stack: Any, namespace: str, metric: str, dimensions: dict[str, str]) -> dict[str, Any]:
+    """The one alarm on this metric with exactly these dimensions."""
+    found = [
+        a for a in all_alarms(stack)
+        if a["Namespace"] == namespace and a["MetricName"] == metric
+        and {d["Name"]: d["Value"] for d in a["Dimensions"]} == dimensions
+    ]
+    assert len(found) == 1, [a["AlarmName"] for a in found]
+    return found[0]
+
+
+def state(stack: Any, name: str) -> str:
+    return stack.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"]
+
+
+def wait_state(stack: Any, name: str, wanted: str, timeout: float = REACT_SECONDS) -> None:
+    stack.wait_for(lambda: state(stack, name) == wanted, timeout, interval=0.2)
+
+
+def external_service_dlq(stack: Any) -> tuple[str, str]:
+    """(function name, dead-letter queue name) of the demo external service's Lambda."""
+    lam = stack.client("lambda")
+    function = next(f for page in lam.get_paginator("list_functions").paginate() for f in page["Functions"]
+                    if f.get("Handler") == "external_service.handler")
+    config = lam.get_function_event_invoke_config(FunctionName=function["FunctionName"])
+    return function["FunctionName"], config["DestinationConfig"]["OnFailure"]["Destination"].split(":")[5]
+
+
+@dataclass
+class Incident:
+    """What the module's incident set off, and the alarms that should see it."""
+
+    chain_arn: str
+    failed_execution: str
+    function_name: str
+    queue_name: str
+    queue_url: str
+    failed_alarm: str
+    dlq_alarm: str
+    errors_alarm: str
+    inbox_url: str
+
+
+@pytest.fixture(scope="module")
+def incident(local_stack: Any) -> Iterator[Incident]:
+    sqs, sns, sfn = local_stack.client("sqs"), local_stack.client("sns"), local_stack.client("stepfunctions")
+    chain_arn = local_stack.outputs["stateMachines"]["chain"]
+    function_name, queue_name = external_service_dlq(local_stack)
+    # An operator's inbox on the stack's alarm topic: the notifications CloudWatch sends.
+    inbox_url = sqs.create_queue(QueueName=f"alarm-inbox-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=local_stack.outputs["alarmTopic"], Protocol="sqs", Endpoint=inbox_arn)
+    # Alarms an operator might get wrong: ExecutionsFailed by a dimension Step Functions does not report.
+    cloudwatch = local_stack.client("cloudwatch")
+    for name, dimensions in (
+        ("wrong-dimension", [{"Name": "StateMachineName", "Value": chain_arn.split(":")[-1]}]),
+        ("extra-dimension", [{"Name": "StateMachineArn", "Value": chain_arn}, {"Name": "Stage", "Value": "$default"}]),
+    ):
+        cloudwatch.put_metric_alarm(
+            AlarmName=name, Namespace="AWS/States", MetricName="ExecutionsFailed", Dimensions=dimensions,
+            Statistic="Sum", Period=PERIOD_SECONDS, EvaluationPeriods=1, Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="missing",
+        )
+
+    # The incident: a notification the external service can never handle, and a failing execution.
+    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if ":callback-tasks" in t["TopicArn"])
+    sns.publish(TopicArn=topic, Message=json.dumps({"poisoned": True}))
+    failed = sfn.start_execution(stateMachineArn=chain_arn, name=f"alarm-{uuid.uuid4().hex[:8]}", input=json.dumps({"payload": 42}))
+    yield Incident(
+        chain_arn=chain_arn,
+        failed_execution=failed["executionArn"],
+        function_name=function_name,
+        queue_name=queue_name,
+        queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
+        failed_alarm=alarm_on(local_stack, "AWS/States", "ExecutionsFailed", {"StateMachineArn": chain_arn})["AlarmName"],
+        dlq_alarm=alarm_on(local_stack, "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue_name})["AlarmName"],
+        errors_alarm=alarm_on(local_stack, "AWS/Lambda", "Errors", {"FunctionName": function_name})["AlarmName"],
+        inbox_url=inbox_url,
+    )
+    for name in ("wrong-dimension", "extra-dimension"):
+        cloudwatch.delete_alarms(AlarmNames=[name])
+
+
+def test_a_poisoned_delivery_lands_in_its_dead_letter_queue_and_raises_its_alarm(local_stack: Any, incident: Incident) -> None:
+    wait_state(local_stack, incident.dlq_alarm, "ALARM")
+    attributes = local_stack.client("sqs").get_queue_attributes(
+        QueueUrl=incident.queue_url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    assert int(attributes["ApproximateNumberOfMessages"]) >= 1
+    # Each of the three tries failed: the function's errors alarm fired too.
+    wait_state(local_stack, incident.errors_alarm, "ALARM")
+    alarm = local_stack.client("cloudwatch").describe_alarms(AlarmNames=[incident.dlq_alarm])["MetricAlarms"][0]
+    assert alarm["StateReason"].startswith("Threshold Crossed")
+
+
+def test_a_failed_execution_raises_the_failed_executions_alarm(local_stack: Any, incident: Incident) -> None:
+    sfn = local_stack.client("stepfunctions")
+    local_stack.wait_for(lambda: sfn.describe_execution(executionArn=incident.failed_execution)["status"] == "FAILED", 10)
+    wait_state(local_stack, incident.failed_alarm, "ALARM")
+    # Alarms on a dimension Step Functions does not report never see it, on AWS or here.
+    assert state(local_stack, "wrong-dimension") == "INSUFFICIENT_DATA"
+    assert state(local_stack, "extra-dimension") == "INSUFFICIENT_DATA"
+
+
+def test_the_alarm_topic_tells_the_operator(local_stack: Any, incident: Incident) -> None:
+    sqs = local_stack.client("sqs")
+    seen: dict[str, str] = {}
+
+    def collect() -> bool:
+        for message in sqs.receive_message(QueueUrl=incident.inbox_url, MaxNumberOfMessages=10).get("Messages", []):
+            notification = json.loads(json.loads(message["Body"])["Message"])
+            seen[notification["AlarmName"]] = notification["NewStateValue"]
+            sqs.delete_message(QueueUrl=incident.inbox_url, ReceiptHandle=message["ReceiptHandle"])
+        return seen.get(incident.failed_alarm) == "ALARM" and seen.get(incident.dlq_alarm) == "ALARM"
+
+    local_stack.wait_for(collect, REACT_SECONDS, interval=0.2)
+
+
+def test_alarms_return_to_ok_a_period_after_the_incident_while_history_stays(local_stack: Any, incident: Incident) -> None:
+    sqs, sfn = local_stack.client("sqs"), local_stack.client("stepfunctions")
+    wait_state(local_stack, incident.failed_alarm, "ALARM")
+    wait_state(local_stack, incident.dlq_alarm, "ALARM")
+    # The operator replays nothing here: the dead letter is removed, and a new execution succeeds.
+    sqs.purge_queue(QueueUrl=incident.queue_url)
+    succeeded = sfn.start_execution(stateMachineArn=incident.chain_arn, name=f"fixed-{uuid.uuid4().hex[:8]}",
+                                    input=json.dumps({"payload": "ok"}))
+    local_stack.wait_for(lambda: sfn.describe_execution(executionArn=succeeded["executionArn"])["status"] == "SUCCEEDED", 10)
+    # A success does not erase the failure: it stays in the history, and counts until its period is over.
+    failure = sfn.describe_execution(executionArn=incident.failed_execution)
+    assert failure["status"] == "FAILED"
+    wait_state(local_stack, incident.failed_alarm, "OK", timeout=PERIOD_SECONDS + REACT_SECONDS)
+    wait_state(local_stack, incident.dlq_alarm, "OK", timeout=PERIOD_SECONDS + REACT_SECONDS)
+    alarm = local_stack.client("cloudwatch").describe_alarms(AlarmNames=[incident.failed_alarm])["MetricAlarms"][0]
+    assert (alarm["StateUpdatedTimestamp"] - failure["stopDate"]).total_seconds() >= PERIOD_SECONDS - 0.5
+    assert [e["executionArn"] for e in sfn.list_executions(stateMachineArn=incident.chain_arn, statusFilter="FAILED")["executions"]
+            if e["executionArn"] == incident.failed_execution]
