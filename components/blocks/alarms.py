@@ -18,11 +18,9 @@ What each building block alarms is also recorded for the stack's dashboard
 (:class:`~sfn_patterns.blocks.dashboard.StackDashboard`): :func:`monitored_resources`.
 """
 
-from __future__ import annotations
-
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence, TypedDict
+from typing import Any, Mapping, Optional, Required, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -230,19 +228,23 @@ def topic_arn(settings: Mapping[str, Any], arn_in_account: pulumi.Input[str]) ->
 class AlarmTopicArgs(TypedDict, total=False):
     """Arguments of :class:`AlarmTopic`."""
 
-    account_id: pulumi.Input[str]
+    account_id: Required[pulumi.Input[str]]
     """The AWS account whose CloudWatch alarms publish to the topic. Required."""
 
 
 class AlarmTopic(pulumi.ComponentResource):
-    """An SNS topic CloudWatch alarms publish to: its own KMS key (rotated), TLS-only, publishable by CloudWatch of this account."""
+    """An SNS topic CloudWatch alarms publish to: its own KMS key (rotated), TLS-only, publishable by CloudWatch of this account.
 
-    topic: aws.sns.Topic
+    A Python program also reaches the child resource ``topic`` and adds subscribers with :meth:`subscribe`.
+    """
+
+    # Only outputs are annotated here (see sfn_patterns.provider).
     arn: pulumi.Output[str]
+    """ARN of the topic."""
 
     def __init__(self, name: str, args: AlarmTopicArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("sfn-patterns:index:AlarmTopic", name, None, opts)
-        self.topic = alarm_topic(name, pulumi.ResourceOptions(parent=self), account_id=args["account_id"])
+        self.topic: aws.sns.Topic = alarm_topic(name, pulumi.ResourceOptions(parent=self), account_id=args["account_id"])
         self.arn = self.topic.arn
         self._topic_name = name
         self._subscribed: set[tuple[str, str]] = set()

@@ -15,8 +15,6 @@ two to a row (each a time series, one point per ``period_seconds``):
 A dashboard costs $3 a month beyond the account's first three (``python -m bench`` prints it).
 """
 
-from __future__ import annotations
-
 import json
 import os
 import re
@@ -46,8 +44,9 @@ class StackDashboardArgs(TypedDict, total=False):
 class StackDashboard(pulumi.ComponentResource):
     """A CloudWatch dashboard of the stack's workflows, dead-letter queues and HTTP APIs (see the module docstring)."""
 
-    dashboard: aws.cloudwatch.Dashboard
+    # Only outputs are annotated here (see sfn_patterns.provider); the child ``dashboard`` is assigned in __init__.
     dashboard_name: pulumi.Output[str]
+    """Name of the dashboard (CloudWatch console: Dashboards)."""
 
     def __init__(self, name: str, args: Optional[StackDashboardArgs] = None, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("sfn-patterns:index:StackDashboard", name, None, opts)
@@ -73,7 +72,7 @@ class StackDashboard(pulumi.ComponentResource):
                 )
             )
         )
-        self.dashboard = aws.cloudwatch.Dashboard(
+        self.dashboard: aws.cloudwatch.Dashboard = aws.cloudwatch.Dashboard(
             name, dashboard_name=dashboard_name, dashboard_body=body, opts=pulumi.ResourceOptions(parent=self)
         )
         self.dashboard_name = self.dashboard.dashboard_name

@@ -72,11 +72,12 @@ class LoggingArgs(TypedDict, total=False):
 
     log_level: str
     """Which execution history events go to the state machine's log group: ``ALL`` (default),
-    ``ERROR``, ``FATAL`` or ``OFF``."""
+    ``ERROR``, ``FATAL`` or ``OFF``. A plain value, not an Output: it is checked when the component is constructed."""
     log_execution_data: bool
     """Also log each event's input, output and task parameters. Default False: those include every
     waiting task's token (``$$.Task.Token``), and anyone who can read the logs could complete the
-    task with it, bypassing the component's per-task secret. Turn on only where no token flows."""
+    task with it, bypassing the component's per-task secret. Turn on only where no token flows.
+    A plain value, not an Output: it is read when the component is constructed."""
 
 
 def logging_settings(args: Mapping[str, Any]) -> dict[str, Any]:
