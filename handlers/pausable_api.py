@@ -73,7 +73,7 @@ def _job_view(job_id: str, description: dict[str, Any], row: Optional[dict[str, 
         "pausedSince": _iso(row.get(ROW_CREATED_AT)) if paused and row else None,
         "resumeRequestedAt": _iso(row.get(RESUME_REQUESTED_AT_ATTRIBUTE)) if paused and row else None,
         "manual": execution_input.get(MANUAL_ATTRIBUTE),
-        "input": execution_input.get("input"),
+        "input": execution_input.get(pausable.JOB_INPUT),
         "output": view["output"],
         "error": view["error"],
         "cause": view["cause"],
@@ -94,7 +94,7 @@ def start(request: Request) -> Response:
     job_id = require_name(body["jobId"], "jobId") if "jobId" in body else uuid.uuid4().hex
     state_machine_arn = env.require(pausable.ENV_STATE_MACHINE_ARN)
     description, created = executions.start_once(
-        state_machine_arn, job_id, {"input": job_input, MANUAL_ATTRIBUTE: manual}
+        state_machine_arn, job_id, {pausable.JOB_INPUT: job_input, MANUAL_ATTRIBUTE: manual}
     )
     # A job just started cannot be paused yet (its preprocessing runs first): only a repeat reads the row.
     row = None if created else _store().get(job_id)

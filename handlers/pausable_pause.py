@@ -49,7 +49,7 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         )
     if not manual:
         # The preprocessed job; without a preprocessing step, the job's own input.
-        data = (job.get("preprocessed", job.get("input")) if isinstance(job, dict) else None)
+        data = job.get(pausable.PREPROCESSED_FIELD, job.get(pausable.JOB_INPUT)) if isinstance(job, dict) else None
         payload = {pausable.ASYNC_JOB_ID: job_id, pausable.ASYNC_INPUT: data}
         try:
             client("lambda").invoke(

@@ -26,7 +26,7 @@ from sfn_patterns.contracts.common import (
 
 __all__ = [
     "ASYNC_INPUT", "ASYNC_JOB_ID", "AsyncServiceUnavailable", "ASYNC_SERVICE_UNAVAILABLE_ERROR",
-    "DEFAULT_PAUSE_TIMEOUT_SECONDS", "ENV_ASYNC_SERVICE_ARN", "ENV_PAUSE_TIMEOUT_SECONDS",
+    "DEFAULT_PAUSE_TIMEOUT_SECONDS", "ENV_ASYNC_SERVICE_ARN", "JOB_INPUT", "PREPROCESSED_FIELD", "RESULT_FIELD", "ENV_PAUSE_TIMEOUT_SECONDS",
     "ENV_RESUME_TOPIC_ARN", "ENV_STATE_MACHINE_ARN", "ENV_TABLE_NAME", "MANUAL_ATTRIBUTE",
     "MAX_CAUSE_CHARS", "MAX_ERROR_CHARS", "PAUSE_EXECUTION_ARN", "PAUSE_JOB", "PAUSE_JOB_ID",
     "PAUSE_TIMED_OUT", "PAUSE_TOKEN", "RESUME_REQUESTED_AT_ATTRIBUTE", "RESUME_STATUSES",
@@ -65,6 +65,15 @@ PAUSE_JOB_ID = "jobId"
 PAUSE_EXECUTION_ARN = "executionArn"
 #: The state at the pause (execution input, plus ``preprocessed`` after a preprocessing step).
 PAUSE_JOB = "job"
+
+# The job's state (the execution input ``{JOB_INPUT, MANUAL_ATTRIBUTE}``, then the steps' results).
+#: The job's input (the execution input's field, written by ``pausable_api``).
+JOB_INPUT = "input"
+#: Where the ``Preprocess`` step's result goes in the state (``ResultPath: $.preprocessed``); the
+#: pause hands it to the async service instead of the job's input.
+PREPROCESSED_FIELD = "preprocessed"
+#: Where the resume's output goes in the state when a ``Postprocess`` step follows (``ResultPath: $.result``).
+RESULT_FIELD = "result"
 
 # The async service's event.
 #: The job id it must answer for.

@@ -97,7 +97,7 @@ def pausable_definition(
         "TimeoutSeconds": pause_timeout_seconds,
         # With post processing, it gets the state and the resume's output at $.result; without, the
         # resume's output is the execution's output.
-        "ResultPath": "$.result" if postprocess else "$",
+        "ResultPath": f"$.{pausable.RESULT_FIELD}" if postprocess else "$",
         # The pause Lambda raises AwsServiceUnavailable (table) or AsyncServiceUnavailable: retried.
         "Retry": [lambda_retry(AWS_UNAVAILABLE_ERROR, pausable.ASYNC_SERVICE_UNAVAILABLE_ERROR)],
         "Catch": [{"ErrorEquals": list(WAIT_EXPIRED_ERRORS), "ResultPath": "$.timeout", "Next": PAUSE_TIMED_OUT}],
@@ -105,7 +105,7 @@ def pausable_definition(
     states: dict[str, Any] = {}
     if preprocess:
         states["Preprocess"] = {
-            "Type": "Task", "Resource": "${Preprocess}", "ResultPath": "$.preprocessed", "Retry": retry_lambda, "Next": "Pause",
+            "Type": "Task", "Resource": "${Preprocess}", "ResultPath": f"$.{pausable.PREPROCESSED_FIELD}", "Retry": retry_lambda, "Next": "Pause",
         }
     states["Pause"] = pause
     if postprocess:

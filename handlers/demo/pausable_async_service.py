@@ -29,8 +29,8 @@ def _job_seconds() -> float:
 
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     """Do the long job of ``event["jobId"]`` and publish its outcome to the resume topic."""
-    job_id = event["jobId"]
-    job = event.get("input") if isinstance(event.get("input"), dict) else {}
+    job_id = event[pausable.ASYNC_JOB_ID]
+    job = event.get(pausable.ASYNC_INPUT) if isinstance(event.get(pausable.ASYNC_INPUT), dict) else {}
     data = job.get("data", job)
     steps = job.get("steps") if isinstance(job.get("steps"), list) else []
     seconds = _job_seconds()
