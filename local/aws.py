@@ -92,7 +92,7 @@ class EmbeddedAws:
         except ImportError as error:  # moto's server mode needs Flask (moto[server])
             raise RuntimeError(
                 f"moto's server mode cannot start ({error}); install the pinned requirements:"
-                " .venv/bin/pip install -r requirements-dev.txt"
+                " .venv/bin/pip install -r requirements-local.txt"
             ) from error
 
         # Server-mode configuration of moto 5.2.5: the same switch as mock_aws(config=...), through

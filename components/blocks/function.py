@@ -14,7 +14,7 @@ from typing import Mapping, Optional, Required, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from sfn_patterns.blocks import alarms, iam
+from sfn_patterns.blocks import alarms, iam, policy
 from sfn_patterns.blocks.alarms import AlarmSettings
 from sfn_patterns.blocks.imports import Source, import_closure
 from sfn_patterns.blocks.messaging import dead_letter_queue
@@ -100,6 +100,7 @@ class HandlerFunction(pulumi.ComponentResource):
         self.log_group: aws.cloudwatch.LogGroup = aws.cloudwatch.LogGroup(
             f"{name}-logs", retention_in_days=args.get("log_retention_days", 14), opts=child
         )
+        policy.suppress_all(self.log_group, policy.LOG_GROUP_EXCEPTIONS)
         self.role: aws.iam.Role = aws.iam.Role(
             f"{name}-role", opts=child,
             # AWS's guidance for Lambda execution roles: aws:SourceAccount (Lambda sets no SourceArn).
@@ -113,7 +114,7 @@ class HandlerFunction(pulumi.ComponentResource):
             self.dead_letter_queue = dead_letter_queue(f"{name}-dlq", opts=child)
             statements += iam.grant_send_message(self.dead_letter_queue.arn)
 
-        policy = aws.iam.RolePolicy(
+        role_policy = aws.iam.RolePolicy(
             f"{name}-policy", role=self.role.id, policy=iam.policy_json(statements), opts=child
         )
 
@@ -130,8 +131,14 @@ class HandlerFunction(pulumi.ComponentResource):
             environment={"variables": environment} if environment else None,
             tracing_config={"mode": "Active"},
             logging_config={"log_format": "JSON", "log_group": self.log_group.name},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
+        policy.suppress_all(self.function, policy.FUNCTION_EXCEPTIONS)
+        policy.suppress_all(
+            self.function, policy.ASYNC_FUNCTION_EXCEPTIONS if self.dead_letter_queue else policy.SYNC_FUNCTION_EXCEPTIONS
+        )
+        if environment:
+            policy.suppress_all(self.function, policy.ENVIRONMENT_EXCEPTIONS)
 
         if self.dead_letter_queue is not None:
             aws.lambda_.FunctionEventInvokeConfig(

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Optional, Required, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from sfn_patterns.blocks import alarms
+from sfn_patterns.blocks import alarms, policy
 from sfn_patterns.blocks.alarms import DEFAULT_STAGE, AlarmSettings
 from sfn_patterns.blocks.function import HandlerFunction, HandlerFunctionArgs
 
@@ -147,6 +147,7 @@ class HttpApi(pulumi.ComponentResource):
             retention_in_days=args.get("log_retention_days", 14),
             opts=child,
         )
+        policy.suppress_all(access_logs, policy.LOG_GROUP_EXCEPTIONS)
         routes: list[aws.apigatewayv2.Route] = []
         self.routes: dict[str, aws.apigatewayv2.Route] = {}
         for route in args["routes"]:

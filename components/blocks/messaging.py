@@ -216,7 +216,7 @@ def secure_table(
     ``ttl_attribute`` turns on TTL (tables holding task tokens must: a token outlives nothing);
     ``point_in_time_recovery`` is for tables that hold data worth restoring.
     """
-    return aws.dynamodb.Table(
+    table = aws.dynamodb.Table(
         name,
         billing_mode="PAY_PER_REQUEST",
         hash_key=hash_key,
@@ -226,3 +226,7 @@ def secure_table(
         point_in_time_recovery={"enabled": point_in_time_recovery},
         opts=opts,
     )
+    policy.suppress(table, "CKV_AWS_119", policy.TOKEN_TABLE_EXCEPTIONS["CKV_AWS_119"])
+    if not point_in_time_recovery:
+        policy.suppress(table, "CKV_AWS_28", policy.TOKEN_TABLE_EXCEPTIONS["CKV_AWS_28"])
+    return table

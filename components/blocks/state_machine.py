@@ -14,7 +14,7 @@ from typing import Any, Iterator, Mapping, Optional, Required, Sequence, TypedDi
 import pulumi
 import pulumi_aws as aws
 
-from sfn_patterns.blocks import alarms, iam
+from sfn_patterns.blocks import alarms, iam, policy
 from sfn_patterns.blocks.alarms import AlarmSettings
 from sfn_patterns.contracts.common import AWS_UNAVAILABLE_ERROR
 
@@ -141,6 +141,7 @@ class StateMachine(pulumi.ComponentResource):
             retention_in_days=args.get("log_retention_days", 14),
             opts=child,
         )
+        policy.suppress_all(self.log_group, policy.LOG_GROUP_EXCEPTIONS)
         self.role: aws.iam.Role = aws.iam.Role(
             f"{name}-role", opts=child,
             # The state machine's ARN depends on this role, so the SourceArn condition names the
@@ -159,7 +160,7 @@ class StateMachine(pulumi.ComponentResource):
                 }
             )
         )
-        policy = aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=policy_doc, opts=child)
+        role_policy = aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=policy_doc, opts=child)
 
         self.state_machine: aws.sfn.StateMachine = aws.sfn.StateMachine(
             name,
@@ -172,8 +173,15 @@ class StateMachine(pulumi.ComponentResource):
                 "log_destination": self.log_group.arn.apply(lambda a: a if a.endswith(":*") else f"{a}:*"),
             },
             tracing_configuration={"enabled": True},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
+        if not args.get("log_execution_data", False):
+            policy.suppress(
+                self.state_machine, "CKV_AWS_285",
+                "execution data is left out of the logs by default (log_execution_data): it holds every task's "
+                "parameters, task tokens included, which anyone who can read the logs could use to bypass the per-task "
+                "secret; every event is still logged (level ALL)",
+            )
         self.arn = self.state_machine.arn
         self.name = self.state_machine.name
         self.alarms: list[aws.cloudwatch.MetricAlarm] = alarms.state_machine_alarms(name, self.arn, alarm_settings, child)

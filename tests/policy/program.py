@@ -70,3 +70,38 @@ def production() -> CheckedProgram:
 def dev() -> CheckedProgram:
     """The program exactly as ``Pulumi.dev.yaml`` configures it."""
     return check_program()
+
+
+#: Deliberately broken copies of real resources, checked in the same Checkov run: each must fail the
+#: named check (so a green run means the checks ran on our resources), and is no part of the program.
+CANARIES = {
+    "canary-queue-without-encryption": ("aws:sqs/queue:Queue", ("sqsManagedSseEnabled", "kmsMasterKeyId"), "CKV_AWS_27"),
+    "canary-lambda-without-tracing": ("aws:lambda/function:Function", ("tracingConfig",), "CKV_AWS_50"),
+}
+
+
+def canaries(graph: Graph) -> list[Any]:
+    """The :data:`CANARIES`: the first resource of each type, renamed, without the inputs that make it comply."""
+    import dataclasses
+
+    made = []
+    for name, (type_token, dropped, _check) in CANARIES.items():
+        original = graph.of_type(type_token)[0]
+        inputs = {k: v for k, v in original.inputs.items() if k not in dropped}
+        state = {k: v for k, v in original.state.items() if k not in dropped}
+        made.append(dataclasses.replace(original, name=name, inputs=inputs, state=state))
+    return made
+
+
+@functools.lru_cache(maxsize=None)
+def checkov_results() -> tuple[Any, ...]:
+    """Checkov's results on the production program plus the :data:`CANARIES` (one run, cached)."""
+    import tempfile
+    from pathlib import Path
+
+    from tests.policy import checkov, terraform
+
+    program = production()
+    with tempfile.TemporaryDirectory(prefix="checkov-") as folder:
+        plan = terraform.write_plan(list(program.graph.resources) + canaries(program.graph), Path(folder) / "plan.json")
+        return tuple(checkov.run(plan))

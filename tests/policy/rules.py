@@ -438,13 +438,6 @@ def sfn_log_all(sm: DeclaredResource, graph: Graph) -> list[str]:
     return problems
 
 
-@rule("SFN-TRACING", [SFN], "X-Ray traces every execution across its service calls.",
-      "cdk-nag AwsSolutions-SF2, Serverless-StepFunctionStateMachineXray; Checkov CKV_AWS_284")
-def sfn_tracing(sm: DeclaredResource, graph: Graph) -> list[str]:
-    enabled = (sm.inputs.get("tracingConfiguration") or {}).get("enabled")
-    return [] if enabled is True else ["X-Ray tracing is not enabled"]
-
-
 @rule("SFN-WAIT-BOUNDED", [SFN], "A task waiting for a token has a timeout or heartbeat, so a lost callback ends the run.",
       "project contract (DESIGN.md: every callback wait has a heartbeat or timeout); AWS SFN best practice 'use timeouts'")
 def sfn_wait_bounded(sm: DeclaredResource, graph: Graph) -> list[str]:
@@ -460,13 +453,6 @@ def sfn_wait_bounded(sm: DeclaredResource, graph: Graph) -> list[str]:
 
 
 # Lambda functions
-
-
-@rule("LAMBDA-TRACING", [FUNCTION], "Active X-Ray tracing on every function.",
-      "cdk-nag Serverless-LambdaTracing; Checkov CKV_AWS_50")
-def lambda_tracing(fn: DeclaredResource, graph: Graph) -> list[str]:
-    mode = (fn.inputs.get("tracingConfig") or {}).get("mode")
-    return [] if mode == "Active" else [f"tracing mode is {mode!r}, not Active"]
 
 
 @rule("LAMBDA-TIMEOUT", [FUNCTION], "An explicit, bounded timeout; behind an API, no longer than the integration waits.",
@@ -543,41 +529,7 @@ def lambda_async_dlq(fn: DeclaredResource, graph: Graph) -> list[str]:
     return problems
 
 
-@rule("LAMBDA-PERMISSION-SOURCE", [PERMISSION], "A service may invoke a function only from a named source ARN (confused deputy).",
-      "Checkov CKV_AWS_364; AWS Lambda 'Resource-based policies' (SourceArn/SourceAccount)")
-def lambda_permission_source(permission: DeclaredResource, graph: Graph) -> list[str]:
-    principal = str(permission.inputs.get("principal", ""))
-    source = permission.inputs.get("sourceArn")
-    if principal == "*":
-        return ["the permission lets any principal invoke the function"]
-    if principal.endswith(".amazonaws.com") and not (source or permission.inputs.get("sourceAccount")):
-        return [f"{principal} may invoke the function from any source (no sourceArn/sourceAccount)"]
-    if isinstance(source, str) and re.search(r":\*$|^\*$", source):
-        return [f"source ARN {source!r} is a wildcard"]
-    return []
-
-
-# Logs
-
-
-@rule("LOGS-RETENTION", [LOG_GROUP], "Every log group expires its logs (a valid CloudWatch retention).",
-      "Checkov CKV_AWS_66; cdk-nag Serverless (log retention)")
-def logs_retention(group: DeclaredResource, graph: Graph) -> list[str]:
-    days = group.inputs.get("retentionInDays")
-    if days is None:
-        return ["no retention: logs are kept forever"]
-    return [] if int(days) in LOG_RETENTION_DAYS else [f"{days} is not a retention CloudWatch Logs accepts"]
-
-
 # SQS
-
-
-@rule("SQS-ENCRYPTED", [QUEUE], "Messages are encrypted at rest (SSE-SQS or KMS).",
-      "cdk-nag AwsSolutions-SQS2; Checkov CKV_AWS_27")
-def sqs_encrypted(queue: DeclaredResource, graph: Graph) -> list[str]:
-    if queue.inputs.get("sqsManagedSseEnabled") is True or queue.inputs.get("kmsMasterKeyId"):
-        return []
-    return ["neither SSE-SQS nor a KMS key encrypts the queue"]
 
 
 def _denies_insecure_transport(policy_statements: list[dict[str, Any]], service: str, arn: str) -> bool:
@@ -647,12 +599,6 @@ def sqs_visibility(queue: DeclaredResource, graph: Graph) -> list[str]:
 # SNS
 
 
-@rule("SNS-ENCRYPTED", [TOPIC], "Messages are encrypted at rest with KMS.",
-      "cdk-nag AwsSolutions-SNS2; Checkov CKV_AWS_26")
-def sns_encrypted(topic: DeclaredResource, graph: Graph) -> list[str]:
-    return [] if topic.inputs.get("kmsMasterKeyId") else ["no KMS key encrypts the topic"]
-
-
 @rule("SNS-TLS-ONLY", [TOPIC], "The topic policy denies every request not made over TLS.",
       "cdk-nag AwsSolutions-SNS3")
 def sns_tls_only(topic: DeclaredResource, graph: Graph) -> list[str]:
@@ -712,14 +658,6 @@ def ddb_ttl_tokens(table: DeclaredResource, graph: Graph) -> list[str]:
     return [f"holds task tokens ({'; '.join(graph.token_tables()[table.state['arn']])}) without TTL"]
 
 
-@rule("DDB-PITR", [TABLE], "A table holding data (not only expiring task tokens) has point-in-time recovery.",
-      "cdk-nag AwsSolutions-DDB3; Checkov CKV_AWS_28",
-      applies=lambda table, graph: table.state.get("arn") not in graph.token_tables())
-def ddb_pitr(table: DeclaredResource, graph: Graph) -> list[str]:
-    pitr = table.inputs.get("pointInTimeRecovery") or {}
-    return [] if pitr.get("enabled") is True else ["point-in-time recovery is off"]
-
-
 # EventBridge
 
 
@@ -754,15 +692,6 @@ def events_target_dlq(target: DeclaredResource, graph: Graph) -> list[str]:
 # API Gateway
 
 
-@rule("API-ROUTE-AUTH", [ROUTE], "Every route, GET included, is authorized by API Gateway (IAM, JWT or a Lambda authorizer).",
-      "cdk-nag AwsSolutions-APIG4; Checkov CKV_AWS_309")
-def api_route_auth(route: DeclaredResource, graph: Graph) -> list[str]:
-    authorization = route.inputs.get("authorizationType") or "NONE"
-    if authorization == "NONE":
-        return [f"{route.inputs.get('routeKey')} has authorization NONE"]
-    return []
-
-
 @rule("API-THROTTLING", [API], "Every stage of the API throttles requests (rate and burst).",
       "cdk-nag Serverless-APIGWDefaultThrottling")
 def api_throttling(api: DeclaredResource, graph: Graph) -> list[str]:
@@ -781,17 +710,6 @@ def api_throttling(api: DeclaredResource, graph: Graph) -> list[str]:
 def _api_id(api: DeclaredResource) -> str:
     # The id the mocks returned: the last segment of the API's ARN (arn:aws:apigateway:<region>::/apis/<id>).
     return str(api.state.get("arn", "")).rsplit("/", 1)[-1]
-
-
-@rule("API-ACCESS-LOGS", [STAGE], "Each stage writes access logs to a log group of the stack.",
-      "cdk-nag AwsSolutions-APIG1, Serverless-APIGWAccessLogging; Checkov CKV_AWS_95")
-def api_access_logs(stage: DeclaredResource, graph: Graph) -> list[str]:
-    settings = stage.inputs.get("accessLogSettings") or {}
-    if graph.log_group_by_arn(settings.get("destinationArn")) is None:
-        return [f"access logs go to {settings.get('destinationArn')!r}, no log group of the stack"]
-    if not settings.get("format"):
-        return ["no access log format"]
-    return []
 
 
 # IAM, in every policy document (role policies, trust policies, queue/topic/key policies)
@@ -861,12 +779,6 @@ def iam_no_managed_policy(resource: DeclaredResource, graph: Graph) -> list[str]
     arns = as_list(resource.inputs.get("managedPolicyArns")) + as_list(resource.inputs.get("policyArn"))
     managed = [a for a in arns if str(a).startswith("arn:aws:iam::aws:policy/")]
     return [f"AWS managed policies attached: {managed}"] if managed else []
-
-
-@rule("KMS-ROTATION", [KEY], "A customer managed key rotates its material yearly.",
-      "cdk-nag AwsSolutions-KMS5; Checkov CKV_AWS_7")
-def kms_rotation(key: DeclaredResource, graph: Graph) -> list[str]:
-    return [] if key.inputs.get("enableKeyRotation") is True else ["key rotation is off"]
 
 
 def rule_by_id(rule_id: str) -> Rule:
