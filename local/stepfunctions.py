@@ -35,6 +35,8 @@
 - **StartExecution atomicity**: moto checks for an execution of that name and then appends the
   new one without a lock, so two concurrent starts with one name could both start an execution.
   Starts are serialized here, so a name is used once, as on AWS.
+- **StopExecution of a waiting task** (unreliable in moto) and **RedriveExecution** (missing in
+  moto): emulated in :mod:`local.sfn_operations`, installed with the rest.
 """
 
 from __future__ import annotations
@@ -253,6 +255,10 @@ def install() -> None:
     _patch(StateTaskServiceSfn, "_normalise_parameters", normalise_parameters)
     _patch(StateTaskServiceSfn, "_normalise_response", normalise_response)
     _patch(StepFunctionsParserBackend, "start_execution", start_execution)
+    # moto 5.2.5 gaps: StopExecution of a waiting task, RedriveExecution (see local/sfn_operations.py).
+    from local import sfn_operations
+
+    sfn_operations.install(_patch)
 
 
 def propagated_error_name(error_name: Optional[str] = None) -> Any:
