@@ -2,10 +2,13 @@
 
 - ``POST /tasks`` ``{"input": {...}, "taskId"?}``: 202 ``{"taskId", "status"}``; the same task id with
   the same input again is the same task (202); with another input 409.
-- ``GET /tasks/{taskId}``: status (RUNNING, WAITING, SUCCEEDED, FAILED, TIMED_OUT), input, output or error.
+- ``GET /tasks/{taskId}``: status (RUNNING, WAITING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED), input, output or error.
 - ``PUT /tasks/{taskId}`` ``{"status": "SUCCEEDED", "output": {...}}`` or
   ``{"status": "FAILED", "error", "cause"?}``: 200 accepted; 404, 409 completed, 410 timed out, 400 bad body.
 - ``POST /tasks/{taskId}/heartbeat``: 200 while the task waits; 404, 409, 410.
+- ``GET /tasks``, ``DELETE /tasks/{taskId}``, ``POST /tasks/{taskId}/redrive``: list, cancel, redrive
+  (``common.operations``). Cancelling or redriving releases the task's token row, so the secret of
+  the wait that ended completes nothing (410); a redriven wait sends a new notification with a new secret.
 
 ``PUT`` and the heartbeat need the per-task secret of the notification in the ``X-Task-Secret``
 header: missing 401, wrong 403; either way nothing changes. Completion goes through
@@ -20,7 +23,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Optional
 
-from common import env, executions
+from common import env, executions, operations
 from common.http import HttpError, Request, Response, Router, bad_request, json_response, not_found
 from common.tokens import TIMED_OUT, WAITING, CallbackTaskFinalizer, TokenError, TokenStore, secret_matches
 from common.validation import one_of, optional_object, optional_string, require_name
@@ -44,7 +47,7 @@ def _task_id(request: Request) -> str:
 
 
 def _task_status(description: dict[str, Any]) -> str:
-    """RUNNING, SUCCEEDED, FAILED or TIMED_OUT, from the execution alone."""
+    """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED, from the execution alone."""
     status = description["status"]
     if status == "RUNNING":
         return "RUNNING"
@@ -52,7 +55,9 @@ def _task_status(description: dict[str, Any]) -> str:
         return "SUCCEEDED"
     if status == "TIMED_OUT" or (status == "FAILED" and description.get("error") == TIMED_OUT_ERROR):
         return TIMED_OUT
-    return "FAILED"  # FAILED, ABORTED
+    if status == "ABORTED":
+        return "ABORTED"
+    return "FAILED"
 
 
 @router.route("POST /tasks")
@@ -82,7 +87,7 @@ def get(request: Request) -> Response:
     answer: dict[str, Any] = {"taskId": task_id, "status": status, "input": view["input"]}
     if status == "SUCCEEDED":
         answer["output"] = view["output"]
-    elif status in ("FAILED", TIMED_OUT):
+    elif status in ("FAILED", TIMED_OUT, "ABORTED"):
         answer["error"] = view["error"] or ("ExecutionTimedOut" if status == TIMED_OUT else "ExecutionAborted")
         if view["cause"]:
             answer["cause"] = view["cause"]
@@ -126,6 +131,8 @@ def _refuse_ended(task_id: str, description: Optional[dict[str, Any]]) -> None:
     status = _task_status(description)
     if status == TIMED_OUT:
         raise HttpError(410, "TaskTimedOut", f"the task {task_id!r} timed out and can no longer be completed")
+    if status == "ABORTED":
+        raise HttpError(410, "TaskReleased", f"the task {task_id!r} was cancelled and can no longer be completed")
     if status != "RUNNING":
         raise HttpError(409, "AlreadyCompleted", f"the task {task_id!r} is already completed ({status})")
 
@@ -177,5 +184,12 @@ def heartbeat(request: Request) -> Response:
         raise _answer_token_error(refused) from refused
     return json_response(200, {"taskId": task_id, "status": WAITING})
 
+
+def _release(task_id: str, description: Any) -> None:
+    """Free the task's token row (the cancelled or redriven wait's secret then completes nothing)."""
+    TokenStore(env.require("TABLE_NAME")).release(task_id, description["executionArn"])
+
+
+operations.register(router, "tasks", "taskId", _release)
 
 handler = router.handler

@@ -1,4 +1,6 @@
-"""IdempotentApi routes: start a named execution once (``POST /workflow``) and read it (``GET /workflow/{name}``).
+"""IdempotentApi routes: start a named execution once (``POST /workflow``) and read it (``GET /workflow/{name}``);
+list (``GET /workflow``), cancel (``DELETE /workflow/{name}``) and redrive (``POST /workflow/{name}/redrive``)
+through ``common.operations``.
 
 Environment (``sfn_patterns.contracts.idempotent``): ``STATE_MACHINE_ARN``, the workflow the API
 fronts; ``MAP_ITEMS_LIMIT`` (optional), the :class:`~sfn_patterns.contracts.idempotent.MapItemsLimit`
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from common import env, executions
+from common import env, executions, operations
 from common.http import Request, Response, Router, bad_request, json_response, not_found
 from common.validation import optional_object, require_name
 from sfn_patterns.contracts import idempotent
@@ -53,5 +55,7 @@ def get(request: Request) -> Response:
         raise not_found(f"no execution named {name!r}")
     return json_response(200, executions.view(description))
 
+
+operations.register(router, "workflow", "name")
 
 handler = router.handler

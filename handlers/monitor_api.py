@@ -10,6 +10,10 @@
   "error"?, "cause"?}``: puts that event on the bus for the execution monitored under the key (202),
   for callers without EventBridge rights. 404 when no execution is monitored under the key.
 
+- ``GET /monitored``, ``DELETE /monitored/{workflowkey}``, ``POST /monitored/{workflowkey}/redrive``:
+  list, cancel, redrive (``common.operations``); cancelling or redriving releases the monitor's key
+  (its token row), so no event completes the ended monitor.
+
 Environment: ``STATE_MACHINE_ARN``, ``TABLE_NAME``, ``EVENT_BUS_ARN``, ``EVENT_SOURCE``,
 ``STOP_DETAIL_TYPE``, ``ERROR_DETAIL_TYPE`` (names from ``sfn_patterns.contracts.monitored``).
 """
@@ -18,8 +22,9 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
-from common import env, executions, log
+from common import env, executions, log, operations
 from common.clients import client
 from common.http import HttpError, Request, Response, Router, json_response, not_found
 from common.tokens import WAITING, TokenStore
@@ -95,5 +100,12 @@ def put_event(request: Request) -> Response:
     log.info("event put", workflowkey=key, detailType=message, eventId=entry["EventId"])
     return json_response(202, {KEY: key, "message": message, "eventId": entry["EventId"]})
 
+
+def _release(key: str, description: Any) -> None:
+    """Free the monitor's key (its token row), held by the cancelled or redriven execution."""
+    TokenStore(env.require("TABLE_NAME")).release(key, description["executionArn"])
+
+
+operations.register(router, "monitored", "workflowkey", _release)
 
 handler = router.handler

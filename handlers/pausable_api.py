@@ -9,6 +9,9 @@
   ``{"status": "FAILED", "error", "cause"}``: publishes the resume to the resume topic, 202. 404
   unknown job, 409 not paused (not yet, no longer, timed out) or already resumed, 400 bad body.
 
+- ``GET /jobs``, ``DELETE /jobs/{jobId}``, ``POST /jobs/{jobId}/redrive``: list, cancel, redrive
+  (``common.operations``); cancelling or redriving releases the pause row (a resume of that pause is refused).
+
 Only one resume request per pause is accepted (a conditional ``resumeRequestedAt`` mark on the
 pause row; a request older than ``RESUME_RETRY_SECONDS`` may be repeated, in case its message was
 dead-lettered). Whatever reaches the topic, the resume handler completes the pause exactly once.
@@ -27,11 +30,11 @@ from typing import Any, Optional
 
 from botocore.exceptions import ClientError
 
-from common import env, executions, log
+from common import env, executions, log, operations
 from common.clients import client
 from common.http import Request, Response, Router, bad_request, conflict, json_response, not_found
 from common.pausable import InvalidManualFlag, InvalidResumeMessage, parse_resume, resolve_manual
-from common.tokens import WAITING, TokenStore
+from common.tokens import RELEASED, WAITING, TokenStore
 from common.validation import optional_object, require_name
 from sfn_patterns.contracts import pausable
 from sfn_patterns.contracts.common import ROW_CREATED_AT, ROW_EXPIRES_AT, ROW_KEY, ROW_STATUS
@@ -158,6 +161,8 @@ def resume(request: Request) -> Response:
         if description is None:
             raise not_found(f"no job {job_id!r}")
         raise conflict(f"the job {job_id!r} is not paused (it is {description['status']})", "NotPaused")
+    if row.get(ROW_STATUS) == RELEASED:
+        raise conflict(f"the job {job_id!r} is not paused: it was cancelled or is being redriven", "NotPaused")
     if row.get(ROW_STATUS) != WAITING:
         raise conflict(f"the job {job_id!r} was already resumed ({row.get(ROW_STATUS)})", "AlreadyResumed")
     if row.get(ROW_EXPIRES_AT, 0) < time.time():
@@ -172,5 +177,12 @@ def resume(request: Request) -> Response:
     log.info("resume published", jobId=job_id, status=message.status)
     return json_response(202, {"jobId": job_id, "status": "RESUMING", "resume": message.status})
 
+
+def _release(job_id: str, description: Any) -> None:
+    """Free the job's pause row (a resume of the cancelled or redriven pause is refused)."""
+    _store().release(job_id, description["executionArn"])
+
+
+operations.register(router, "jobs", "jobId", _release)
 
 handler = router.handler

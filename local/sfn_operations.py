@@ -135,6 +135,11 @@ def stop_execution(backend: Any, execution_arn: str, error: Optional[str] = None
         execution.error, execution.cause = error, cause
         execution._stopped_at = stop_date
         worker = execution.exec_worker
+    # Right after a start the worker's environment may not exist yet: wait for it (briefly) to stop it.
+    for _ in range(200):
+        if worker is None or worker.env is not None:
+            break
+        threading.Event().wait(0.005)
     if worker is not None and worker.env is not None:
         worker.env.set_stop(stop_date=stop_date, cause=cause, error=error)
         _invalidate_tokens(worker.env)

@@ -104,6 +104,19 @@ def function_routes(
     ]
 
 
+def operations_routes(collection: str, id_parameter: str, authorization_type: str) -> dict[str, str]:
+    """The operations routes of a pattern's API (served by ``handlers/common/operations.py``), route key ->
+    authorization: list executions by status (``GET /<collection>``), cancel one (``DELETE
+    /<collection>/{id}``) and redrive one (``POST /<collection>/{id}/redrive``), all under the
+    component's ``authorization_type``. The handler needs :func:`sfn_patterns.blocks.iam.grant_operations`."""
+    base = f"/{collection.strip('/')}"
+    return {
+        f"GET {base}": authorization_type,
+        f"DELETE {base}/{{{id_parameter}}}": authorization_type,
+        f"POST {base}/{{{id_parameter}}}/redrive": authorization_type,
+    }
+
+
 def function_api(
     name: str,
     function: HandlerFunction,

@@ -68,6 +68,14 @@ def grant_start_execution(state_machine_arn: pulumi.Input[str]) -> list[Statemen
     ]
 
 
+def grant_operations(state_machine_arn: pulumi.Input[str]) -> list[Statement]:
+    """List a state machine's executions, stop (cancel) and redrive them: the operations routes of an API."""
+    return [
+        statement(["states:ListExecutions"], [state_machine_arn]),
+        statement(["states:RedriveExecution", "states:StopExecution"], [executions_of(state_machine_arn)]),
+    ]
+
+
 def grant_read_executions(state_machine_arn: pulumi.Input[str]) -> list[Statement]:
     """Describe executions of a state machine and read their history."""
     return [

@@ -71,7 +71,8 @@ ENV_TABLE_NAME = "TABLE_NAME"
 
 #: The key (task id, workflow key, job id): the table's hash key (string).
 ROW_KEY = "pk"
-#: ``WAITING`` until completed, then ``SUCCEEDED``, ``FAILED`` or ``TIMED_OUT`` (string).
+#: ``WAITING`` until completed, then ``SUCCEEDED``, ``FAILED`` or ``TIMED_OUT``; ``RELEASED`` once
+#: its execution was cancelled or is being redriven (string).
 ROW_STATUS = "status"
 #: The task token while ``WAITING``; removed once used (string).
 ROW_TOKEN = "token"
@@ -98,6 +99,8 @@ WAITING = "WAITING"
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
 TIMED_OUT = "TIMED_OUT"
+#: The wait's execution was cancelled, or is being redriven (its repeated wait registers afresh).
+RELEASED = "RELEASED"
 
 #: The condition of a registration: the key is free, or its row is not a live wait of another
 #: execution (the same execution may register again: a retried task gets a new token). Values

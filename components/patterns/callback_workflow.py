@@ -27,7 +27,7 @@ from sfn_patterns.blocks.function import (
     handler_placeholder,
     handler_substitutions,
 )
-from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
+from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api, operations_routes
 from sfn_patterns.blocks.messaging import secure_table, secure_topic
 from sfn_patterns.blocks.state_machine import (
     AWS_UNAVAILABLE_ERROR,
@@ -52,7 +52,8 @@ _RESERVED_STATES = {WAIT_STATE, TIMED_OUT_STATE}
 class CallbackWorkflowArgs(ApiArgs, LoggingArgs, total=False):
     """Arguments of :class:`CallbackWorkflow`.
 
-    ``authorization_type`` covers ``POST /tasks`` and ``GET /tasks/{taskId}``; ``PUT /tasks/{taskId}``
+    ``authorization_type`` covers ``POST /tasks``, ``GET /tasks/{taskId}`` and the operations routes
+    (``GET /tasks``, ``DELETE /tasks/{taskId}``, ``POST /tasks/{taskId}/redrive``); ``PUT /tasks/{taskId}``
     and the heartbeat route are proven by the per-task secret instead.
     """
 
@@ -146,6 +147,7 @@ class CallbackWorkflow(pulumi.ComponentResource):
                     callback.ENV_TABLE_NAME: self.table.name,
                 },
                 "statements": iam.grant_start_execution(self.state_machine.arn)
+                + iam.grant_operations(self.state_machine.arn)
                 + iam.grant_task_response(self.state_machine.arn)
                 + iam.grant_token_completion(self.table.arn),
                 "log_retention_days": retention,
@@ -159,6 +161,8 @@ class CallbackWorkflow(pulumi.ComponentResource):
             # Proven by the per-task secret (X-Task-Secret), checked by the handler.
             "PUT /tasks/{taskId}": "NONE",
             "POST /tasks/{taskId}/heartbeat": "NONE",
+            # List, cancel (releases the token row) and redrive (a fresh wait, a new secret).
+            **operations_routes("tasks", "taskId", caller_auth),
         }
         self.http_api: HttpApi = function_api(f"{name}-api", self.api_function, routes, args, child)
         resolve_api_url(self.http_api.url)

@@ -5,6 +5,9 @@ Routes (seed 000's contract):
 - ``POST /workflow`` ``{"name", "input"}`` (or the name in an ``Idempotency-Key`` header):
   201 new execution, 200 same name and input again, 409 same name with another input, 400 bad input.
 - ``GET /workflow/{name}``: status, input, output, error, cause and dates; 404 for an unknown name.
+- ``GET /workflow?status=&limit=&nextToken=``, ``DELETE /workflow/{name}``, ``POST /workflow/{name}/redrive``:
+  list executions by status (paginated), cancel one, redrive one (``operations_routes``), under
+  ``authorization_type``.
 
 A workflow that runs an inline Map over an input array gives ``map_items``: the API then refuses
 (400) an input whose array the Map could not complete within Step Functions' history and result limits.
@@ -16,7 +19,7 @@ import pulumi
 
 from sfn_patterns.blocks import alarms, iam
 from sfn_patterns.blocks.function import HandlerFunction
-from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
+from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api, operations_routes
 from sfn_patterns.contracts import idempotent
 
 
@@ -38,7 +41,7 @@ class InlineMapArgs(TypedDict, total=False):
 
 
 class IdempotentApiArgs(ApiArgs, total=False):
-    """Arguments of :class:`IdempotentApi` (``authorization_type`` covers both routes, GET included)."""
+    """Arguments of :class:`IdempotentApi` (``authorization_type`` covers every route, GET and the operations routes included)."""
 
     state_machine_arn: Required[pulumi.Input[str]]
     """ARN of the Standard workflow the API starts."""
@@ -84,13 +87,17 @@ class IdempotentApi(pulumi.ComponentResource):
             {
                 "handler": "idempotent_api",
                 "environment": environment,
-                "statements": iam.grant_start_execution(state_machine_arn),
+                "statements": iam.grant_start_execution(state_machine_arn) + iam.grant_operations(state_machine_arn),
                 "log_retention_days": retention,
             },
             opts=child,
         )
         authorization = args.get("authorization_type", "AWS_IAM")
-        routes = {"POST /workflow": authorization, "GET /workflow/{name}": authorization}
+        routes = {
+            "POST /workflow": authorization,
+            "GET /workflow/{name}": authorization,
+            **operations_routes("workflow", "name", authorization),
+        }
         self.http_api: HttpApi = function_api(f"{name}-api", self.function, routes, args, child)
         self.url = self.http_api.url
         self.register_outputs({"url": self.url})

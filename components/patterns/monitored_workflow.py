@@ -37,7 +37,7 @@ from sfn_patterns.blocks.function import (
     handler_placeholder,
     handler_substitutions,
 )
-from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
+from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api, operations_routes
 from sfn_patterns.blocks.messaging import dead_letter_queue, secure_table
 from sfn_patterns.blocks.state_machine import (
     DYNAMODB_TRANSIENT_ERRORS,
@@ -87,8 +87,9 @@ TARGET_MAX_EVENT_AGE_SECONDS = 3600
 class MonitoredWorkflowArgs(ApiArgs, LoggingArgs, total=False):
     """Arguments of :class:`MonitoredWorkflow`. Give at most one of ``work_seconds``, ``work_definition_file``, ``work_handler``.
 
-    ``authorization_type`` covers every route: ``POST /monitored``, ``GET /monitored/{workflowkey}``
-    and ``POST /monitored/{workflowkey}/events``.
+    ``authorization_type`` covers every route: ``POST /monitored``, ``GET /monitored/{workflowkey}``,
+    ``POST /monitored/{workflowkey}/events`` and the operations routes (``GET /monitored``,
+    ``DELETE /monitored/{workflowkey}``, ``POST /monitored/{workflowkey}/redrive``).
     """
 
     work_seconds: int
@@ -251,7 +252,9 @@ class MonitoredWorkflow(pulumi.ComponentResource):
                     monitored.ENV_ERROR_DETAIL_TYPE: error_type,
                 },
                 "statements": iam.grant_start_execution(sm_arn)
-                + [iam.statement(["dynamodb:GetItem"], [self.table.arn])]
+                + iam.grant_operations(sm_arn)
+                # Reads the monitor's row; a cancel or redrive releases it (UpdateItem).
+                + [iam.statement(["dynamodb:GetItem", "dynamodb:UpdateItem"], [self.table.arn])]
                 + iam.grant_put_events(self.event_bus_arn),
                 "log_retention_days": retention,
             },
@@ -262,6 +265,7 @@ class MonitoredWorkflow(pulumi.ComponentResource):
             "POST /monitored": caller_auth,
             "GET /monitored/{workflowkey}": caller_auth,
             "POST /monitored/{workflowkey}/events": caller_auth,
+            **operations_routes("monitored", "workflowkey", caller_auth),
         }
         self.http_api: HttpApi = function_api(f"{name}-api", self.api_function, routes, args, child)
 

@@ -26,7 +26,7 @@ import pulumi_aws as aws
 
 from sfn_patterns.blocks import alarms, iam
 from sfn_patterns.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
-from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api
+from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api, operations_routes
 from sfn_patterns.blocks.messaging import secure_table, secure_topic, subscribe_lambda
 from sfn_patterns.blocks.state_machine import (
     AWS_UNAVAILABLE_ERROR,
@@ -46,8 +46,9 @@ from sfn_patterns.contracts.pausable import DEFAULT_PAUSE_TIMEOUT_SECONDS, PAUSE
 class PausableWorkflowArgs(ApiArgs, LoggingArgs, total=False):
     """Arguments of :class:`PausableWorkflow`.
 
-    ``authorization_type`` covers every route: ``POST /jobs``, ``GET /jobs/{jobId}`` and
-    ``POST /jobs/{jobId}/resume``.
+    ``authorization_type`` covers every route: ``POST /jobs``, ``GET /jobs/{jobId}``,
+    ``POST /jobs/{jobId}/resume`` and the operations routes (``GET /jobs``, ``DELETE /jobs/{jobId}``,
+    ``POST /jobs/{jobId}/redrive``).
     """
 
     preprocess: Optional[str]
@@ -236,14 +237,20 @@ class PausableWorkflow(pulumi.ComponentResource):
                     pausable.ENV_RESUME_TOPIC_ARN: topic.arn,
                 },
                 "statements": iam.grant_start_execution(state_machine_arn)
-                # Reads the pause row; marks and unmarks its resumeRequestedAt (UpdateItem).
+                + iam.grant_operations(state_machine_arn)
+                # Reads the pause row; marks and unmarks its resumeRequestedAt, releases it (UpdateItem).
                 + [iam.statement(["dynamodb:GetItem", "dynamodb:UpdateItem"], [table.arn])]
                 + iam.grant_publish(topic.arn),
             },
             opts=child,
         )
         authorization = args.get("authorization_type", "AWS_IAM")
-        routes = {"POST /jobs": authorization, "GET /jobs/{jobId}": authorization, "POST /jobs/{jobId}/resume": authorization}
+        routes = {
+            "POST /jobs": authorization,
+            "GET /jobs/{jobId}": authorization,
+            "POST /jobs/{jobId}/resume": authorization,
+            **operations_routes("jobs", "jobId", authorization),
+        }
         self.http_api: HttpApi = function_api(f"{name}-api", api, routes, args, child)
 
         self.functions: dict[str, HandlerFunction] = {

@@ -7,7 +7,8 @@ monitor's JSONata ``putItem`` is generated from too):
 
 =============  ===============================================================================
 ``pk``         the key (string, the table's hash key)
-``status``     ``WAITING`` until completed, then ``SUCCEEDED``, ``FAILED`` or ``TIMED_OUT``
+``status``     ``WAITING`` until completed, then ``SUCCEEDED``, ``FAILED`` or ``TIMED_OUT``;
+               ``RELEASED`` when its execution was cancelled or is being redriven
 ``token``      the task token while ``WAITING``; removed once used
 ``executionArn`` the execution that waits
 ``createdAt``  epoch seconds of registration
@@ -39,6 +40,7 @@ from sfn_patterns.contracts.common import (
     MAX_CAUSE_CHARS,
     MAX_ERROR_CHARS,
     REGISTER_CONDITION,
+    RELEASED,
     REGISTER_CONDITION_NAMES,
     ROW_COMPLETED_AT,
     ROW_EXECUTION_ARN,
@@ -54,7 +56,7 @@ from sfn_patterns.contracts.common import (
 
 __all__ = [
     "AlreadyCompleted", "CallbackTaskFinalizer", "FAILED", "KeyInUse", "MAX_CAUSE_CHARS", "MAX_ERROR_CHARS",
-    "NotHeld", "SUCCEEDED", "TIMED_OUT", "TaskTimedOut", "TokenError", "TokenStore", "UnknownTask", "WAITING",
+    "NotHeld", "RELEASED", "SUCCEEDED", "TIMED_OUT", "TaskReleased", "TaskTimedOut", "TokenError", "TokenStore", "UnknownTask", "WAITING",
     "new_secret", "secret_hash", "secret_matches",
 ]
 
@@ -91,6 +93,13 @@ class TaskTimedOut(TokenError):
 
     status = 410
     code = "TaskTimedOut"
+
+
+class TaskReleased(TokenError):
+    """The task's execution was cancelled, or redriven (its new wait has a new row): this wait is over."""
+
+    status = 410
+    code = "TaskReleased"
 
 
 class NotHeld(TokenError):
@@ -206,6 +215,8 @@ class TokenStore:
             return NotHeld(f"execution {execution_arn} does not hold key {key!r}")
         if row is None:
             return UnknownTask(f"no task is registered under key {key!r}")
+        if row[ROW_STATUS] == RELEASED:
+            return TaskReleased(f"the task {key!r} was cancelled or redriven: this wait can no longer be completed")
         if row[ROW_STATUS] == TIMED_OUT or (row[ROW_STATUS] == WAITING and row.get(ROW_EXPIRES_AT, 0) < time.time()):
             return TaskTimedOut(f"the task {key!r} timed out and can no longer be completed")
         return AlreadyCompleted(f"the task {key!r} is already completed ({row[ROW_STATUS]})")
@@ -260,6 +271,27 @@ class TokenStore:
                 ":outcome": {"S": outcome},
             },
         )
+
+    def release(self, key: str, execution_arn: str) -> bool:
+        """Mark the row of ``key`` ``RELEASED`` (token removed) if ``execution_arn`` holds it; False otherwise.
+
+        Called when that execution is cancelled or about to be redriven: a completion of its old wait
+        is then refused (:class:`TaskReleased`), and the key is free for a new wait (``register``).
+        """
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=_key(key),
+                UpdateExpression="SET #s = :released REMOVE #t",
+                ConditionExpression="#e = :arn",
+                ExpressionAttributeNames={**_NAMES, "#e": ROW_EXECUTION_ARN},
+                ExpressionAttributeValues={":released": {"S": RELEASED}, ":arn": {"S": execution_arn}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def mark(self, key: str, status: str) -> None:
         """Set the status of ``key`` (used to record ``TIMED_OUT``)."""

@@ -443,3 +443,46 @@ def test_transitions_and_invocations_per_task(stack: CallbackStack, monkeypatch:
     assert _states_entered(stack, "count-1") == ["WaitForCallback"]  # one state per completed task
     assert calls == ["register"]  # one Lambda invocation by the workflow
 
+
+
+# --- Operations: cancel and redrive release the wait (common.operations) ------------------------
+
+
+def test_cancel_releases_the_wait_and_its_secret_completes_nothing(stack: CallbackStack) -> None:
+    message = _waiting(stack, "cancel-me")
+    status, body = stack.call("DELETE /tasks/{taskId}", path={"taskId": "cancel-me"})
+    assert status == 200 and body["taskId"] == "cancel-me" and body["status"] == "ABORTED"
+    row = stack.row("cancel-me")
+    assert row["status"] == "RELEASED" and "token" not in row
+    status, body = stack.put("cancel-me", {"status": "SUCCEEDED", "output": {}}, message["secret"])
+    assert status == 410 and body["error"] == "TaskReleased"
+    assert stack.heartbeat("cancel-me", message["secret"])[0] == 410
+    assert stack.put("cancel-me", {"status": "SUCCEEDED", "output": {}}, "wrong")[0] == 403
+    status, view = stack.get("cancel-me")
+    assert view["status"] == "ABORTED" and view["error"] == "Cancelled"
+    assert stack.execution("cancel-me")["status"] == "ABORTED"
+    assert stack.call("DELETE /tasks/{taskId}", path={"taskId": "cancel-me"})[0] == 409
+
+
+def test_a_cancelled_wait_whose_row_was_not_released_is_still_410(stack: CallbackStack) -> None:
+    message = _waiting(stack, "cancel-raw")
+    boto3.client("stepfunctions").stop_execution(  # stopped outside the API: the row still says WAITING
+        executionArn=stack.state_machine_arn.replace(":stateMachine:", ":execution:") + ":cancel-raw")
+    status, body = stack.put("cancel-raw", {"status": "SUCCEEDED", "output": {}}, message["secret"])
+    assert status == 410 and body["error"] == "TaskReleased"
+
+
+def test_a_redriven_wait_registers_afresh_with_a_new_secret(stack: CallbackStack) -> None:
+    first = _waiting(stack, "again", {"n": 2})
+    assert stack.put("again", {"status": "FAILED", "error": "Declined"}, first["secret"])[0] == 200
+    assert stack.execution("again")["status"] == "FAILED"
+    status, body = stack.call("POST /tasks/{taskId}/redrive", path={"taskId": "again"})
+    assert status == 202 and body["taskId"] == "again" and body["redriveCount"] == 1
+    second = stack.notification("again")
+    assert second["secret"] != first["secret"] and second["input"] == {"n": 2}
+    assert stack.put("again", {"status": "SUCCEEDED", "output": {}}, first["secret"])[0] in (403, 410)
+    assert stack.put("again", {"status": "SUCCEEDED", "output": {"ok": 1}}, second["secret"])[0] == 200
+    done = stack.execution("again")
+    assert done["status"] == "SUCCEEDED" and json.loads(done["output"]) == {"ok": 1}
+    status, page = stack.call("GET /tasks")
+    assert [(i["taskId"], i["redriveCount"]) for i in page["items"]] == [("again", 1)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Iterator
 
 import boto3
@@ -194,3 +195,36 @@ def test_a_bus_refusing_the_event_is_a_503_not_a_false_202(stack: MonitoredStack
     monkeypatch.setattr(monitor_api, "client", lambda service: events if service == "events" else real(service))
     status, body = send("order-9", {"message": ERROR})
     assert status == 503 and body["error"] == "EventNotAccepted"
+
+
+# --- Operations: cancel and redrive release the monitor's key (common.operations) ---------------
+
+
+def test_cancel_releases_the_monitors_key(stack: MonitoredStack) -> None:
+    execution = started_and_monitored(stack, "ops-1")
+    status, body = call("DELETE /monitored/{workflowkey}", path={"workflowkey": "ops-1"})
+    assert status == 200 and body["workflowkey"] == "ops-1" and body["status"] == "ABORTED"
+    row = TokenStore(stack.table).get("ops-1")
+    assert row["status"] == "RELEASED" and "token" not in row and row["executionArn"] == execution
+    assert send("ops-1", {"message": STOP})[0] == 404
+    event = {"detail-type": STOP, "detail": {"workflowkey": "ops-1", "executionArn": execution}}
+    assert monitor_events.handler(event)["outcome"] == "dropped"
+    assert wait_status(execution)["status"] == "ABORTED"
+
+
+def test_a_failed_monitored_execution_redriven_runs_again_to_success(stack: MonitoredStack) -> None:
+    execution = started_and_monitored(stack, "ops-2")
+    assert send("ops-2", {"message": ERROR, "error": "Broken"})[0] == 202
+    assert monitor_events.handler(stack.next_event())["outcome"] == "failed"
+    assert wait_status(execution)["status"] == "FAILED"
+    status, body = call("POST /monitored/{workflowkey}/redrive", path={"workflowkey": "ops-2"})
+    assert status == 202 and body["redriveCount"] == 1
+    row = stack.registered("ops-2", execution)
+    deadline = time.time() + 10
+    while row["status"] != "WAITING" and time.time() < deadline:  # the monitor registers afresh
+        time.sleep(0.05)
+        row = TokenStore(stack.table).get("ops-2")
+    assert row["status"] == "WAITING"
+    event = stack.next_event()  # the work ran again and sent its stop event
+    assert event["detail-type"] == STOP and monitor_events.handler(event)["outcome"] == "succeeded"
+    assert wait_status(execution)["status"] == "SUCCEEDED"

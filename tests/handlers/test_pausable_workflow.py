@@ -425,3 +425,36 @@ def test_a_job_enters_three_states_and_its_lambdas_run_once_each(stack: Pausable
     # In the workflow: preprocess, pause, the async service (asked by the pause), postprocess; plus
     # the resume Lambda once (SNS delivery, here ``deliver``).
     assert sorted(calls) == ["async-service", "pause", "postprocess", "preprocess"]
+
+
+# --- Operations: cancel and redrive release the pause (common.operations) -----------------------
+
+
+def test_cancel_releases_the_pause(stack: PausableStack) -> None:
+    _start(stack, "ops-cancel", manual=True)
+    stack.paused("ops-cancel")
+    status, body = stack.call("DELETE /jobs/{jobId}", path={"jobId": "ops-cancel"})
+    assert status == 200 and body["jobId"] == "ops-cancel" and body["status"] == "ABORTED"
+    assert stack.row("ops-cancel")["status"] == "RELEASED" and "token" not in stack.row("ops-cancel")
+    status, body = stack.resume("ops-cancel", {"status": "SUCCEEDED", "output": {}})
+    assert status == 409 and body["error"] == "NotPaused"
+    message = json.dumps({"jobId": "ops-cancel", "status": "SUCCEEDED", "output": {}})
+    assert pausable_resume.handler(sns_event(message)) == {"resumed": 0, "dropped": 1}
+    assert stack.get("ops-cancel")[1]["status"] == "ABORTED"
+
+
+def test_a_failed_job_redriven_pauses_again_and_completes(stack: PausableStack) -> None:
+    _start(stack, "ops-redrive", manual=True, input={"n": 3})
+    stack.paused("ops-redrive")
+    assert stack.resume("ops-redrive", {"status": "FAILED", "error": "Broken", "cause": "x"})[0] == 202
+    stack.deliver()
+    assert stack.execution("ops-redrive")["status"] == "FAILED"
+    status, body = stack.call("POST /jobs/{jobId}/redrive", path={"jobId": "ops-redrive"})
+    assert status == 202 and body["redriveCount"] == 1
+    view = stack.paused("ops-redrive")
+    assert view["status"] == "PAUSED" and view["input"] == {"n": 3}
+    assert stack.resume("ops-redrive", {"status": "SUCCEEDED", "output": {"fixed": True}})[0] == 202
+    stack.deliver()
+    assert stack.execution("ops-redrive")["status"] == "SUCCEEDED"
+    status, page = stack.call("GET /jobs", path=None)
+    assert status == 200 and "ops-redrive" in [i["jobId"] for i in page["items"]]

@@ -104,11 +104,15 @@ def test_register_lambda_may_only_put_tokens_and_publish(run: ProgramRun) -> Non
     }
 
 
-def test_api_lambda_may_only_start_read_complete_and_use_the_table(run: ProgramRun) -> None:
+def test_api_lambda_may_only_start_read_operate_complete_and_use_the_table(run: ProgramRun) -> None:
     statements = policy_statements(run, "cb-api-policy")
     assert _non_baseline(statements) == [
         {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": [SM]},
         {"Effect": "Allow", "Action": ["states:DescribeExecution"],
+         "Resource": [f"arn:aws:states:{ACCOUNT_REGION}:execution:cb:*"]},
+        # The operations routes: list on the state machine, stop and redrive on its executions.
+        {"Effect": "Allow", "Action": ["states:ListExecutions"], "Resource": [SM]},
+        {"Effect": "Allow", "Action": ["states:RedriveExecution", "states:StopExecution"],
          "Resource": [f"arn:aws:states:{ACCOUNT_REGION}:execution:cb:*"]},
         {"Effect": "Allow", "Action": ["states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"],
          "Resource": [SM]},
@@ -158,6 +162,10 @@ def test_routes_and_their_authorization(run: ProgramRun) -> None:
         "GET /tasks/{taskId}": "AWS_IAM",
         "PUT /tasks/{taskId}": "NONE",  # proven by the per-task secret
         "POST /tasks/{taskId}/heartbeat": "NONE",
+        # Operations, under the component's authorization_type.
+        "GET /tasks": "AWS_IAM",
+        "DELETE /tasks/{taskId}": "AWS_IAM",
+        "POST /tasks/{taskId}/redrive": "AWS_IAM",
     }
     api_fn = f"arn:aws:lambda:{ACCOUNT_REGION}:function:cb-api"
     assert {i.inputs["integrationUri"] for i in run.of_type("aws:apigatewayv2/integration:Integration")} == {api_fn}
@@ -258,11 +266,12 @@ def test_demo_stack_exports_the_callback_endpoint_and_reads_its_config() -> None
     assert (wait["TimeoutSeconds"], wait["HeartbeatSeconds"]) == (120, 30)
     subscription = run.named_of("aws:sns/topicSubscription:TopicSubscription", "external-service-subscription")
     assert subscription.inputs["topic"] == run.named_of("aws:sns/topic:Topic", "callback-tasks").state["arn"]
-    # Pulumi.dev.yaml keeps AWS_IAM: POST/GET are signed, the completion routes take the task's secret.
+    # Pulumi.dev.yaml keeps AWS_IAM: POST/GET and the operations routes are signed, the completion routes take the task's secret.
     routes = {r.inputs["routeKey"]: r.inputs["authorizationType"]
               for r in run.of_type("aws:apigatewayv2/route:Route") if "/tasks" in r.inputs["routeKey"]}
     assert routes == {"POST /tasks": "AWS_IAM", "GET /tasks/{taskId}": "AWS_IAM",
-                      "PUT /tasks/{taskId}": "NONE", "POST /tasks/{taskId}/heartbeat": "NONE"}
+                      "PUT /tasks/{taskId}": "NONE", "POST /tasks/{taskId}/heartbeat": "NONE",
+                      "GET /tasks": "AWS_IAM", "DELETE /tasks/{taskId}": "AWS_IAM", "POST /tasks/{taskId}/redrive": "AWS_IAM"}
 
 
 def test_demo_stack_defaults_without_callback_config() -> None:

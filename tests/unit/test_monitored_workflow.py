@@ -145,14 +145,20 @@ def test_events_lambda_may_only_complete_tokens_of_its_state_machine(run: Progra
     }
 
 
-def test_api_lambda_may_only_start_read_and_put_events_on_its_bus(run: ProgramRun) -> None:
+def test_api_lambda_may_only_start_read_operate_and_put_events_on_its_bus(run: ProgramRun) -> None:
     table = arn_of(run, "aws:dynamodb/table:Table", "mon-tokens")
     statements = policy_statements(run, "mon-api-policy")
-    assert {"Effect": "Allow", "Action": ["dynamodb:GetItem"], "Resource": [table]} in statements
+    # UpdateItem: a cancel or redrive releases the monitor's row.
+    assert {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"], "Resource": [table]} in statements
+    executions = run.outputs["sm"].replace(":stateMachine:", ":execution:") + ":*"
+    assert {"Effect": "Allow", "Action": ["states:ListExecutions"], "Resource": [run.outputs["sm"]]} in statements
+    assert {"Effect": "Allow", "Action": ["states:RedriveExecution", "states:StopExecution"],
+            "Resource": [executions]} in statements
     assert {"Effect": "Allow", "Action": ["events:PutEvents"], "Resource": [run.outputs["busArn"]]} in statements
     assert {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": [run.outputs["sm"]]} in statements
     assert {a for a in actions(statements) if not a.startswith(("xray:", "logs:"))} == {
-        "dynamodb:GetItem", "events:PutEvents", "states:StartExecution", "states:DescribeExecution",
+        "dynamodb:GetItem", "dynamodb:UpdateItem", "events:PutEvents", "states:StartExecution",
+        "states:DescribeExecution", "states:ListExecutions", "states:StopExecution", "states:RedriveExecution",
     }
     env = run.named_of("aws:lambda/function:Function", "mon-api").inputs["environment"]["variables"]
     assert env["EVENT_BUS_ARN"] == run.outputs["busArn"] and env["EVENT_SOURCE"] == "sfn-patterns.monitored"
@@ -255,6 +261,9 @@ def test_routes_and_their_authorization(run: ProgramRun) -> None:
         "POST /monitored": "AWS_IAM",  # secure by default
         "GET /monitored/{workflowkey}": "AWS_IAM",  # GET too: it returns input and output
         "POST /monitored/{workflowkey}/events": "AWS_IAM",
+        "GET /monitored": "AWS_IAM",
+        "DELETE /monitored/{workflowkey}": "AWS_IAM",
+        "POST /monitored/{workflowkey}/redrive": "AWS_IAM",
     }
 
 

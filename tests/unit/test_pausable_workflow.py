@@ -141,6 +141,9 @@ def test_each_role_holds_exactly_what_its_handler_uses(run: ProgramRun) -> None:
     assert _granted(run, "pz-api-policy") == {
         "states:StartExecution": {machine},
         "states:DescribeExecution": {executions},
+        "states:ListExecutions": {machine},  # the operations routes
+        "states:StopExecution": {executions},
+        "states:RedriveExecution": {executions},
         "dynamodb:GetItem": {table},
         "dynamodb:UpdateItem": {table},
         "sns:Publish": {topic},
@@ -203,7 +206,10 @@ def test_rendered_asl_pauses_with_a_timeout_and_a_named_catch(run: ProgramRun) -
 
 def test_routes_and_their_authorization(run: ProgramRun) -> None:
     routes = {r.inputs["routeKey"]: r.inputs["authorizationType"] for r in run.of_type("aws:apigatewayv2/route:Route")}
-    assert routes == {"POST /jobs": "AWS_IAM", "GET /jobs/{jobId}": "AWS_IAM", "POST /jobs/{jobId}/resume": "AWS_IAM"}
+    assert routes == {
+        "POST /jobs": "AWS_IAM", "GET /jobs/{jobId}": "AWS_IAM", "POST /jobs/{jobId}/resume": "AWS_IAM",
+        "GET /jobs": "AWS_IAM", "DELETE /jobs/{jobId}": "AWS_IAM", "POST /jobs/{jobId}/redrive": "AWS_IAM",
+    }
 
 
 def test_defaults_and_custom_steps() -> None:

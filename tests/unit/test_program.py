@@ -7,7 +7,7 @@ import json
 import pytest
 
 from local.program import FakeCloud, ProgramRun, run_program
-from tests.unit.helpers import build
+from tests.unit.helpers import actions, build, policy_statements
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_config_knobs_reach_the_resources() -> None:
     assert len(workflow_posts) == 2 and all(r.inputs["authorizationType"] == "AWS_IAM" for r in workflow_posts)
 
 
-def test_idempotent_api_grants_only_start_and_describe() -> None:
+def test_idempotent_api_grants_only_start_describe_and_operations() -> None:
     from sfn_patterns.patterns.idempotent_api import IdempotentApi
     from tests.unit.helpers import policy_statements
 
@@ -77,8 +77,18 @@ def test_idempotent_api_grants_only_start_and_describe() -> None:
     assert {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": [sm]} in statements
     assert {"Effect": "Allow", "Action": ["states:DescribeExecution"],
             "Resource": ["arn:aws:states:us-east-1:123456789012:execution:wf:*"]} in statements
+    assert {"Effect": "Allow", "Action": ["states:ListExecutions"], "Resource": [sm]} in statements
+    assert {"Effect": "Allow", "Action": ["states:RedriveExecution", "states:StopExecution"],
+            "Resource": ["arn:aws:states:us-east-1:123456789012:execution:wf:*"]} in statements
+    assert {a for a in actions(statements) if a.startswith("states:")} == {
+        "states:StartExecution", "states:DescribeExecution", "states:ListExecutions", "states:StopExecution",
+        "states:RedriveExecution",
+    }
     routes = {r.inputs["routeKey"]: r.inputs["authorizationType"] for r in run.of_type("aws:apigatewayv2/route:Route")}
-    assert routes == {"POST /workflow": "AWS_IAM", "GET /workflow/{name}": "AWS_IAM"}  # secure by default, GET too
+    assert routes == {  # secure by default, GET too
+        "POST /workflow": "AWS_IAM", "GET /workflow/{name}": "AWS_IAM",
+        "GET /workflow": "AWS_IAM", "DELETE /workflow/{name}": "AWS_IAM", "POST /workflow/{name}/redrive": "AWS_IAM",
+    }
 
 
 def test_every_callback_wait_retries_aws_failures_and_ends_through_a_catch(program: ProgramRun) -> None:
