@@ -187,7 +187,7 @@ def heartbeat(request: Request) -> Response:
 
 def _release(task_id: str, description: Any) -> None:
     """Free the task's token row (the cancelled or redriven wait's secret then completes nothing)."""
-    TokenStore(env.require("TABLE_NAME")).release(task_id, description["executionArn"])
+    TokenStore(env.require(callback.ENV_TABLE_NAME)).release(task_id, description["executionArn"])
 
 
 operations.register(router, "tasks", "taskId", _release)

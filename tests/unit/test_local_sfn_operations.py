@@ -13,26 +13,14 @@ import datetime
 import json
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from local import sfn_operations, stepfunctions
-
-ROLE = "arn:aws:iam::123456789012:role/sfn"
-
-
-@pytest.fixture
-def sfn() -> Iterator[Any]:
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        stepfunctions.install()
-        try:
-            yield boto3.client("stepfunctions", region_name="us-east-1")
-        finally:
-            stepfunctions.uninstall()
+from tests.unit.test_local_stepfunctions import ROLE, sfn  # noqa: F401 - the moto + adapters fixture
 
 
 @pytest.fixture
