@@ -310,7 +310,11 @@ def install(patch: Callable[[Any, str, Any], None]) -> None:
     patch(StepFunctionsParserBackend, "stop_execution", backend_stop)
     patch(StepFunctionsParserBackend, "redrive_execution", backend_redrive)
 
+    original_response_stop = StepFunctionResponse.stop_execution
+
     def response_stop(self: Any) -> Any:
+        if not isinstance(self.stepfunction_backend, StepFunctionsParserBackend):
+            return original_response_stop(self)  # the interpreter is off: moto's static executions
         execution = self.stepfunction_backend.stop_execution(
             self._get_param("executionArn"), error=self._get_param("error"), cause=self._get_param("cause")
         )

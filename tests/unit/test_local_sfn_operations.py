@@ -280,3 +280,19 @@ def test_install_and_uninstall_restore_moto() -> None:
     assert not hasattr(StepFunctionResponse, "redrive_execution")
     assert "stop_execution" not in StepFunctionsParserBackend.__dict__
     assert sfn_operations.REDRIVE_WINDOW == datetime.timedelta(days=14)
+
+
+def test_without_the_interpreter_moto_answers_as_before() -> None:
+    from moto import mock_aws
+
+    with mock_aws():
+        stepfunctions.install()
+        try:
+            sfn = boto3.client("stepfunctions", region_name="us-east-1")
+            arn = machine(sfn, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+            execution = start(sfn, arn)
+            sfn.stop_execution(executionArn=execution)
+            assert sfn.describe_execution(executionArn=execution)["status"] == "ABORTED"
+            assert error_of(lambda: sfn.redrive_execution(executionArn=execution))[0] == "ExecutionNotRedrivable"
+        finally:
+            stepfunctions.uninstall()
