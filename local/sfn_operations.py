@@ -27,7 +27,8 @@ Installed by :func:`local.stepfunctions.install` (so both the local stack and th
   - ``DescribeExecution`` gains ``redriveCount`` (0 until redriven), ``redriveDate``,
     ``redriveStatus`` (``REDRIVABLE`` / ``NOT_REDRIVABLE``) and ``redriveStatusReason``;
     ``ListExecutions`` items gain ``redriveCount`` / ``redriveDate``; the history continues
-    after an ``ExecutionRedriven`` event; ``$$.Execution.RedriveCount`` is set;
+    after an ``ExecutionRedriven`` event; ``$$.Execution.RedriveCount`` counts the redrives (0 is
+    set for every execution by :mod:`local.stepfunctions`);
   - ``clientToken`` makes a repeated request idempotent (the last 10 tokens, for 15 minutes).
 
   Not emulated: inside a failed Parallel or inline Map state, AWS re-runs only the branches and
@@ -253,17 +254,6 @@ def install(patch: Callable[[Any, str, Any], None]) -> None:
 
     patch(CommonStateField, "_eval_body", eval_body)
 
-    # $$.Execution.RedriveCount: 0 until redriven (a redrive's worker sets its count).
-    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
-
-    original_environment = ExecutionWorker._get_evaluation_environment
-
-    def evaluation_environment(self: Any) -> Any:
-        env = original_environment(self)
-        env.states.context_object.context_object_data["Execution"].setdefault("RedriveCount", 0)
-        return env
-
-    patch(ExecutionWorker, "_get_evaluation_environment", evaluation_environment)
 
     # A stopped execution stays stopped: nothing the interpreter does afterwards turns it FAILED or TIMED_OUT.
     for method in ("set_error", "set_timed_out"):

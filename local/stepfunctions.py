@@ -31,7 +31,7 @@
   ``$string``, ``$floor`` ...) is.
 - **``$$.Execution.RedriveCount``**: moto's context object has no ``RedriveCount`` (it implements no
   RedriveExecution), so a path to it fails the state. Here every execution starts with 0, as a
-  never-redriven execution does on AWS.
+  never-redriven execution does on AWS; a redrive (:mod:`local.sfn_operations`) sets its count.
 - **StartExecution atomicity**: moto checks for an execution of that name and then appends the
   new one without a lock, so two concurrent starts with one name could both start an execution.
   Starts are serialized here, so a name is used once, as on AWS.
