@@ -223,7 +223,7 @@ def test_unknown_and_invalid_names_are_refused(local_stack: LocalStackProcess, a
 
 def test_routes_the_api_does_not_have_are_api_gateway_404s(local_stack: LocalStackProcess) -> None:
     url = local_stack.endpoints["chain"]
-    for method, path in [("DELETE", "/workflow"), ("GET", "/workflow"), ("POST", "/nowhere"), ("GET", "/workflow/a/b")]:
+    for method, path in [("DELETE", "/workflow"), ("PUT", "/workflow"), ("POST", "/nowhere"), ("GET", "/workflow/a/b")]:  # GET /workflow lists
         status, body, _ = local_stack.request(method, f"{url}{path}")
         assert (status, body) == (404, {"message": "Not Found"}), (method, path)
     base = url.rsplit("/", 1)[0]
