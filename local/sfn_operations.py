@@ -87,9 +87,16 @@ def redrive_refusal(execution: Any, now: Optional[datetime.datetime] = None) -> 
     if execution.stop_date is not None and now - execution.stop_date > REDRIVE_WINDOW:
         return REASON_PERIOD
     env = execution.exec_worker.env if execution.exec_worker is not None else None
-    if env is not None and len(env.event_manager.get_event_history()) >= MAX_HISTORY_EVENTS - 1:
+    if env is not None and _history_length(env.event_manager) >= MAX_HISTORY_EVENTS - 1:
         return REASON_HISTORY
     return None
+
+
+def _history_length(events: Any) -> int:
+    # Counted under the manager's lock, without copying: a copy (get_event_history) iterates event
+    # details the running execution may still be changing, and DescribeExecution is called often.
+    with events._mutex:
+        return len(events._history_event_list)
 
 
 def redrive_fields(execution: Any) -> dict[str, Any]:
