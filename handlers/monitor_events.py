@@ -29,11 +29,12 @@ from typing import Any, Mapping, Optional
 
 from botocore.exceptions import ClientError
 
-from common import env, executions, log
+from common import env, log
 from common.clients import client
 from common.tokens import CallbackTaskFinalizer, NotHeld, TokenError
-from common.validation import valid_name
 from sfn_patterns.contracts import monitored
+from sfn_patterns.contracts.common import execution_arn
+from sfn_patterns.contracts.common import valid_execution_name as valid_name
 
 
 class MonitorNotRegistered(Exception):
@@ -55,7 +56,7 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     sender = detail.get(monitored.DETAIL_EXECUTION_ARN)
     if not (isinstance(sender, str) and sender):
         sender = None
-    elif not sender.startswith(executions.execution_arn(env.require(monitored.ENV_STATE_MACHINE_ARN), "")):
+    elif not sender.startswith(execution_arn(env.require(monitored.ENV_STATE_MACHINE_ARN), "")):
         return _dropped(key, detail_type, "the event names an execution of another state machine")
 
     try:

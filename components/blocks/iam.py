@@ -13,6 +13,8 @@ from typing import Any, Optional, Sequence
 
 import pulumi
 
+from sfn_patterns.contracts.common import execution_arn
+
 Statement = dict[str, Any]
 
 
@@ -52,9 +54,7 @@ def assume_role_policy(service: str, same_account_as: pulumi.Input[str], source_
 
 def executions_of(state_machine_arn: pulumi.Input[str]) -> pulumi.Output[str]:
     """The ARN pattern of every execution of a state machine (``...:execution:<name>:*``)."""
-    return pulumi.Output.from_input(state_machine_arn).apply(
-        lambda arn: arn.replace(":stateMachine:", ":execution:", 1) + ":*"
-    )
+    return pulumi.Output.from_input(state_machine_arn).apply(lambda arn: execution_arn(arn, "*"))
 
 
 # --- Step Functions -------------------------------------------------------------------------

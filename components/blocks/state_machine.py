@@ -16,7 +16,7 @@ import pulumi_aws as aws
 
 from sfn_patterns.blocks import alarms, iam, policy
 from sfn_patterns.blocks.alarms import AlarmSettings
-from sfn_patterns.contracts.common import AWS_UNAVAILABLE_ERROR
+from sfn_patterns.contracts.common import AWS_UNAVAILABLE_ERROR, execution_arn
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
@@ -268,7 +268,7 @@ def _task_statements(state: Mapping[str, Any]) -> list[dict[str, Any]]:
             stmts.append(
                 allow(
                     ["states:DescribeExecution", "states:StopExecution"],
-                    [sm.replace(":stateMachine:", ":execution:", 1) + ":*"],
+                    [execution_arn(sm, "*")],
                 )
             )
             stmts.append(

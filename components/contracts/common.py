@@ -1,6 +1,6 @@
 """What several patterns share across the component/handler line (standard library only).
 
-- **Execution names**: the Step Functions rule every caller-chosen key that becomes an execution
+- **Execution names and ARNs**: the Step Functions rule every caller-chosen key that becomes an execution
   name follows (task id, workflow key, job id, idempotent name). Handlers check it
   (``handlers/common/validation.py``); the monitor's JSONata state checks it in the ASL
   (``sfn_patterns.patterns.monitored_workflow``) with the same regex.
@@ -34,6 +34,15 @@ EXECUTION_NAME_PATTERN = re.compile(EXECUTION_NAME_REGEX)
 def valid_execution_name(value: Any) -> bool:
     """True when ``value`` is a string that follows :data:`EXECUTION_NAME_RULE`."""
     return isinstance(value, str) and EXECUTION_NAME_PATTERN.fullmatch(value) is not None
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """The ARN the execution ``name`` of ``state_machine_arn`` has (or would have).
+
+    ``name="*"`` gives the IAM resource pattern of every execution (``sfn_patterns.blocks.iam.executions_of``);
+    the handlers describe named executions by it (``handlers/common/executions.py``).
+    """
+    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
 
 
 # --- Step Functions' limits ----------------------------------------------------------------------

@@ -15,11 +15,9 @@ from botocore.exceptions import ClientError
 from common import log
 from common.clients import client
 from common.http import conflict
+from sfn_patterns.contracts.common import execution_arn
 
-
-def execution_arn(state_machine_arn: str, name: str) -> str:
-    """The ARN the execution called ``name`` of ``state_machine_arn`` has (or would have)."""
-    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+__all__ = ["describe", "execution_arn", "start_once", "view"]
 
 
 def _parse(document: Optional[str]) -> Any:
