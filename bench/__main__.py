@@ -65,7 +65,8 @@ def compare(scenario: str, measured: dict[str, Any], prices: dict[str, Any]) -> 
         "ratio": {
             "transitions": ratio(ours["transitions"], seed["transitions"]),
             "lambdaInvocations": ratio(ours["lambda"]["invocations"], seed["lambda"]["invocations"]),
-            "cost": ratio(ours["costPerMillion"]["total"], seed["costPerMillion"]["total"]),
+            # The seeds' log ingestion is not measured: compared without logs.
+            "cost": ratio(ours["costPerMillion"]["comparable"], seed["costPerMillion"]["comparable"]),
         },
         "runs": measured["runs"],
     }
@@ -119,6 +120,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         log("starting the local stack")
         measured = measure_patterns(patterns, runs, log)
         result["localStack"] = {"startupSeconds": measured["startupSeconds"], "config": measured["config"]}
+        from bench.logs import monthly_costs
+
+        result["monthly"] = monthly_costs(measured["alarms"], measured["dashboards"], prices)
         result["patterns"] = {p: compare(p, m, prices) for p, m in measured["patterns"].items()}
 
     result["elapsedSeconds"] = round(time.monotonic() - started, 1)

@@ -6,6 +6,7 @@ A figure set is a plain dict (the same shape for a measured pattern and a seed d
 ``lambda``           ``{"invocations": n, "functions": {name: {"invocations", "memoryMb", "architecture"}}}``
 ``dynamodb``         ``{"reads": n, "writes": n, "byAction": {...}}`` in request units (see the assumptions)
 ``sqs``, ``sns``, ``eventbridge``, ``httpApi``, ``restApi``   request counts
+``logBytes``         bytes ingested by CloudWatch Logs (:mod:`bench.logs`; 0 when not measured, as for the seeds)
 
 :func:`cost_parts` prices each part in USD per execution; the total is exactly their sum.
 """
@@ -32,7 +33,10 @@ PARTS = (
     "sqs",
     "eventbridge",
     "api",
+    "logs",
 )
+#: The parts measured for ours and the seeds alike: the ratio ours / seed compares these.
+COMPARABLE_PARTS = tuple(p for p in PARTS if p != "logs")
 
 
 def load_prices(path: Path = PRICES_FILE) -> dict[str, Any]:
@@ -77,12 +81,14 @@ def cost_parts(figures: Mapping[str, Any], prices: Mapping[str, Any]) -> dict[st
         "sqs": figures["sqs"] * p["sqsRequest"],
         "eventbridge": figures["eventbridge"] * events_per_call * p["eventBridgeCustomEvent"],
         "api": figures["httpApi"] * p["httpApiRequest"] + figures.get("restApi", 0) * p["restApiRequest"],
+        "logs": figures.get("logBytes", 0) / 1024**3 * p["cloudwatchLogsIngestionGb"],
     }
 
 
 def priced(figures: dict[str, Any], prices: Mapping[str, Any]) -> dict[str, Any]:
-    """``figures`` plus ``costPerMillion``: each part and the total, in USD per million executions."""
+    """``figures`` plus ``costPerMillion``: each part, the total and the total without logs, in USD per million executions."""
     parts = cost_parts(figures, prices)
     per_million = {name: round(value * 1_000_000, 6) for name, value in parts.items()}
     per_million["total"] = round(sum(per_million[name] for name in PARTS), 6)
+    per_million["comparable"] = round(sum(per_million[name] for name in COMPARABLE_PARTS), 6)
     return {**figures, "costPerMillion": per_million}

@@ -6,8 +6,9 @@ Pulumi SDK spend declaring the resources. A first (untimed) run of ``__main__.py
 
 The generated program declares N instances of every component, as ``__main__.py`` does once: the
 two YAML workflows (chain, composite), two IdempotentApis, a CallbackWorkflow with the demo external
-service, a PausableWorkflow and a MonitoredWorkflow. Growth is linear when the time and resource
-count per instance stay flat as N grows.
+service, a PausableWorkflow and a MonitoredWorkflow; then, once, the stack's dashboard (the stack's
+alarm topic is also there once). Growth is linear when the time and resource count per instance stay
+flat as N grows.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def build_instances(count: int) -> Callable[[], None]:
     def program() -> None:
         import pulumi
 
-        from sfn_patterns import CallbackWorkflow, IdempotentApi, MonitoredWorkflow, PausableWorkflow, Workflow
+        from sfn_patterns import CallbackWorkflow, IdempotentApi, MonitoredWorkflow, PausableWorkflow, StackDashboard, Workflow
         from sfn_patterns.demo.external_service import DemoExternalService
 
         urls = {}
@@ -37,6 +38,7 @@ def build_instances(count: int) -> Callable[[], None]:
             urls[f"callback-{i}"] = callback.url
             urls[f"pausable-{i}"] = PausableWorkflow(f"pausable-{i}", {}).url
             urls[f"monitored-{i}"] = MonitoredWorkflow(f"monitored-{i}", {"work_seconds": 30}).url
+        StackDashboard("dashboard")
         pulumi.export("endpoints", urls)
 
     return program

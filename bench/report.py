@@ -15,6 +15,7 @@ _PART_TITLES = {
     "sqs": "SQS",
     "eventbridge": "EventBridge",
     "api": "API",
+    "logs": "log ingestion",
 }
 
 
@@ -34,7 +35,8 @@ def _figure_row(pattern: str, label: str, f: dict[str, Any], ratio: str) -> str:
     return (
         f"| {pattern} | {label} | {transitions} | {_num(f['lambda']['invocations'])} | "
         f"{_num(f['dynamodb']['reads'])} / {_num(f['dynamodb']['writes'])} | {_num(f['sqs'])} | {_num(f['sns'])} | "
-        f"{_num(f['eventbridge'])} | {api} | {_money(f['costPerMillion']['total'])} | {ratio} |"
+        f"{_num(f['eventbridge'])} | {api} | {_num(f['logBytes']) if f.get('logBytes') else '–'} | "
+        f"{_money(f['costPerMillion']['total'])} | {ratio} |"
     )
 
 
@@ -47,10 +49,12 @@ def markdown(result: dict[str, Any]) -> str:
         lines += [
             "**Per execution (happy path), ours vs the seed design** — transitions billed (children included), "
             "Lambda invocations (all: API, workflow, async, subscribers), DynamoDB read / write request units, "
-            "SQS, SNS and EventBridge requests, API requests, USD per million executions",
+            "SQS, SNS and EventBridge requests, API requests, bytes ingested by CloudWatch Logs (Lambda, state machine "
+            "and access logs; not measured for the seeds), USD per million executions (with log ingestion); "
+            "ours / seed compares the cost without log ingestion",
             "",
-            "| pattern | design | transitions | Lambda | DynamoDB R / W | SQS | SNS | EventBridge | API | $ / 1M | ours / seed |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| pattern | design | transitions | Lambda | DynamoDB R / W | SQS | SNS | EventBridge | API | log bytes | $ / 1M | ours / seed |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for name, entry in patterns.items():
             ours, seed = entry["ours"], entry["seed"]
@@ -75,6 +79,20 @@ def markdown(result: dict[str, Any]) -> str:
             f"{name}: transitions {e['ratio']['transitions']}, Lambda {e['ratio']['lambdaInvocations']}, "
             f"cost {e['ratio']['cost']}" for name, e in patterns.items()
         ), ""]
+    monthly = result.get("monthly")
+    if monthly:
+        namespaces = ", ".join(f"{n} {c}" for n, c in monthly["alarmsByNamespace"].items())
+        lines += [
+            "**Per month, whatever the traffic** (the demo stack's alarms and dashboard, USD)",
+            "",
+            "| alarms | of which high resolution | alarms $ / month | dashboards | dashboards $ / month | total $ / month |",
+            "|---|---|---|---|---|---|",
+            f"| {monthly['alarms']} ({namespaces}) | {monthly['highResolutionAlarms']} | {monthly['alarmsUsd']:.2f} | "
+            f"{monthly['dashboards']} | {monthly['dashboardsUsd']:.2f} | {monthly['totalUsd']:.2f} |",
+            "",
+            f"Free tier: an account's first 10 standard alarm metrics; {monthly['freeTier']}.",
+            "",
+        ]
     lambdas = result.get("lambdas")
     if lambdas:
         imports = lambdas["imports"]

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from bench.costs import dynamodb_units
+from bench.logs import access_log_line, state_machine_log_bytes
 from local import launcher
 from local.aws import signed_headers
 
@@ -267,7 +268,9 @@ def run_once(stack: LocalStack, scenario: Scenario, functions: dict[str, dict[st
     http = after["httpRequests"] - before["httpRequests"] - (stack.stats_reads - reads_before)
     invoked = _difference(before["lambda"]["invocations"], after["lambda"]["invocations"])
 
-    transitions = _transitions(stack, execution_arn)
+    transitions = _transitions(stack, execution_arn, _logs_execution_data(stack, sm_arn))
+    lambda_log_bytes = sum(_difference(before["lambda"].get("logBytes", {}), after["lambda"].get("logBytes", {})).values())
+    access_log_bytes = http * (len(access_log_line(f"{scenario.method} {scenario.path}").encode()) if http else 0)
     dynamodb_actions = {k.split(".", 1)[1]: n for k, n in aws.items() if k.startswith("dynamodb.")}
     return {
         "execution": name,
@@ -291,19 +294,28 @@ def run_once(stack: LocalStack, scenario: Scenario, functions: dict[str, dict[st
         "eventbridge": sum(n for k, n in aws.items() if k == "events.PutEvents"),
         "httpApi": http,
         "restApi": 0,
+        "logBytes": lambda_log_bytes + transitions["logBytes"] + access_log_bytes,
+        "logs": {"lambda": lambda_log_bytes, "stateMachine": transitions["logBytes"], "apiAccess": access_log_bytes},
         "awsRequests": aws,
     }
 
 
-def _transitions(stack: LocalStack, execution_arn: str) -> dict[str, Any]:
-    """Transitions of an execution and of every child execution it started (recursively)."""
-    total, children_total, child_count = 0, 0, 0
+def _logs_execution_data(stack: LocalStack, sm_arn: str) -> bool:
+    """Whether the state machine logs execution data (its logging configuration)."""
+    logging = stack.sfn.describe_state_machine(stateMachineArn=sm_arn).get("loggingConfiguration") or {}
+    return bool(logging.get("includeExecutionData"))
+
+
+def _transitions(stack: LocalStack, execution_arn: str, include_data: bool = False) -> dict[str, Any]:
+    """Transitions and state machine log bytes of an execution and of every child execution it started (recursively)."""
+    total, children_total, child_count, log_bytes = 0, 0, 0, 0
     states: dict[str, int] = {}
     pending, top = [execution_arn], True
     while pending:
         arn = pending.pop()
         events = _history(stack, arn)
         counted = count_transitions(events)
+        log_bytes += state_machine_log_bytes(events, arn, include_data)
         billed = counted["entered"] + counted["retries"]
         total += billed
         if not top:
@@ -314,7 +326,7 @@ def _transitions(stack: LocalStack, execution_arn: str) -> dict[str, Any]:
             states[prefix + state] = states.get(prefix + state, 0) + n
         pending.extend(counted["children"])
         top = False
-    return {"total": total, "children": children_total, "childExecutions": child_count, "states": states}
+    return {"total": total, "children": children_total, "childExecutions": child_count, "states": states, "logBytes": log_bytes}
 
 
 def _history(stack: LocalStack, execution_arn: str) -> list[dict[str, Any]]:
@@ -367,7 +379,7 @@ def average(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for run in runs:
         for action, count in run["dynamodb"]["byAction"].items():
             actions[action] = actions.get(action, 0) + count
-    keys = ("transitions", "childTransitions", "childExecutions", "sns", "sqs", "eventbridge", "httpApi", "restApi")
+    keys = ("transitions", "childTransitions", "childExecutions", "sns", "sqs", "eventbridge", "httpApi", "restApi", "logBytes")
     result = {k: mean([r[k] for r in runs]) for k in keys}
     result["lambda"] = {"invocations": mean([r["lambda"]["invocations"] for r in runs]), "functions": functions}
     result["dynamodb"] = {
@@ -375,6 +387,7 @@ def average(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "writes": mean([r["dynamodb"]["writes"] for r in runs]),
         "byAction": {a: mean([c]) for a, c in sorted(actions.items())},
     }
+    result["logs"] = {part: mean([r["logs"][part] for r in runs]) for part in runs[0]["logs"]}
     result["states"] = runs[0]["states"]
     result["seconds"] = {"min": min(r["seconds"] for r in runs), "max": max(r["seconds"] for r in runs)}
     result["varies"] = sorted(
@@ -398,6 +411,10 @@ def measure_patterns(patterns: list[str], runs: int, log: Callable[[str], None] 
             log(f"{pattern}: {runs} run(s), {measured[0]['transitions']} transitions, "
                 f"{measured[0]['lambda']['invocations']} Lambda invocations")
             results[pattern] = {"scenario": scenario.description, "perExecution": average(measured), "runs": measured}
-        return {"startupSeconds": round(stack.startup_seconds, 2), "config": stack.config, "patterns": results}
+        cloudwatch = stack.client("cloudwatch")
+        alarms = [a for page in cloudwatch.get_paginator("describe_alarms").paginate() for a in page["MetricAlarms"]]
+        dashboards = len(cloudwatch.list_dashboards().get("DashboardEntries", []))
+        return {"startupSeconds": round(stack.startup_seconds, 2), "config": stack.config, "patterns": results,
+                "alarms": alarms, "dashboards": dashboards}
     finally:
         stack.stop()

@@ -84,10 +84,11 @@ class _Loaded:
 
 @dataclass
 class Stats:
-    """Counters for the benchmark and for tests: invocations and errors per function name."""
+    """Counters for the benchmark and for tests: invocations, errors and bytes logged per function name."""
 
     invocations: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
+    log_bytes: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, function_name: str, failed: bool) -> None:
@@ -97,10 +98,15 @@ class Stats:
             if failed:
                 self.errors[function_name] = self.errors.get(function_name, 0) + 1
 
+    def logged(self, function_name: str, size: int) -> None:
+        """Record ``size`` bytes of log events (UTF-8 messages) written to the function's log group."""
+        with self.lock:
+            self.log_bytes[function_name] = self.log_bytes.get(function_name, 0) + size
+
     def snapshot(self) -> dict[str, dict[str, int]]:
         """A copy of the counters."""
         with self.lock:
-            return {"invocations": dict(self.invocations), "errors": dict(self.errors)}
+            return {"invocations": dict(self.invocations), "errors": dict(self.errors), "logBytes": dict(self.log_bytes)}
 
 
 class LambdaContext:
@@ -485,6 +491,7 @@ class LambdaRuntime:
             backend.ensure_log_group(group)
             backend.create_log_stream(group, stream)
             backend.put_log_events(group, stream, [{"timestamp": now, "message": line} for line in lines])
+            self.stats.logged(fn.function_name, sum(len(line.encode("utf-8")) for line in lines))
         except Exception as error:  # noqa: BLE001 - logs are best effort, never fail an invocation
             print(f"[local] could not write logs of {fn.function_name}: {error!r}", file=sys.__stderr__)
 
