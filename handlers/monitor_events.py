@@ -44,7 +44,8 @@ class MonitorNotRegistered(Exception):
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     """Act on one EventBridge event; returns what was done (``succeeded``, ``failed`` or ``dropped``)."""
     detail_type = event.get("detail-type")
-    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    given = event.get("detail")
+    detail: dict[str, Any] = given if isinstance(given, dict) else {}
     key = detail.get(monitored.KEY)
     stop, error = env.require(monitored.ENV_STOP_DETAIL_TYPE), env.require(monitored.ENV_ERROR_DETAIL_TYPE)
     if detail_type not in (stop, error):

@@ -127,10 +127,10 @@ class EmbeddedAws:
 
         server = CountingMotoServer(ip_address=self.host, port=self.requested_port, verbose=False)
         server.start()
-        error = getattr(server, "startup_error", None)
-        if error is not None:
-            reason = "address already in use" if isinstance(error, SystemExit) else str(error)  # werkzeug exits
-            raise OSError(f"the embedded AWS cannot listen on {self.host}:{self.requested_port}: {reason}") from error
+        failure = getattr(server, "startup_error", None)
+        if failure is not None:
+            reason = "address already in use" if isinstance(failure, SystemExit) else str(failure)  # werkzeug exits
+            raise OSError(f"the embedded AWS cannot listen on {self.host}:{self.requested_port}: {reason}") from failure
         self._server = server
         self.port = self._server.get_host_and_port()[1]
         # moto's Step Functions interpreter calls the other services at http://localhost:$MOTO_PORT.

@@ -368,7 +368,8 @@ class Deliveries:
             try:
                 queue = sqs.get_queue(queue_name)
                 messages = sqs.receive_message(
-                    queue_name, int(mapping.batch_size or 10), 1, int(queue.visibility_timeout), ["All"]
+                    # moto sets a queue's attributes from its API names at run time (no declared field).
+                    queue_name, int(mapping.batch_size or 10), 1, int(getattr(queue, "visibility_timeout")), ["All"]
                 )
             except Exception as error:  # noqa: BLE001 - the queue was deleted
                 _log(f"SQS poller for {queue_name} stops: {error!r}")
@@ -392,7 +393,7 @@ class Deliveries:
                 except (ValueError, AttributeError):
                     failed = {m.id for m in messages}
             for message in messages:
-                if message.id not in failed:
+                if message.id not in failed and message.receipt_handle is not None:
                     try:
                         sqs.delete_message(queue_name, message.receipt_handle)
                     except Exception:  # noqa: BLE001 - already gone

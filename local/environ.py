@@ -104,7 +104,7 @@ def _start(thread: threading.Thread) -> None:
 
 def install() -> ThreadEnviron:
     """Replace ``os.environ`` by a :class:`ThreadEnviron` (idempotent); returns it."""
-    threading.Thread.start = _start  # type: ignore[method-assign]
+    setattr(threading.Thread, "start", _start)
     if isinstance(os.environ, ThreadEnviron):
         return os.environ
     os.environ = ThreadEnviron(os.environ)  # type: ignore[assignment]

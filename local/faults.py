@@ -52,13 +52,14 @@ class FaultInjector:
         if self._original is not None:
             return self
         injector = self
-        original = self._original = BaseClient._make_api_call
+        # The one method every botocore client call goes through (private: not in botocore-stubs).
+        original = self._original = getattr(BaseClient, "_make_api_call")
 
         def _make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
             injector.maybe_fail(client, operation_name, api_params)
             return original(client, operation_name, api_params)
 
-        BaseClient._make_api_call = _make_api_call
+        setattr(BaseClient, "_make_api_call", _make_api_call)
         return self
 
     def stop(self) -> None:
@@ -66,7 +67,7 @@ class FaultInjector:
         if self._original is not None:
             from botocore.client import BaseClient
 
-            BaseClient._make_api_call = self._original
+            setattr(BaseClient, "_make_api_call", self._original)
             self._original = None
 
     def _reload(self) -> None:

@@ -183,7 +183,7 @@ def verify_sigv4(method: str, url: str, headers: dict[str, list[str]], body: byt
         return "the host header must be signed"
     if any(name not in headers for name in signed):
         return "a signed header is missing from the request"
-    content_hash = (headers.get("x-amz-content-sha256") or [None])[0]
+    content_hash = next(iter(headers.get("x-amz-content-sha256") or []), None)
     payload_hash = content_hash if content_hash and content_hash != "UNSIGNED-PAYLOAD" else hashlib.sha256(body).hexdigest()
     if content_hash and content_hash not in ("UNSIGNED-PAYLOAD", hashlib.sha256(body).hexdigest()):
         return "x-amz-content-sha256 does not match the body"
@@ -274,7 +274,7 @@ class HttpGateway:
 
         self._server = Server((host, port), Handler)
         self._server.daemon_threads = True
-        self.host, self.port = self._server.server_address[:2]
+        self.host, self.port = host, self._server.server_port
         self._thread: Optional[threading.Thread] = None
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="apigw")
 

@@ -306,8 +306,9 @@ class LambdaRuntime:
                 response_headers["x-amz-function-error"] = result.function_error
             return result.payload
 
-        LambdaFunction._invoke_lambda = _invoke_lambda
-        LambdaFunction.invoke = invoke
+        # moto runs Lambdas in Docker: these two methods run them in-process instead (patched on the class).
+        setattr(LambdaFunction, "_invoke_lambda", _invoke_lambda)
+        setattr(LambdaFunction, "invoke", invoke)
         return self
 
     def stop(self) -> None:
@@ -321,8 +322,8 @@ class LambdaRuntime:
         if self._originals:
             from moto.awslambda.models import LambdaFunction
 
-            LambdaFunction._invoke_lambda = self._originals["_invoke_lambda"]
-            LambdaFunction.invoke = self._originals["invoke"]
+            setattr(LambdaFunction, "_invoke_lambda", self._originals["_invoke_lambda"])
+            setattr(LambdaFunction, "invoke", self._originals["invoke"])
             self._originals = {}
         if self._finder in sys.meta_path:
             sys.meta_path.remove(self._finder)

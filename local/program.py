@@ -17,7 +17,8 @@ from typing import Any, Callable, Optional
 
 import pulumi
 import yaml
-from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.stack import Stack, run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -192,6 +193,7 @@ def run_inline(
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
     pulumi.runtime.set_all_config(settings)
     monitor = pulumi.runtime.settings.get_monitor()
+    assert isinstance(monitor, MockMonitor), "set_mocks installs a MockMonitor"
     os.environ.setdefault("AWS_REGION", settings.get("aws:region", REGION))
 
     collected: dict[str, Any] = {}
@@ -199,6 +201,8 @@ def run_inline(
     def body() -> Any:
         build()
         root = pulumi.runtime.settings.get_root_resource()
+        if not isinstance(root, Stack):
+            raise RuntimeError(f"the program's root resource is {root!r}, not a stack")
         return pulumi.Output.from_input(dict(root.outputs)).apply(collected.update)
 
     _sync_await(run_pulumi_func(lambda: _sync_await(pulumi.Output.from_input(body()).future())))

@@ -45,7 +45,7 @@ import json
 import threading
 import uuid
 from datetime import datetime
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 _originals: list[tuple[Any, str, Any]] = []
 _start_lock = threading.Lock()
@@ -125,7 +125,6 @@ def query_evaluation_error(env: Any, expression: str, detail: str) -> Exception:
     )
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
     name = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
     details = EvaluationFailedEventDetails(
@@ -134,16 +133,24 @@ def query_evaluation_error(env: Any, expression: str, detail: str) -> Exception:
     env.event_manager.add_event(
         context=env.event_history_context,
         event_type=HistoryEventType.EvaluationFailed,
-        event_details=EventDetails(evaluationFailedEventDetails=details),
+        event_details=_event_details(evaluationFailedEventDetails=details),
     )
     return FailureEventException(
         failure_event=FailureEvent(
             env=env,
             error_name=name,
             event_type=HistoryEventType.EvaluationFailed,
-            event_details=EventDetails(evaluationFailedEventDetails=details),
+            event_details=_event_details(evaluationFailedEventDetails=details),
         )
     )
+
+
+def _event_details(**details: Any) -> Any:
+    """moto's ``EventDetails`` with the one detail an event carries (moto declares that TypedDict
+    total, with every kind of detail required, yet builds it with one key itself)."""
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    return cast(EventDetails, details)
 
 
 def install() -> None:
@@ -221,7 +228,6 @@ def install() -> None:
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
     from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimeoutError
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
     original_from_error = StateTask._from_error
 
@@ -232,7 +238,7 @@ def install() -> None:
                 env=env,
                 error_name=StatesErrorName(typ=name),
                 event_type=HistoryEventType.TaskTimedOut,
-                event_details=EventDetails(taskTimedOutEventDetails=TaskTimedOutEventDetails(error=name.to_name())),
+                event_details=_event_details(taskTimedOutEventDetails=TaskTimedOutEventDetails(error=name.to_name())),
             )
         return original_from_error(self, env, ex)
 

@@ -64,10 +64,11 @@ class HttpApiArgs(TypedDict, total=False):
 class ApiArgs(TypedDict, total=False):
     """Arguments every pattern with an HTTP API takes (its args TypedDict extends this one)."""
 
-    authorization_type: pulumi.Input[str]
+    authorization_type: str
     """Authorization of every route, GET included: ``AWS_IAM`` (default: callers sign requests with
     SigV4) or ``NONE``. Only routes an outside party calls back on (the callback completion routes)
-    are proven by a per-task secret instead; each pattern's docstring lists its routes."""
+    are proven by a per-task secret instead; each pattern's docstring lists its routes. A plain
+    value, not an Output: it is checked when the component is constructed."""
     throttle_rate: pulumi.Input[float]
     """Default steady-state requests per second of every route. Default 50."""
     throttle_burst: pulumi.Input[int]
@@ -80,9 +81,10 @@ class ApiArgs(TypedDict, total=False):
     Default: on, to the stack's alarm topic, 5-minute periods, threshold 1 (any dead letter)."""
 
 
-def api_settings(args: Mapping[str, Any]) -> dict[str, Any]:
-    """The :class:`HttpApiArgs` settings (throttling, log retention) taken from a pattern's :class:`ApiArgs`."""
+def api_args(routes: Sequence[RouteArgs], args: Mapping[str, Any]) -> HttpApiArgs:
+    """The :class:`HttpApiArgs` of ``routes`` with the throttling and log retention of a pattern's :class:`ApiArgs`."""
     return {
+        "routes": routes,
         "throttle_rate": args.get("throttle_rate", 50),
         "throttle_burst": args.get("throttle_burst", 100),
         "log_retention_days": args.get("log_retention_days", 14),
@@ -120,7 +122,7 @@ def operations_routes(collection: str, id_parameter: str, authorization_type: st
 def function_api(
     name: str,
     function: HandlerFunction,
-    routes: Mapping[str, pulumi.Input[str]],
+    routes: Mapping[str, str],
     args: Mapping[str, Any],
     opts: Optional[pulumi.ResourceOptions] = None,
 ) -> "HttpApi":
@@ -129,7 +131,7 @@ def function_api(
     for route_key, authorization in routes.items():
         if authorization not in AUTHORIZATION_TYPES:
             raise ValueError(f"{name}: route {route_key!r}: authorization_type must be one of {AUTHORIZATION_TYPES}, got {authorization!r}")
-    return HttpApi(name, {"routes": function_routes(function.arn, function.name, routes), **api_settings(args)}, opts=opts)
+    return HttpApi(name, api_args(function_routes(function.arn, function.name, routes), args), opts=opts)
 
 
 def _slug(route_key: str) -> str:
@@ -195,7 +197,7 @@ class HttpApi(pulumi.ComponentResource):
                 action="lambda:InvokeFunction",
                 function=route["function_name"],
                 principal="apigateway.amazonaws.com",
-                source_arn=self.api.execution_arn.apply(lambda arn, m=method, p=source_path: f"{arn}/*/{m}{p}"),
+                source_arn=pulumi.Output.concat(self.api.execution_arn, f"/*/{method}{source_path}"),
                 opts=child,
             )
 

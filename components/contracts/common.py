@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Any, Optional, TypeGuard
 
 # --- Execution names -----------------------------------------------------------------------------
 
@@ -31,7 +31,7 @@ EXECUTION_NAME_REGEX = r"^[A-Za-z0-9_-]{1,80}$"
 EXECUTION_NAME_PATTERN = re.compile(EXECUTION_NAME_REGEX)
 
 
-def valid_execution_name(value: Any) -> bool:
+def valid_execution_name(value: Any) -> TypeGuard[str]:
     """True when ``value`` is a string that follows :data:`EXECUTION_NAME_RULE`."""
     return isinstance(value, str) and EXECUTION_NAME_PATTERN.fullmatch(value) is not None
 

@@ -14,7 +14,7 @@ Optional handler modules run as Lambda Task states before the wait (their output
 external party gets) and after it (they get the callback's output).
 """
 
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -104,6 +104,8 @@ class CallbackWorkflow(pulumi.ComponentResource):
 
         # The register Lambda needs the API's URL, and the API's routes need a Lambda that needs the
         # state machine, which needs the register Lambda: the URL is filled in once the API exists.
+        api_url: pulumi.Output[str]
+        resolve_api_url: Callable[[pulumi.Output[str]], None]
         api_url, resolve_api_url = pulumi.deferred_output()
         self.register_function: HandlerFunction = HandlerFunction(
             f"{name}-register",

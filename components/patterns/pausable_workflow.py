@@ -25,7 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from sfn_patterns.blocks import alarms, iam
-from sfn_patterns.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
+from sfn_patterns.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction, HandlerFunctionArgs
 from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api, operations_routes
 from sfn_patterns.blocks.messaging import secure_table, secure_topic, subscribe_lambda
 from sfn_patterns.blocks.state_machine import (
@@ -157,7 +157,7 @@ class PausableWorkflow(pulumi.ComponentResource):
         table = secure_table(f"{name}-pauses", child, hash_key=common.ROW_KEY, ttl_attribute=common.ROW_EXPIRES_AT)
         topic = secure_topic(f"{name}-resume", child)
 
-        def function(suffix: str, settings: dict[str, Any]) -> HandlerFunction:
+        def function(suffix: str, settings: HandlerFunctionArgs) -> HandlerFunction:
             return HandlerFunction(f"{name}-{suffix}", {"log_retention_days": retention, **settings}, opts=child)
 
         # The steps and the async service.

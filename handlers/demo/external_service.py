@@ -70,7 +70,8 @@ def completion(task_id: str, task_input: Mapping[str, Any], simulate: str) -> di
 def serve(message: Mapping[str, Any]) -> list[int]:
     """Handle one notification; returns the HTTP statuses of the callbacks it sent."""
     task_id, url, secret = message["taskId"], message["callbackUrl"], message["secret"]
-    task_input = message.get("input") if isinstance(message.get("input"), dict) else {}
+    given = message.get("input")
+    task_input: dict[str, Any] = given if isinstance(given, dict) else {}
     simulate = task_input.get("simulate", "succeed")
     if simulate == "ignore":
         log.info("ignoring task", taskId=task_id)

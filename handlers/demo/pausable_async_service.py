@@ -30,9 +30,11 @@ def _job_seconds() -> float:
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     """Do the long job of ``event["jobId"]`` and publish its outcome to the resume topic."""
     job_id = event[pausable.ASYNC_JOB_ID]
-    job = event.get(pausable.ASYNC_INPUT) if isinstance(event.get(pausable.ASYNC_INPUT), dict) else {}
+    given = event.get(pausable.ASYNC_INPUT)
+    job: dict[str, Any] = given if isinstance(given, dict) else {}
     data = job.get("data", job)
-    steps = job.get("steps") if isinstance(job.get("steps"), list) else []
+    given_steps = job.get("steps")
+    steps: list[Any] = given_steps if isinstance(given_steps, list) else []
     seconds = _job_seconds()
     time.sleep(seconds)
     if isinstance(data, dict) and data.get("fail") is True:

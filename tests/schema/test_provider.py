@@ -95,7 +95,7 @@ def test_plain_only_inputs_say_why_they_cannot_be_outputs(schema: dict[str, Any]
     # Values a component only passes on to a resource stay Inputs.
     callback = schema["resources"][TOKEN.format("CallbackWorkflow")]["inputProperties"]
     assert "plain" not in callback["logRetentionDays"] and callback["logRetentionDays"]["type"] == "integer"
-    assert "plain" not in callback["authorizationType"]
+    assert callback["authorizationType"]["plain"] is True  # checked against AWS_IAM/NONE at construction
     idempotent = schema["resources"][TOKEN.format("IdempotentApi")]["inputProperties"]
     assert idempotent["stateMachineArn"] == {"type": "string", "description": "ARN of the Standard workflow the API starts."}
 
