@@ -236,9 +236,8 @@ class HttpGateway:
             protocol_version = "HTTP/1.1"
             server_version = "local-apigateway"
 
-            @property
-            def timeout(self) -> float:  # type: ignore[override] - read by StreamRequestHandler.setup
-                return gateway.read_timeout
+            # Seconds a connection may wait for the request; StreamRequestHandler.setup reads it.
+            timeout = read_timeout
 
             def _serve(self) -> None:
                 gateway.handle(self)
@@ -375,7 +374,8 @@ class HttpGateway:
         return body
 
     def _read_chunked(self, request: BaseHTTPRequestHandler) -> Optional[bytes]:
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         while True:
             line = request.rfile.readline(65537)
             size_text = line.split(b";")[0].strip()

@@ -180,7 +180,9 @@ def install() -> None:
     # moto 5.2.5 gap: no Execution.RedriveCount in the context object.
     def evaluation_environment(self: Any) -> Any:
         environment = original_environment(self)
-        environment.states.context_object.context_object_data["Execution"].setdefault("RedriveCount", 0)
+        # moto's ExecutionData TypedDict has no RedriveCount key: the context object is a plain dict at run time.
+        execution = cast(dict[str, Any], environment.states.context_object.context_object_data["Execution"])
+        execution.setdefault("RedriveCount", 0)
         return environment
 
     _patch(ExecutionWorker, "_get_evaluation_environment", evaluation_environment)
