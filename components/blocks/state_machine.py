@@ -80,9 +80,14 @@ class LoggingArgs(TypedDict, total=False):
     A plain value, not an Output: it is read when the component is constructed."""
 
 
-def logging_settings(args: Mapping[str, Any]) -> dict[str, Any]:
+def logging_settings(args: Mapping[str, Any]) -> LoggingArgs:
     """The :class:`LoggingArgs` of a pattern's args, to pass on to its :class:`StateMachine`."""
-    return {key: args[key] for key in ("log_level", "log_execution_data") if key in args}
+    settings: LoggingArgs = {}
+    if "log_level" in args:
+        settings["log_level"] = args["log_level"]
+    if "log_execution_data" in args:
+        settings["log_execution_data"] = args["log_execution_data"]
+    return settings
 
 
 class StateMachineArgs(LoggingArgs, total=False):
