@@ -44,7 +44,7 @@ from __future__ import annotations
 import copy
 import datetime
 import threading
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 #: AWS: an execution can be redriven within 14 days of its stop ...
 REDRIVE_WINDOW = datetime.timedelta(days=14)
@@ -212,8 +212,9 @@ def _redrive_worker(execution: Any, checkpoint: Optional[tuple[str, Any, Any]], 
         # The history continues where the failed attempt's ended.
         events = EventManager(cloud_watch_logging_session=worker._cloud_watch_logging_session)
         if history is not None:
-            events._history_event_list = history.get_event_history()
-            events._event_id_gen._next_id = len(events._history_event_list) + 1
+            previous = history.get_event_history()
+            setattr(events, "_history_event_list", previous)  # moto declares it Final: set once, here
+            events._event_id_gen._next_id = len(previous) + 1
         env.event_manager = events
         env.states.context_object.context_object_data["Execution"]["RedriveCount"] = redrive_count
         if checkpoint is not None:
@@ -225,8 +226,10 @@ def _redrive_worker(execution: Any, checkpoint: Optional[tuple[str, Any, Any]], 
         events.add_event(
             context=EventHistoryContext.of_program_start(),
             event_type=HistoryEventType.ExecutionRedriven,
-            event_details=EventDetails(
-                executionRedrivenEventDetails=ExecutionRedrivenEventDetails(redriveCount=redrive_count)
+            # moto's EventDetails TypedDict is total and lacks this kind of detail (moto never redrives).
+            event_details=cast(
+                EventDetails,
+                {"executionRedrivenEventDetails": ExecutionRedrivenEventDetails(redriveCount=redrive_count)},
             ),
             update_source_event_id=False,
         )
@@ -312,9 +315,8 @@ def install(patch: Callable[[Any, str, Any], None]) -> None:
     def response_stop(self: Any) -> Any:
         if not isinstance(self.stepfunction_backend, StepFunctionsParserBackend):
             return original_response_stop(self)  # the interpreter is off: moto's static executions
-        execution = self.stepfunction_backend.stop_execution(
-            self._get_param("executionArn"), error=self._get_param("error"), cause=self._get_param("cause")
-        )
+        stop: Callable[..., Any] = self.stepfunction_backend.stop_execution  # backend_stop: takes error and cause
+        execution = stop(self._get_param("executionArn"), error=self._get_param("error"), cause=self._get_param("cause"))
         return ActionResult({"stopDate": execution.stop_date})
 
     def response_redrive(self: Any) -> Any:
@@ -329,7 +331,7 @@ def install(patch: Callable[[Any, str, Any], None]) -> None:
     def response_describe(self: Any) -> Any:
         result = original_describe(self)
         execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
-        answer = dict(result.result)
+        answer = dict(cast(dict[str, Any], result.result))  # moto types an action's result as object
         if getattr(execution, "exec_worker", "absent") != "absent":  # the interpreter's executions only
             answer.update(redrive_fields(execution))
             if execution.stop_date is not None:
@@ -340,7 +342,7 @@ def install(patch: Callable[[Any, str, Any], None]) -> None:
 
     def response_list(self: Any) -> Any:
         result = original_list(self)
-        answer = dict(result.result)
+        answer = dict(cast(dict[str, Any], result.result))  # moto types an action's result as object
         items = []
         for item in answer.get("executions", []):
             item = dict(item)
