@@ -6,6 +6,7 @@ the library through a link named ``sfn_patterns`` (pyproject maps that import na
 ``common`` package (the Lambda runtime's view of an archive), and ``local`` as a package.
 """
 
+import importlib.util
 import subprocess
 import sys
 import time
@@ -30,6 +31,8 @@ def mypy_command() -> tuple[list[str], Path]:
 
 
 def test_mypy_reports_no_errors() -> None:
+    if importlib.util.find_spec("mypy") is None:
+        raise AssertionError("mypy is not installed: pip install -r requirements-dev.txt")
     command, links = mypy_command()
     search_path = ":".join(str(p) for p in (links, ROOT / "handlers", ROOT / "handlers" / "demo", ROOT))
     started = time.monotonic()

@@ -1,0 +1,1 @@
+"""Documentation for library users; ``python -m docs.generate`` writes reference.md."""
