@@ -208,7 +208,8 @@ def test_idempotent_api_redrives_a_failed_execution_from_its_failed_state(outcom
     assert run["failed"]["status"] == "FAILED" and run["failed"]["error"] == "Exception"
     assert run["name"] in [item["name"] for item in run["listed"]["items"]]
     assert all(item["status"] == "FAILED" for item in run["listed"]["items"])
-    assert run["redrive"] == (202, {"name": run["name"], "status": "RUNNING", "redriveCount": 1})
+    assert run["redrive"][0] == 202 and run["redrive"][1]["redriveCount"] == 1
+    assert run["redrive"][1]["status"] in ("RUNNING", "SUCCEEDED")  # Shout alone may be done by the answer
     assert run["done"]["status"] == "SUCCEEDED" and run["done"]["output"]["body"] == {"payload": run["name"][::-1].upper()}
     assert run["entered"] == ["Reverse", "Shout", "Shout"]  # Reverse had succeeded: not run again
     assert run["again"][0] == 409 and "Execution is SUCCEEDED and cannot be redriven" in run["again"][1]["message"]
