@@ -7,6 +7,7 @@ the plugin the way the engine does: a subprocess running the plugin folder (``py
 <engine address>``) that prints the port it listens on, then a ``ResourceProvider`` gRPC client.
 """
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -17,7 +18,9 @@ from types import TracebackType
 from typing import Any, Optional
 
 import grpc
+import pulumi
 from google.protobuf import empty_pb2, struct_pb2
+from pulumi.resource import DependencyResource
 from pulumi.runtime import proto, rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc, resource_pb2, resource_pb2_grpc
@@ -28,6 +31,22 @@ from local.program import FakeCloud
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_DIR = ROOT / "components"
 PROJECT, STACK = "consumer", "dev"
+
+
+def upstream(value: Any, urn: str) -> pulumi.Output[Any]:
+    """An output of the calling program's resource ``urn``: sent to ``Construct`` as an output value
+    (with that dependency), as the engine forwards a TypeScript or YAML program's outputs."""
+
+    async def make() -> pulumi.Output[Any]:
+        loop = asyncio.get_running_loop()
+        value_future, known, secret = loop.create_future(), loop.create_future(), loop.create_future()
+        value_future.set_result(value)
+        known.set_result(True)
+        secret.set_result(False)
+        return pulumi.Output({DependencyResource(urn)}, value_future, known, secret)
+
+    output: pulumi.Output[Any] = _sync_await(make())
+    return output
 
 
 class _Monitor(MockMonitor):
@@ -142,9 +161,10 @@ class FakeEngine:
     def construct(
         self, type_token: str, name: str, inputs: dict[str, Any], dependencies: Optional[dict[str, list[str]]] = None
     ) -> dict[str, Any]:
-        """``Construct`` a component as a program in another language would: inputs by schema name, and
-        for each the URNs of the caller's resources it comes from. Returns the outputs, deserialized."""
-        struct: struct_pb2.Struct = _sync_await(rpc.serialize_properties(inputs, {}))
+        """``Construct`` a component as a program in another language would: inputs by schema name (with
+        :func:`upstream` outputs inside, sent as output values), and per input the URNs of the caller's
+        resources it comes from (the older form, for plain values). Returns the outputs, deserialized."""
+        struct: struct_pb2.Struct = _sync_await(rpc.serialize_properties(inputs, {}, keep_output_values=True))
         input_dependencies = {
             key: proto.ConstructRequest.PropertyDependencies(urns=urns) for key, urns in (dependencies or {}).items()
         }

@@ -19,7 +19,7 @@ import pytest
 import sfn_patterns
 from sfn_patterns import provider
 from sfn_patterns.blocks.http_api import ApiArgs
-from tests.schema.engine import PLUGIN_DIR, ROOT, FakeEngine
+from tests.schema.engine import PLUGIN_DIR, ROOT, FakeEngine, upstream
 
 TOKEN = "sfn-patterns:index:{}"
 #: Each served component's outputs, by schema name.
@@ -196,6 +196,34 @@ def test_construct_idempotent_api_with_an_input_from_another_resource(engine: Fa
     assert set(state) == {"url"} and URL.match(state["url"])
     function = next(r for r in engine.cloud.declared if r.type == "aws:lambda/function:Function" and r.name == "idem-handler")
     assert ARN in str(function.inputs["environment"])
+
+
+def test_construct_with_outputs_of_the_calling_program_inside_maps_and_lists(engine: FakeEngine, tmp_path: Path) -> None:
+    """The engine forwards a program's outputs as output values, also inside plain maps and lists:
+    another workflow's ARN in ``workflows``, a table name in a Lambda's ``environment``, a function
+    of the program behind a route."""
+    chain_arn = upstream(ARN, "urn:pulumi:dev::consumer::sfn-patterns:index:Workflow::chain")
+    definition = tmp_path / "calls.yaml"
+    definition.write_text(
+        "StartAt: Call\nStates:\n  Call:\n    Type: Task\n"
+        "    Resource: arn:aws:states:::states:startExecution.sync:2\n"
+        "    Parameters: {StateMachineArn: 'workflow:chain', Input.$: $}\n    End: true\n"
+    )
+    state = engine.construct(TOKEN.format("Workflow"), "caller", {"definitionFile": str(definition), "workflows": {"chain": chain_arn}})
+    machine = next(r for r in engine.cloud.declared if r.type == "aws:sfn/stateMachine:StateMachine" and r.name == "caller")
+    assert state["arn"].startswith("arn:aws:states:") and ARN in machine.inputs["definition"]
+
+    table = upstream("orders-table", "urn:pulumi:dev::consumer::aws:dynamodb/table:Table::orders")
+    engine.construct(TOKEN.format("HandlerFunction"), "env-fn", {"handler": "idempotent_api", "environment": {"TABLE": table}})
+    function = next(r for r in engine.cloud.declared if r.type == "aws:lambda/function:Function" and r.name == "env-fn")
+    assert function.inputs["environment"] == {"variables": {"TABLE": "orders-table"}}
+
+    fn_urn = "urn:pulumi:dev::consumer::aws:lambda/function:Function::mine"
+    fn_arn = "arn:aws:lambda:us-east-1:123456789012:function:mine"
+    route = {"routeKey": "GET /mine", "functionArn": upstream(fn_arn, fn_urn), "functionName": upstream("mine", fn_urn)}
+    api = engine.construct(TOKEN.format("HttpApi"), "mine-api", {"routes": [route]})
+    integration = next(r for r in engine.cloud.declared if r.type == "aws:apigatewayv2/integration:Integration" and r.name.startswith("mine-api"))
+    assert URL.match(api["url"]) and integration.inputs["integrationUri"] == fn_arn
 
 
 def test_construct_workflow_with_its_own_handlers(engine: FakeEngine, tmp_path: Path) -> None:
