@@ -3,8 +3,9 @@
 The stack evaluates its alarms from what it sees (``local/alarms.py``), with 10 s periods here
 (``E2E_CONFIG``). One module-scoped incident sets everything off at once, so the waits overlap: a
 poisoned notification that the external service can never handle (its dead-letter queue fills), and
-a chain execution that fails. The tests then read the alarms, and the last one repairs both and
-waits, once, for the alarms to return to OK.
+a chain execution whose Shout step fails once (an injected Lambda fault). The tests then read the
+alarms, and the last one repairs both (the dead letter removed, the execution redriven to success)
+and waits, once, for the alarms to return to OK.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -61,6 +63,7 @@ class Incident:
 
     chain_arn: str
     failed_execution: str
+    fault_plan: Path
     function_name: str
     queue_name: str
     queue_url: str
@@ -78,15 +81,16 @@ def incident(local_stack: Any) -> Iterator[Incident]:
     # An operator's inbox on the stack's alarm topic: the notifications CloudWatch sends.
     inbox_url = sqs.create_queue(QueueName=f"alarm-inbox-{uuid.uuid4().hex[:6]}")["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=local_stack.outputs["alarmTopic"], Protocol="sqs", Endpoint=inbox_arn)
+    subscription = sns.subscribe(TopicArn=local_stack.outputs["alarmTopic"], Protocol="sqs", Endpoint=inbox_arn,
+                                 ReturnSubscriptionArn=True)["SubscriptionArn"]
     # Alarms an operator might get wrong: ExecutionsFailed by a dimension Step Functions does not report.
     cloudwatch = local_stack.client("cloudwatch")
-    for name, dimensions in (
+    for alarm_name, dimensions in (
         ("wrong-dimension", [{"Name": "StateMachineName", "Value": chain_arn.split(":")[-1]}]),
         ("extra-dimension", [{"Name": "StateMachineArn", "Value": chain_arn}, {"Name": "Stage", "Value": "$default"}]),
     ):
         cloudwatch.put_metric_alarm(
-            AlarmName=name, Namespace="AWS/States", MetricName="ExecutionsFailed", Dimensions=dimensions,
+            AlarmName=alarm_name, Namespace="AWS/States", MetricName="ExecutionsFailed", Dimensions=dimensions,
             Statistic="Sum", Period=PERIOD_SECONDS, EvaluationPeriods=1, Threshold=1,
             ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="missing",
         )
@@ -94,10 +98,18 @@ def incident(local_stack: Any) -> Iterator[Incident]:
     # The incident: a notification the external service can never handle, and a failing execution.
     topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if ":callback-tasks" in t["TopicArn"])
     sns.publish(TopicArn=topic, Message=json.dumps({"poisoned": True}))
-    failed = sfn.start_execution(stateMachineArn=chain_arn, name=f"alarm-{uuid.uuid4().hex[:8]}", input=json.dumps({"payload": 42}))
+    name = f"alarm-{uuid.uuid4().hex[:8]}"
+    plan = Path(local_stack.log_path).parent / "faults.json"  # the stack's --faults plan (local/faults.py)
+    rule = {"id": name, "service": "lambda", "operation": "Invoke", "match": ["shout", name[::-1]],
+            "error": "ServiceUnavailable", "status": 503, "times": 1}
+    temporary = plan.with_suffix(".alarms.tmp")
+    temporary.write_text(json.dumps([rule]))
+    temporary.replace(plan)
+    failed = sfn.start_execution(stateMachineArn=chain_arn, name=name, input=json.dumps({"payload": name}))
     yield Incident(
         chain_arn=chain_arn,
         failed_execution=failed["executionArn"],
+        fault_plan=plan,
         function_name=function_name,
         queue_name=queue_name,
         queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
@@ -106,8 +118,10 @@ def incident(local_stack: Any) -> Iterator[Incident]:
         errors_alarm=alarm_on(local_stack, "AWS/Lambda", "Errors", {"FunctionName": function_name})["AlarmName"],
         inbox_url=inbox_url,
     )
-    for name in ("wrong-dimension", "extra-dimension"):
-        cloudwatch.delete_alarms(AlarmNames=[name])
+    plan.write_text("[]")
+    sns.unsubscribe(SubscriptionArn=subscription)
+    sqs.delete_queue(QueueUrl=inbox_url)
+    cloudwatch.delete_alarms(AlarmNames=["wrong-dimension", "extra-dimension"])
 
 
 def test_a_poisoned_delivery_lands_in_its_dead_letter_queue_and_raises_its_alarm(local_stack: Any, incident: Incident) -> None:
@@ -121,9 +135,15 @@ def test_a_poisoned_delivery_lands_in_its_dead_letter_queue_and_raises_its_alarm
     assert alarm["StateReason"].startswith("Threshold Crossed")
 
 
+def failure(stack: Any, incident: Incident) -> dict[str, Any]:
+    """The execution once it has failed (its Shout step's Lambda refused with a 503, retries exhausted)."""
+    sfn = stack.client("stepfunctions")
+    return stack.wait_for(lambda: (lambda d: d if d["status"] == "FAILED" else None)(
+        sfn.describe_execution(executionArn=incident.failed_execution)), 15)
+
+
 def test_a_failed_execution_raises_the_failed_executions_alarm(local_stack: Any, incident: Incident) -> None:
-    sfn = local_stack.client("stepfunctions")
-    local_stack.wait_for(lambda: sfn.describe_execution(executionArn=incident.failed_execution)["status"] == "FAILED", 10)
+    failure(local_stack, incident)
     wait_state(local_stack, incident.failed_alarm, "ALARM")
     # Alarms on a dimension Step Functions does not report never see it, on AWS or here.
     assert state(local_stack, "wrong-dimension") == "INSUFFICIENT_DATA"
@@ -144,21 +164,25 @@ def test_the_alarm_topic_tells_the_operator(local_stack: Any, incident: Incident
     local_stack.wait_for(collect, REACT_SECONDS, interval=0.2)
 
 
-def test_alarms_return_to_ok_a_period_after_the_incident_while_history_stays(local_stack: Any, incident: Incident) -> None:
+def test_a_redrive_to_success_keeps_the_history_and_the_alarm_returns_to_ok_after_its_period(
+    local_stack: Any, incident: Incident
+) -> None:
     sqs, sfn = local_stack.client("sqs"), local_stack.client("stepfunctions")
+    failed = failure(local_stack, incident)
     wait_state(local_stack, incident.failed_alarm, "ALARM")
     wait_state(local_stack, incident.dlq_alarm, "ALARM")
-    # The operator replays nothing here: the dead letter is removed, and a new execution succeeds.
+    # The operator's fix: the dead letter is removed, and the execution is redriven from Shout.
+    incident.fault_plan.write_text("[]")
     sqs.purge_queue(QueueUrl=incident.queue_url)
-    succeeded = sfn.start_execution(stateMachineArn=incident.chain_arn, name=f"fixed-{uuid.uuid4().hex[:8]}",
-                                    input=json.dumps({"payload": "ok"}))
-    local_stack.wait_for(lambda: sfn.describe_execution(executionArn=succeeded["executionArn"])["status"] == "SUCCEEDED", 10)
-    # A success does not erase the failure: it stays in the history, and counts until its period is over.
-    failure = sfn.describe_execution(executionArn=incident.failed_execution)
-    assert failure["status"] == "FAILED"
+    sfn.redrive_execution(executionArn=incident.failed_execution)
+    redriven = local_stack.wait_for(lambda: (lambda d: d if d["status"] == "SUCCEEDED" else None)(
+        sfn.describe_execution(executionArn=incident.failed_execution)), 15)
+    assert redriven["redriveCount"] == 1
+    # The redrive does not erase the failure: it stays in the history, and counts until its period is over.
+    events = sfn.get_execution_history(executionArn=incident.failed_execution, maxResults=1000)["events"]
+    types = [e["type"] for e in events]
+    assert "ExecutionFailed" in types and "ExecutionRedriven" in types and types[-1] == "ExecutionSucceeded"
     wait_state(local_stack, incident.failed_alarm, "OK", timeout=PERIOD_SECONDS + REACT_SECONDS)
     wait_state(local_stack, incident.dlq_alarm, "OK", timeout=PERIOD_SECONDS + REACT_SECONDS)
     alarm = local_stack.client("cloudwatch").describe_alarms(AlarmNames=[incident.failed_alarm])["MetricAlarms"][0]
-    assert (alarm["StateUpdatedTimestamp"] - failure["stopDate"]).total_seconds() >= PERIOD_SECONDS - 0.5
-    assert [e["executionArn"] for e in sfn.list_executions(stateMachineArn=incident.chain_arn, statusFilter="FAILED")["executions"]
-            if e["executionArn"] == incident.failed_execution]
+    assert (alarm["StateUpdatedTimestamp"] - failed["stopDate"]).total_seconds() >= PERIOD_SECONDS - 0.5
