@@ -14,6 +14,12 @@ annotations), ``Required[...]`` on required fields of a ``total=False`` TypedDic
 annotated on a component class (child resources are assigned in ``__init__``), a docstring under
 every field and output, and no ``Union`` other than ``Optional``. ``tests/schema`` checks the schema
 the host serves against them.
+
+A program's outputs reach a component as the engine forwards them: as output values, also inside
+plain maps and lists (``workflows``, a Lambda's ``environment``, ``routes``), which the components
+take as they come. An engine or SDK that instead sends plain values with per-input dependencies
+makes such a container one Output as a whole, which a component needing its keys at construction
+refuses; scalar Inputs work either way.
 """
 
 import ast
