@@ -1,4 +1,4 @@
-"""``python -m tests.policy.report``: the policy suite's results as the README's Markdown tables.
+"""``python -m tests.policy.report``: the policy suite's results as the Markdown tables of docs/security.md.
 
 Runs the program as configured for production, runs Checkov over it (tests/policy/checkov.py) and
 every project rule on every resource it applies to, and prints: one row per Checkov check (resources
