@@ -183,6 +183,9 @@ class AlarmEvaluator:
         self.timeline = Timeline()
         self._seen: set[tuple[str, str, float]] = set()
         self._sampled_at = 0.0
+        #: Every state change made, in order: {"alarm", "from", "to", "at" (epoch seconds)} (moto keeps no
+        #: alarm history it answers: DescribeAlarmHistory is not implemented); ``GET /_local/stats`` shows it.
+        self.transitions: list[dict[str, Any]] = []
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
@@ -274,6 +277,7 @@ class AlarmEvaluator:
         data = {"version": "1.0", "queryDate": datetime.fromtimestamp(now, timezone.utc).isoformat(),
                 "recentDatapoints": [v for v in values if v is not None], "threshold": alarm.threshold}
         backend.set_alarm_state(alarm.name, reason, json.dumps(data), state)
+        self.transitions.append({"alarm": alarm.name, "from": old, "to": state, "at": now})
         actions = {"ALARM": alarm.alarm_actions, "OK": alarm.ok_actions, "INSUFFICIENT_DATA": alarm.insufficient_data_actions}
         if alarm.actions_enabled:
             self._notify(alarm, old, state, reason, now, actions.get(state) or [])

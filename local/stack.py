@@ -104,9 +104,10 @@ class LocalStack:
         dynamodb_atomic.install()
         self.alarms = AlarmEvaluator(self.region)
         self.runtime.metrics = self.alarms.timeline
-        aws = self.aws
+        aws, alarms = self.aws, self.alarms
         self.gateway = HttpGateway(
-            self.runtime, self.host, self.port, self.region, extra_stats=lambda: {"awsRequests": aws.request_counts()}
+            self.runtime, self.host, self.port, self.region,
+            extra_stats=lambda: {"awsRequests": aws.request_counts(), "alarmTransitions": list(alarms.transitions)},
         )
         self.gateway.metrics = self.alarms.timeline
         cloud = MotoCloud(self.aws, self.gateway.base_url, self.runtime)

@@ -135,6 +135,12 @@ def _start(tmp: Path) -> LocalStackProcess:
     )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``at_end`` run last (in their order): they check what the rest of the session's
+    time let happen (an alarm returning to OK a period after its incident) instead of waiting for it."""
+    items.sort(key=lambda item: item.get_closest_marker("at_end") is not None)
+
+
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
     """The local stack running ``__main__.py`` with :data:`E2E_CONFIG`, for the whole session."""
