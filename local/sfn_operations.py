@@ -31,11 +31,13 @@ Installed by :func:`local.stepfunctions.install` (so both the local stack and th
     set for every execution by :mod:`local.stepfunctions`);
   - ``clientToken`` makes a repeated request idempotent (the last 10 tokens, for 15 minutes).
 
-  Not emulated: inside a failed Parallel or inline Map state, AWS re-runs only the branches and
-  iterations that did not succeed; here the whole Parallel/Map state runs again (for the
-  MonitoredWorkflow's Parallel nothing differs: when the monitor fails, the work branch is
-  aborted, so both branches are unsuccessful). Workflow variables (``Assign``) are restored as
-  they were when the failed state was entered.
+  - a failed top-level Parallel state re-runs only the branches that did not succeed; the ones
+    that did keep their output (:func:`_parallel_body`). For the MonitoredWorkflow's Parallel this
+    means both branches: when the monitor fails, the work branch is aborted.
+
+  Not emulated: inside a failed inline Map, AWS re-runs only the iterations that did not succeed;
+  here the whole Map runs again. Workflow variables (``Assign``) are restored as they were when the
+  failed state was entered.
   ``moto``'s ``describe_execution`` also omits ``stopDate`` for ``TIMED_OUT``: it is added here.
 """
 
@@ -240,6 +242,77 @@ def _redrive_worker(execution: Any, checkpoint: Optional[tuple[str, Any, Any]], 
     return worker
 
 
+#: Outputs of the branches that succeeded in a top-level Parallel state that failed, by
+#: (execution ARN, start time) and state name: {branch index: output}. A redrive's run of that
+#: Parallel takes them instead of running those branches again.
+_succeeded_branches: dict[tuple[str, str], dict[str, dict[int, Any]]] = {}
+#: The top-level state each execution is in (a Parallel nested in a branch is not redriven by branch).
+_top_level: dict[tuple[str, str], str] = {}
+
+
+def _parallel_key(env: Any) -> tuple[tuple[str, str], str]:
+    context = env.states.context_object.context_object_data
+    execution = context["Execution"]
+    return (execution["Id"], str(execution["StartTime"])), context.get("State", {}).get("Name", "")
+
+
+def _parallel_body(self: Any, env: Any) -> None:
+    """moto's ``BranchesDecl._eval_body``, keeping the outputs of the branches that succeeded when the
+    Parallel fails, and using them (instead of running those branches) when a redrive runs it again."""
+    from moto.stepfunctions.parser.api import HistoryEventType
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded
+
+    input_value = env.stack.pop()
+    execution_key, state_name = _parallel_key(env)
+    with _lock:
+        kept = _succeeded_branches.get(execution_key, {}).pop(state_name, {})
+    if kept:
+        kept = kept if env.states.context_object.context_object_data["Execution"].get("RedriveCount") else {}
+    to_run = [index for index in range(len(self.programs)) if index not in kept]
+    pool = branches_decl.BranchWorkerPool(workers_num=len(to_run))
+    workers: dict[int, Any] = {}
+    for index in to_run:
+        frame = env.open_inner_frame()
+        frame.states.reset(input_value=input_value)
+        workers[index] = branches_decl.BranchWorker(branch_worker_comm=pool, program=self.programs[index], env=frame)
+        workers[index].start()
+    if to_run:
+        pool.wait()
+    failure = pool.get_exit_event_details() if to_run else None
+    if failure is not None:
+        succeeded = dict(kept)
+        for index, worker in workers.items():
+            if isinstance(worker.env.program_state(), ProgramEnded):
+                succeeded[index] = copy.deepcopy(worker.env.states.get_input())
+            worker.stop(stop_date=datetime.datetime.now(), cause=None, error=None)
+            env.close_frame(worker.env)
+        if succeeded and _top_level.get(execution_key) == state_name:
+            with _lock:
+                _succeeded_branches.setdefault(execution_key, {})[state_name] = succeeded
+        raise FailureEventException(
+            failure_event=FailureEvent(
+                env=env,
+                error_name=branches_decl.CustomErrorName(error_name=failure.get("error")),
+                event_type=HistoryEventType.ExecutionFailed,
+                event_details=EventDetails(executionFailedEventDetails=failure),
+            )
+        )
+    results = []
+    for index in range(len(self.programs)):
+        if index in kept:
+            results.append(kept[index])
+        else:
+            results.append(workers[index].env.states.get_input())
+            env.close_frame(workers[index].env)
+    env.stack.append(results)
+
+
 def install(patch: Callable[[Any, str, Any], None]) -> None:
     """Install the adapters with ``patch(owner, name, replacement)`` (recorded for uninstall)."""
     from moto.core.responses import ActionResult
@@ -260,9 +333,15 @@ def install(patch: Callable[[Any, str, Any], None]) -> None:
             except Exception:  # noqa: BLE001 - a store that cannot be copied is not restored
                 variables = None
             env._redrive_checkpoint = (self.name, copy.deepcopy(env.states.get_input()), variables)
+            _top_level[_parallel_key(env)[0]] = self.name
         original_eval_body(self, env)
 
     patch(CommonStateField, "_eval_body", eval_body)
+
+    # A failed top-level Parallel keeps its succeeded branches for a redrive (see _parallel_body).
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel.branches_decl import BranchesDecl
+
+    patch(BranchesDecl, "_eval_body", _parallel_body)
 
 
     # A stopped execution stays stopped: nothing the interpreter does afterwards turns it FAILED or TIMED_OUT.

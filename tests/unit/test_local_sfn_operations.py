@@ -296,3 +296,39 @@ def test_without_the_interpreter_moto_answers_as_before() -> None:
             assert error_of(lambda: sfn.redrive_execution(executionArn=execution))[0] == "ExecutionNotRedrivable"
         finally:
             stepfunctions.uninstall()
+
+
+def test_a_failed_parallel_reruns_only_the_branches_that_did_not_succeed(sfn: Any, queue: str, counter: str) -> None:
+    count = {
+        "Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem", "ResultPath": None,
+        "Parameters": {"TableName": counter, "Key": {"pk": {"S.$": "$$.Execution.Name"}},
+                       "UpdateExpression": "ADD runs :one", "ExpressionAttributeValues": {":one": {"N": "1"}}},
+        "Next": "Counted",
+    }
+    wait = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token", "seen.$": "$.seen",
+                                                              "redrives.$": "$$.Execution.RedriveCount"}},
+            "End": True}
+    arn = machine(sfn, {"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "Count", "States": {"Count": count, "Counted": {"Type": "Pass", "Result": "counted", "End": True}}},
+        {"StartAt": "Wait", "States": {"Wait": wait}},
+    ]}}})
+    execution = start(sfn, arn)
+    first = token(queue)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # the first branch has finished
+        item = boto3.client("dynamodb", region_name="us-east-1").get_item(
+            TableName=counter, Key={"pk": {"S": execution.rsplit(":", 1)[1]}}).get("Item")
+        if item:
+            break
+        time.sleep(0.05)
+    time.sleep(0.2)
+    sfn.send_task_failure(taskToken=first["token"], error="Flaky")
+    assert ended(sfn, execution)["status"] == "FAILED"
+    sfn.redrive_execution(executionArn=execution)
+    second = token(queue)
+    assert second["redrives"] == 1
+    sfn.send_task_success(taskToken=second["token"], output=json.dumps({"waited": True}))
+    done = ended(sfn, execution)
+    assert done["status"] == "SUCCEEDED" and json.loads(done["output"]) == ["counted", {"waited": True}]
+    assert runs(counter, execution) == 1  # the branch that had succeeded did not run again
