@@ -300,7 +300,7 @@ def _parallel_body(self: Any, env: Any) -> None:
                 env=env,
                 error_name=branches_decl.CustomErrorName(error_name=failure.get("error")),
                 event_type=HistoryEventType.ExecutionFailed,
-                event_details=EventDetails(executionFailedEventDetails=failure),
+                event_details=cast(EventDetails, {"executionFailedEventDetails": failure}),  # moto's total TypedDict
             )
         )
     results = []
