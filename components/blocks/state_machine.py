@@ -14,9 +14,9 @@ from typing import Any, Iterator, Mapping, Optional, Required, Sequence, TypedDi
 import pulumi
 import pulumi_aws as aws
 
-from sfn_patterns.blocks import alarms, iam, policy
+from sfn_patterns.blocks import alarms, iam, integrations, policy
 from sfn_patterns.blocks.alarms import AlarmSettings
-from sfn_patterns.contracts.common import AWS_UNAVAILABLE_ERROR, execution_arn
+from sfn_patterns.contracts.common import AWS_UNAVAILABLE_ERROR
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
@@ -62,7 +62,6 @@ def lambda_retry(*extra_errors: str) -> dict[str, Any]:
         "MaxAttempts": 3,
         "BackoffRate": 2,
     }
-_SYNC_RULE = "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
 #: The log levels Step Functions accepts (``ALL``: every event of every execution).
 LOG_LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
 
@@ -98,9 +97,10 @@ class StateMachineArgs(LoggingArgs, total=False):
     substitutions: Mapping[str, pulumi.Input[str]]
     """Values of the placeholders (ARNs, names, URLs). Default: none."""
     statements: Sequence[iam.Statement]
-    """Extra IAM statements for what the definition cannot show (rare). Default: none."""
+    """Extra IAM statements for what the definition cannot show (a resource only known at run time).
+    Added to the derived ones, never replacing them. Default: none."""
     type: pulumi.Input[str]
-    """``STANDARD`` (default) or ``EXPRESS``."""
+    """``STANDARD`` (default) or ``EXPRESS`` (no ``.sync``/``.waitForTaskToken``, no Distributed Map)."""
     log_retention_days: pulumi.Input[int]
     """Days the execution log group keeps logs. Default 14."""
     alarms: AlarmSettings
@@ -125,17 +125,25 @@ class StateMachine(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: StateMachineArgs, opts: Optional[pulumi.ResourceOptions] = None
     ) -> None:
-        super().__init__("sfn-patterns:index:StateMachine", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        alarm_settings = alarms.settings_for(self, args.get("alarms"), opts)
         log_level = args.get("log_level", "ALL")
         if log_level not in LOG_LEVELS:
             raise ValueError(f"state machine {name!r}: log_level must be one of {list(LOG_LEVELS)}, got {log_level!r}")
         template = args["definition"]
         substitutions = dict(args.get("substitutions", {}))
+        explicit = list(args.get("statements", []))
+        machine_type = args.get("type", "STANDARD")
         missing = sorted(placeholders(template) - set(substitutions))
         if missing:
             raise ValueError(f"state machine {name!r}: no value for placeholder(s) {missing}")
+        # Checked before anything is declared, so a definition that cannot work stops the program
+        # at preview: a Task no catalogue entry knows, a resource only known at run time that the
+        # explicit statements do not cover, what an Express machine cannot do.
+        if isinstance(machine_type, str):  # an Output (another language's input) is judged by AWS
+            check_type(template, machine_type)
+        statements_for_definition(template, explicit, check_only=True)
+        super().__init__("sfn-patterns:index:StateMachine", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        alarm_settings = alarms.settings_for(self, args.get("alarms"), opts)
 
         rendered = pulumi.Output.all(**substitutions).apply(lambda values: render(template, values))
         self.definition = rendered.apply(lambda doc: json.dumps(doc, separators=(",", ":")))
@@ -155,13 +163,14 @@ class StateMachine(pulumi.ComponentResource):
                 "states.amazonaws.com", self.log_group.arn, "arn:aws:states:{region}:{account}:stateMachine:*"
             ),
         )
-        derived = rendered.apply(statements_for_definition)
-        extra = list(args.get("statements", [])) + iam.grant_log_delivery() + iam.grant_xray_write()
+        derived = rendered.apply(lambda doc: statements_for_definition(doc, explicit))
+        extra = explicit + iam.grant_log_delivery() + iam.grant_xray_write()
         policy_doc = pulumi.Output.all(derived, iam.policy_json(extra)).apply(
             lambda parts: json.dumps(
                 {
                     "Version": "2012-10-17",
-                    "Statement": parts[0] + json.loads(parts[1])["Statement"],
+                    "Statement": [s for s in parts[0] if not integrations.is_self_statement(s)]
+                    + json.loads(parts[1])["Statement"],
                 }
             )
         )
@@ -169,7 +178,7 @@ class StateMachine(pulumi.ComponentResource):
 
         self.state_machine: aws.sfn.StateMachine = aws.sfn.StateMachine(
             name,
-            type=args.get("type", "STANDARD"),
+            type=machine_type,
             role_arn=self.role.arn,
             definition=self.definition,
             logging_configuration={
@@ -187,9 +196,18 @@ class StateMachine(pulumi.ComponentResource):
                 "parameters, task tokens included, which anyone who can read the logs could use to bypass the per-task "
                 "secret; every event is still logged (level ALL)",
             )
+        if needs_own_arn(template):
+            # A Distributed Map starts executions of this machine, and the HTTP Task's permission is
+            # on this machine: statements that need its ARN, so they follow it in a second policy.
+            own_doc = pulumi.Output.all(derived, self.state_machine.arn).apply(
+                lambda parts: json.dumps({"Version": "2012-10-17", "Statement": own_statements(parts[0], parts[1])})
+            )
+            aws.iam.RolePolicy(f"{name}-own-policy", role=self.role.id, policy=own_doc, opts=child)
         self.arn = self.state_machine.arn
         self.name = self.state_machine.name
         self.alarms: list[aws.cloudwatch.MetricAlarm] = alarms.state_machine_alarms(name, self.arn, alarm_settings, child)
+        #: ``STANDARD`` or ``EXPRESS`` when known at construction (a plain string), else ``None``.
+        self.machine_type: Optional[str] = machine_type if isinstance(machine_type, str) else None
         self.register_outputs({"arn": self.arn, "name": self.name})
 
 
@@ -223,97 +241,48 @@ def render(template: Any, values: Mapping[str, str]) -> Any:
 
 def iter_states(definition: Mapping[str, Any], path: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:
     """Yield (path, state) for every state, descending into Parallel branches and Map processors."""
-    for state_name, state in definition.get("States", {}).items():
-        state_path = f"{path}{state_name}"
+    for state_path, state, _ in integrations.iter_states(definition, path):
         yield state_path, state
-        for index, branch in enumerate(state.get("Branches", []) or []):
-            yield from iter_states(branch, f"{state_path}/branch{index}/")
-        processor = state.get("ItemProcessor") or state.get("Iterator")
-        if processor:
-            yield from iter_states(processor, f"{state_path}/")
 
 
-def _region_account(arn: str) -> tuple[str, str]:
-    parts = arn.split(":")
-    return parts[3], parts[4]
+def needs_own_arn(definition: Mapping[str, Any]) -> bool:
+    """Whether some state's IAM names the state machine itself (Distributed Map, HTTP Task)."""
+    return any(
+        integrations.is_distributed_map(state)
+        or (state.get("Type") == "Task" and str(state.get("Resource", "")).startswith("arn:aws:states:::http:invoke"))
+        for _, state in iter_states(definition)
+    )
 
 
-def _sqs_arn(queue_url: str) -> str:
-    # https://sqs.<region>.amazonaws.com/<account>/<name>
-    host, account, queue = queue_url.split("://", 1)[-1].split("/")[:3]
-    region = host.split(".")[1]
-    return f"arn:aws:sqs:{region}:{account}:{queue}"
+def own_statements(statements: Sequence[iam.Statement], state_machine_arn: str) -> list[iam.Statement]:
+    """The derived statements that name the state machine itself, with its ARN filled in."""
+    executions = state_machine_arn.replace(":stateMachine:", ":execution:", 1) + "/*"
+    filled = []
+    for stmt in statements:
+        if integrations.is_self_statement(stmt):
+            resources = [
+                str(r).replace(integrations.SELF_ARN, state_machine_arn).replace(integrations.SELF_EXECUTIONS, executions)
+                for r in stmt["Resource"]
+            ]
+            filled.append({**stmt, "Resource": resources})
+    return filled
 
 
-def _task_statements(state: Mapping[str, Any]) -> list[dict[str, Any]]:
-    resource: str = state.get("Resource", "")
-    params: Mapping[str, Any] = state.get("Parameters") or state.get("Arguments") or {}
-
-    def allow(actions: list[str], resources: list[str]) -> dict[str, Any]:
-        return {"Effect": "Allow", "Action": sorted(actions), "Resource": resources}
-
-    if resource.startswith("arn:aws:lambda:"):
-        return [allow(["lambda:InvokeFunction"], [resource, f"{resource}:*"])]
-    if not resource.startswith("arn:aws:states:::"):
-        raise ValueError(f"unsupported Task resource {resource!r}")
-
-    integration = resource[len("arn:aws:states:::"):]
-    # An AWS SDK integration (aws-sdk:<service>:<action>) needs the same action as the optimized one.
-    service, _, action = integration.removeprefix("aws-sdk:").partition(":")
-    api = action.split(".")[0]
-    pattern = action[len(api):]
-    if service == "lambda" and api == "invoke":
-        fn = params["FunctionName"]
-        return [allow(["lambda:InvokeFunction"], [fn, f"{fn}:*"])]
-    if service == "states" and api == "startExecution":
-        sm = params["StateMachineArn"]
-        stmts = [allow(["states:StartExecution"], [sm])]
-        if pattern.startswith(".sync"):
-            region, account = _region_account(sm)
-            stmts.append(
-                allow(
-                    ["states:DescribeExecution", "states:StopExecution"],
-                    [execution_arn(sm, "*")],
-                )
-            )
-            stmts.append(
-                allow(
-                    ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                    [f"arn:aws:events:{region}:{account}:{_SYNC_RULE}"],
-                )
-            )
-        return stmts
-    if service == "dynamodb":
-        table = params["TableName"]
-        if not table.startswith("arn:"):
-            raise ValueError(f"dynamodb TableName must be the table ARN to derive IAM, got {table!r}")
-        return [allow([f"dynamodb:{api[0].upper()}{api[1:]}"], [table])]
-    if service == "sns" and api == "publish":
-        return [allow(["sns:Publish"], [params["TopicArn"]])]
-    if service == "sqs" and api == "sendMessage":
-        return [allow(["sqs:SendMessage"], [_sqs_arn(params["QueueUrl"])])]
-    if service == "events" and api == "putEvents":
-        buses = sorted({entry.get("EventBusName", "default") for entry in params["Entries"]})
-        if any(not bus.startswith("arn:") for bus in buses):
-            raise ValueError(f"events EventBusName must be the bus ARN to derive IAM, got {buses}")
-        return [allow(["events:PutEvents"], buses)]
-    raise ValueError(f"unsupported Task resource {resource!r}")
-
-
-def statements_for_definition(definition: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The IAM statements a state machine role needs for the Task states of ``definition``.
-
-    Each Task gets exactly its actions on exactly its resources; identical statements are merged.
-    Raises ``ValueError`` naming the state for a Task whose resource it cannot derive.
-    """
-    statements: list[dict[str, Any]] = []
+def check_type(definition: Mapping[str, Any], machine_type: str) -> None:
+    """Refuse what AWS refuses of an Express state machine (``.sync``, ``.waitForTaskToken``, activities, Distributed Map)."""
+    if machine_type not in ("STANDARD", "EXPRESS"):
+        raise ValueError(f"state machine type must be STANDARD or EXPRESS, got {machine_type!r}")
+    if machine_type != "EXPRESS":
+        return
     for path, state in iter_states(definition):
-        if state.get("Type") != "Task":
-            continue
-        try:
-            for stmt in _task_statements(state):
-                if stmt not in statements:
-                    statements.append(stmt)
-        except (KeyError, ValueError, IndexError) as error:
-            raise ValueError(f"state {path!r}: cannot derive IAM permissions: {error}") from error
-    return statements
+        resource = str(state.get("Resource", "")) if state.get("Type") == "Task" else ""
+        if resource.endswith((".sync", ".sync:2", ".waitForTaskToken")) or ":activity:" in resource:
+            raise ValueError(
+                f"state {path!r}: an EXPRESS state machine cannot wait for a job or a callback ({resource});"
+                " run this part in a STANDARD machine"
+            )
+        if integrations.is_distributed_map(state):
+            raise ValueError(f"state {path!r}: a Distributed Map runs only in a STANDARD state machine")
+
+
+statements_for_definition = integrations.statements_for_definition

@@ -24,7 +24,15 @@ from sfn_patterns.blocks.function import (
     handler_placeholder,
     handler_substitutions,
 )
-from sfn_patterns.blocks.state_machine import LoggingArgs, StateMachine, iter_states, logging_settings, placeholders
+from sfn_patterns.blocks.state_machine import (
+    LoggingArgs,
+    StateMachine,
+    check_type,
+    iter_states,
+    logging_settings,
+    placeholders,
+    statements_for_definition,
+)
 
 #: Folder of the project's workflow definitions.
 WORKFLOWS_DIR = Path(__file__).resolve().parent.parent.parent / "workflows"
@@ -72,9 +80,6 @@ class Workflow(pulumi.ComponentResource):
     """Name of the state machine."""
 
     def __init__(self, name: str, args: WorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        super().__init__("sfn-patterns:index:Workflow", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        alarms.settings_for(self, args.get("alarms"), opts)
         path = Path(args["definition_file"])
         if not path.is_absolute():
             path = WORKFLOWS_DIR / path
@@ -88,6 +93,12 @@ class Workflow(pulumi.ComponentResource):
                     f"{path.name}: state {state_path!r}: unknown workflow reference 'workflow:{ref}'"
                     f" (known: {sorted(known) or 'none'})"
                 )
+        machine_type = args.get("type", "STANDARD")
+        # Everything that can be judged from the file is judged before anything is declared.
+        check_definition(path.name, template, list(args.get("statements", [])), machine_type)
+        super().__init__("sfn-patterns:index:Workflow", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        alarms.settings_for(self, args.get("alarms"), opts)
         retention = args.get("log_retention_days", 14)
         self.functions: dict[str, HandlerFunction] = handler_functions(
             name, modules, args.get("handlers", {}), retention, child, handlers_dir=str(handlers_dir)
@@ -106,7 +117,7 @@ class Workflow(pulumi.ComponentResource):
                 "definition": template,
                 "substitutions": substitutions,
                 "statements": list(args.get("statements", [])),
-                "type": args.get("type", "STANDARD"),
+                "type": machine_type,
                 "log_retention_days": retention,
                 **logging_settings(args),
             },
@@ -115,6 +126,18 @@ class Workflow(pulumi.ComponentResource):
         self.arn = self.state_machine.arn
         self.name = self.state_machine.name
         self.register_outputs({"arn": self.arn, "name": self.name})
+
+
+def check_definition(
+    file: str, template: Mapping[str, Any], statements: Sequence[iam.Statement], machine_type: Any
+) -> None:
+    """Refuse a definition whose role cannot be derived or that its machine type cannot run, naming the file."""
+    try:
+        if isinstance(machine_type, str):
+            check_type(template, machine_type)
+        statements_for_definition(template, statements, check_only=True)
+    except ValueError as error:
+        raise WorkflowDefinitionError(f"{file}: {error}") from error
 
 
 def _workflow_key(workflow: str) -> str:

@@ -178,7 +178,7 @@ def test_derived_statements_cover_each_integration() -> None:
 
 
 def test_derivation_names_the_state_it_cannot_handle() -> None:
-    definition = {"StartAt": "X", "States": {"X": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun", "End": True}}}
+    definition = {"StartAt": "X", "States": {"X": {"Type": "Task", "Resource": "arn:aws:states:::nosuch:startJobRun", "End": True}}}
     with pytest.raises(ValueError, match="'X'"):
         statements_for_definition(definition)
 

@@ -1,0 +1,649 @@
+"""The catalogue of Step Functions integrations: how each Task is recognised and the IAM it needs.
+
+In the spirit of the CDK's task constructs, where a task's ``taskPolicies`` sit beside its
+rendering: every entry below says which ``Resource`` it matches and derives, from the Task's
+``Parameters`` (JSONPath) or ``Arguments`` (JSONata) when they are static, the statements AWS
+documents for it (the page is cited beside each entry). A state machine's role is the union over
+its states (:func:`statements_for_definition`).
+
+A field whose value is only known at run time (``TableName.$`` in JSONPath, ``{% ... %}`` in
+JSONata) cannot give a resource: :class:`NotDerivable` names the state, the field and the actions,
+and the caller (``StateMachine`` / ``Workflow``) stops the program unless the explicit
+``statements`` arg grants those actions. Explicit statements are added to the derived set, never
+replace it.
+
+Statements that must name the state machine itself (a Distributed Map starting its own child
+executions, the HTTP Task's ``states:InvokeHTTPEndpoint``) use :data:`SELF_ARN` /
+:data:`SELF_EXECUTIONS`; ``StateMachine`` puts them in a second policy once its ARN exists.
+
+Resources are derived from ARNs: a table, topic, function, state machine, cluster or connection is
+referenced by its ARN (``${Name}`` placeholders filled with ARNs), since a bare name does not tell
+the region and account.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+
+Statement = dict[str, Any]
+
+#: Stands for the state machine's own ARN in a derived statement (filled once the machine exists).
+SELF_ARN = "${Self::StateMachineArn}"
+#: Stands for the ARN pattern of the state machine's Distributed Map child executions.
+SELF_EXECUTIONS = "${Self::MapRunExecutions}"
+_SELF_TOKENS = (SELF_ARN, SELF_EXECUTIONS)
+_OPTIMIZED = "arn:aws:states:::"
+_PATTERNS = (".waitForTaskToken", ".sync:2", ".sync")
+
+
+class NotDerivable(ValueError):
+    """A Task field whose value is only known at run time, so its IAM resource cannot be derived."""
+
+    def __init__(self, state: str, field: str, actions: Sequence[str], integration: str) -> None:
+        self.state, self.field, self.actions, self.integration = state, field, sorted(set(actions)), integration
+        super().__init__(
+            f"state {state!r}: {integration}: the IAM resource comes from {field!r}, which is only known at"
+            f" run time; pass the `statements` arg with {self.actions} on the resources it can resolve to"
+            " (explicit statements are added to the derived ones)"
+        )
+
+
+class UnsupportedTask(ValueError):
+    """A Task ``Resource`` that no catalogue entry recognises."""
+
+
+def allow(actions: Sequence[str], resources: Sequence[str], condition: Optional[Mapping[str, Any]] = None) -> Statement:
+    """One ``Allow`` statement (actions sorted, resources in order, optional ``Condition``)."""
+    stmt: Statement = {"Effect": "Allow", "Action": sorted(set(actions)), "Resource": list(resources)}
+    if condition:
+        stmt["Condition"] = dict(condition)
+    return stmt
+
+
+def is_self_statement(stmt: Statement) -> bool:
+    """Whether ``stmt`` names the state machine itself (and so waits for its ARN)."""
+    return any(token in str(r) for r in stmt["Resource"] for token in _SELF_TOKENS)
+
+
+# --- Reading a Task's fields ------------------------------------------------------------------
+
+
+def _dynamic(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().startswith("{%") and value.strip().endswith("%}")
+
+
+class Task:
+    """A Task (or ItemReader/ResultWriter) seen through its static fields.
+
+    ``field("A.B")`` returns the value at that path of ``Parameters``/``Arguments``, ``None`` when
+    absent, and raises :class:`NotDerivable` when it is only known at run time.
+    """
+
+    def __init__(self, path: str, state: Mapping[str, Any], integration: str, jsonata: bool) -> None:
+        self.path = path
+        self.state = state
+        self.integration = integration
+        self.resource: str = state.get("Resource", "")
+        self.jsonata = jsonata
+        self.args: Any = state.get("Arguments") if "Arguments" in state else state.get("Parameters") or {}
+        self.pattern = next((p for p in _PATTERNS if self.resource.endswith(p)), "")
+        self.field_prefix = "Arguments" if "Arguments" in state else "Parameters"
+        #: Parts of the IAM that the definition cannot show (the rest is still derived).
+        self.missing: list[NotDerivable] = []
+
+    def field(self, dotted: str, actions: Sequence[str], required: bool = True) -> Any:
+        """The static value at ``dotted`` (``Entries[].EventBusName`` style paths not supported here)."""
+        where = f"{self.field_prefix}.{dotted}"
+        node: Any = self.args
+        if _dynamic(node):
+            raise NotDerivable(self.path, self.field_prefix, actions, self.integration)
+        for part in dotted.split("."):
+            if not isinstance(node, Mapping):
+                node = None
+                break
+            if f"{part}.$" in node or _dynamic(node.get(part)):
+                raise NotDerivable(self.path, where, actions, self.integration)
+            node = node.get(part)
+        if node is None and required:
+            raise ValueError(f"state {self.path!r}: {self.integration} needs {where}")
+        return node
+
+    def arn(self, dotted: str, actions: Sequence[str], service: str, required: bool = True) -> Optional[str]:
+        """A static field that must be an ARN of ``service`` (placeholders count as ARNs at check time)."""
+        value = self.field(dotted, actions, required)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not (value.startswith(f"arn:aws:{service}:") or value.startswith("arn:aws-") or "${" in value):
+            raise ValueError(
+                f"state {self.path!r}: {self.integration}: {self.field_prefix}.{dotted} must be the {service} ARN"
+                f" to derive IAM (got {value!r}); put the ARN there (a ${{Name}} substitution)"
+            )
+        return value
+
+
+def region_account(arn: str) -> tuple[str, str]:
+    """Region and account of an ARN (``arn:aws:<svc>:<region>:<account>:...``)."""
+    parts = arn.split(":")
+    if len(parts) < 6 or not parts[3] or not parts[4]:
+        raise ValueError(f"{arn!r} is not a regional ARN")
+    return parts[3], parts[4]
+
+
+def sqs_arn(queue_url: str) -> str:
+    """The queue ARN of an SQS queue URL (``https://sqs.<region>.amazonaws.com/<account>/<name>``)."""
+    if queue_url.startswith("arn:aws:sqs:"):
+        return queue_url
+    match = re.match(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com/(\d{12})/([A-Za-z0-9_.-]+)$", queue_url)
+    if not match:
+        raise ValueError(f"{queue_url!r} is not an SQS queue URL")
+    region, account, name = match.groups()
+    return f"arn:aws:sqs:{region}:{account}:{name}"
+
+
+def _executions(state_machine_arn: str) -> str:
+    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + ":*"
+
+
+def _managed_rule(task: Task, arn: str, rule: str) -> Statement:
+    region, account = region_account(arn)
+    return allow(
+        ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+        [f"arn:aws:events:{region}:{account}:rule/{rule}"],
+    )
+
+
+def _s3_object(bucket: str, key: str) -> str:
+    return f"arn:aws:s3:::{bucket}/{key}"
+
+
+# --- The catalogue ----------------------------------------------------------------------------
+
+Derive = Callable[[Task], list[Statement]]
+
+
+@dataclass(frozen=True)
+class Integration:
+    """One catalogue entry: the ``Resource`` it matches (regex) and its IAM derivation."""
+
+    name: str
+    resource: str
+    derive: Derive
+    doc: str
+
+    def matches(self, resource: str) -> bool:
+        """Whether a Task's ``Resource`` is this integration."""
+        return re.fullmatch(self.resource, resource) is not None
+
+
+def _lambda_arn(task: Task, dotted: str) -> list[Statement]:
+    fn = task.arn(dotted, ["lambda:InvokeFunction"], "lambda")
+    assert fn is not None
+    return [allow(["lambda:InvokeFunction"], [fn, f"{fn}:*"])]
+
+
+# https://docs.aws.amazon.com/step-functions/latest/dg/lambda-iam.html
+def _lambda_invoke(task: Task) -> list[Statement]:
+    return _lambda_arn(task, "FunctionName")
+
+
+def _lambda_direct(task: Task) -> list[Statement]:
+    return [allow(["lambda:InvokeFunction"], [task.resource, f"{task.resource}:*"])]
+
+
+# https://docs.aws.amazon.com/step-functions/latest/dg/dynamo-iam.html
+def _dynamodb(task: Task) -> list[Statement]:
+    api = task.resource.rsplit(":", 1)[1].split(".")[0]
+    action = f"dynamodb:{api[0].upper()}{api[1:]}"
+    table = task.arn("TableName", [action], "dynamodb")
+    assert table is not None
+    return [allow([action], [table])]
+
+
+# https://docs.aws.amazon.com/step-functions/latest/dg/sns-iam.html
+def _sns_publish(task: Task) -> list[Statement]:
+    topic = task.arn("TopicArn", ["sns:Publish"], "sns", required=False)
+    if topic is None:
+        topic = task.arn("TargetArn", ["sns:Publish"], "sns")
+    assert topic is not None
+    return [allow(["sns:Publish"], [topic])]
+
+
+# https://docs.aws.amazon.com/step-functions/latest/dg/sqs-iam.html
+def _sqs_send(task: Task) -> list[Statement]:
+    url = task.field("QueueUrl", ["sqs:SendMessage"])
+    if "${" in str(url):
+        return [allow(["sqs:SendMessage"], [str(url)])]  # check time only: resolved before the role is built
+    try:
+        return [allow(["sqs:SendMessage"], [sqs_arn(str(url))])]
+    except ValueError as error:
+        raise ValueError(f"state {task.path!r}: {task.integration}: {task.field_prefix}.QueueUrl: {error}") from error
+
+
+# https://docs.aws.amazon.com/step-functions/latest/dg/cw-events-iam.html
+def _put_events(task: Task) -> list[Statement]:
+    entries = task.field("Entries", ["events:PutEvents"])
+    if not isinstance(entries, list):
+        raise NotDerivable(task.path, f"{task.field_prefix}.Entries", ["events:PutEvents"], task.integration)
+    buses: list[str] = []
+    for index, entry in enumerate(entries):
+        where = f"{task.field_prefix}.Entries[{index}].EventBusName"
+        if not isinstance(entry, Mapping) or "EventBusName.$" in entry or _dynamic(entry.get("EventBusName")):
+            raise NotDerivable(task.path, where, ["events:PutEvents"], task.integration)
+        bus = entry.get("EventBusName")
+        if not isinstance(bus, str) or not (bus.startswith("arn:aws:events:") or "${" in bus):
+            raise ValueError(
+                f"state {task.path!r}: {task.integration}: {where} must be the event bus ARN to derive IAM"
+                f" (got {bus!r}; the default bus too: arn:aws:events:<region>:<account>:event-bus/default)"
+            )
+        if bus not in buses:
+            buses.append(bus)
+    return [allow(["events:PutEvents"], sorted(buses))]
+
+
+# https://docs.aws.amazon.com/step-functions/latest/dg/stepfunctions-iam.html
+def _start_execution(task: Task) -> list[Statement]:
+    sm = task.arn("StateMachineArn", ["states:StartExecution"], "states")
+    assert sm is not None
+    statements = [allow(["states:StartExecution"], [sm])]
+    if task.pattern.startswith(".sync"):
+        statements.append(allow(["states:DescribeExecution", "states:StopExecution"], [_executions(sm)]))
+        statements.append(_managed_rule(task, sm, "StepFunctionsGetEventsForStepFunctionsExecutionRule"))
+    return statements
+
+
+# https://docs.aws.amazon.com/step-functions/latest/dg/ecs-iam.html
+def _ecs_run_task(task: Task) -> list[Statement]:
+    cluster = task.arn("Cluster", ["ecs:RunTask"], "ecs", required=False)
+    definition = task.field("TaskDefinition", ["ecs:RunTask"])
+    definition = str(definition)
+    if definition.startswith("arn:") or "${" in definition:
+        task_definition = definition if definition.count(":") >= 6 or "${" in definition else f"{definition}:*"
+    elif cluster:
+        region, account = region_account(cluster)
+        family = definition if ":" in definition else f"{definition}:*"
+        task_definition = f"arn:aws:ecs:{region}:{account}:task-definition/{family}"
+    else:
+        raise ValueError(
+            f"state {task.path!r}: {task.integration}: {task.field_prefix}.TaskDefinition must be the task"
+            f" definition ARN (or Cluster an ARN) to derive IAM (got {definition!r})"
+        )
+    statements = [allow(["ecs:RunTask"], [task_definition])]
+    if task.pattern == ".sync":
+        # ECS task ids are only known once the task runs: AWS's template grants these on "*" (and
+        # Step Functions only stops tasks it started).
+        statements.append(allow(["ecs:StopTask", "ecs:DescribeTasks"], ["*"]))
+        statements.append(_managed_rule(task, task_definition, "StepFunctionsGetEventsForECSTaskRule"))
+    roles = []
+    overrides = task.field("Overrides", ["iam:PassRole"], required=False) or {}
+    for key in ("TaskRoleArn", "ExecutionRoleArn"):
+        if isinstance(overrides, Mapping) and (f"{key}.$" in overrides or _dynamic(overrides.get(key))):
+            raise NotDerivable(task.path, f"{task.field_prefix}.Overrides.{key}", ["iam:PassRole"], task.integration)
+        if isinstance(overrides, Mapping) and isinstance(overrides.get(key), str):
+            roles.append(overrides[key])
+    if roles:
+        statements.append(
+            allow(["iam:PassRole"], roles, {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}})
+        )
+    else:
+        # The task and execution roles live in the task definition, which the state machine does not show.
+        task.missing.append(NotDerivable(
+            task.path, f"{task.field_prefix}.TaskDefinition (its task and execution roles)", ["iam:PassRole"],
+            task.integration,
+        ))
+    return statements
+
+
+# https://docs.aws.amazon.com/step-functions/latest/dg/batch-iam.html
+def _batch_submit(task: Task) -> list[Statement]:
+    # AWS Batch has partial resource-level permissions (job ids are made at run time): AWS's template is "*".
+    if task.pattern != ".sync":
+        return [allow(["batch:SubmitJob"], ["*"])]
+    queue = task.arn("JobQueue", ["batch:SubmitJob"], "batch")
+    assert queue is not None
+    return [
+        allow(["batch:SubmitJob", "batch:DescribeJobs", "batch:TerminateJob"], ["*"]),
+        _managed_rule(task, queue, "StepFunctionsGetEventsForBatchJobsRule"),
+    ]
+
+
+# https://docs.aws.amazon.com/step-functions/latest/dg/glue-iam.html
+def _glue_start(task: Task) -> list[Statement]:
+    # AWS's template for the Glue integration grants these on "*" ("AWS Glue does not have resource-based control").
+    task.field("JobName", ["glue:StartJobRun"])
+    if task.pattern == ".sync":
+        return [allow(["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"], ["*"])]
+    return [allow(["glue:StartJobRun"], ["*"])]
+
+
+# https://docs.aws.amazon.com/step-functions/latest/dg/bedrock-iam.html
+def _bedrock_invoke(task: Task) -> list[Statement]:
+    model = str(task.field("ModelId", ["bedrock:InvokeModel"]))
+    # A foundation model id names no region; foundation models are AWS-owned, so any region's copy.
+    resource = model if model.startswith("arn:") or "${" in model else f"arn:aws:bedrock:*::foundation-model/{model}"
+    statements = [allow(["bedrock:InvokeModel"], [resource])]
+    for field, action in (("Input.S3Uri", "s3:GetObject"), ("Output.S3Uri", "s3:PutObject")):
+        uri = task.field(field, [action], required=False)
+        if uri is not None:
+            statements.append(allow([action], [_s3_uri_arn(task, field, str(uri))]))
+    return statements
+
+
+def _s3_uri_arn(task: Task, field: str, uri: str) -> str:
+    if not uri.startswith("s3://"):
+        raise ValueError(f"state {task.path!r}: {task.integration}: {task.field_prefix}.{field} must be an s3:// URI")
+    return "arn:aws:s3:::" + uri[len("s3://"):]
+
+
+# https://docs.aws.amazon.com/step-functions/latest/dg/call-https-apis.html#connect-http-task-permissions
+def _http_invoke(task: Task) -> list[Statement]:
+    endpoint = str(task.field("ApiEndpoint", ["states:InvokeHTTPEndpoint"]))
+    method = str(task.field("Method", ["states:InvokeHTTPEndpoint"]))
+    connection = task.arn("Authentication.ConnectionArn", ["events:RetrieveConnectionCredentials"], "events")
+    assert connection is not None
+    statements = [
+        allow(
+            ["states:InvokeHTTPEndpoint"],
+            [SELF_ARN],
+            {"StringEquals": {"states:HTTPMethod": method}, "StringLike": {"states:HTTPEndpoint": f"{endpoint}*"}},
+        ),
+        allow(["events:RetrieveConnectionCredentials"], [connection]),
+    ]
+    if "${" in connection:
+        secret = "${ConnectionSecret}"
+    else:
+        region, account = region_account(connection)
+        name = connection.split(":connection/", 1)[1].split("/")[0]
+        # AWS's template: arn:aws:secretsmanager:*:*:secret:events!connection/*; here scoped to the connection.
+        secret = f"arn:aws:secretsmanager:{region}:{account}:secret:events!connection/{name}/*"
+    statements.append(allow(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], [secret]))
+    return statements
+
+
+# https://docs.aws.amazon.com/step-functions/latest/dg/s3-iam.html (optimized S3 integration)
+def _s3_optimized(task: Task) -> list[Statement]:
+    return _sdk_s3(task, task.resource.rsplit(":", 1)[1].split(".")[0])
+
+
+def _activity(task: Task) -> list[Statement]:
+    # The workers of an activity call GetActivityTask/SendTask*; the state machine's role needs nothing.
+    return []
+
+
+# --- AWS SDK integrations (arn:aws:states:::aws-sdk:<service>:<action>) ------------------------
+# https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html
+# The IAM action is <service>:<Action> (the SDK action in PascalCase), except where the IAM prefix
+# differs from the SDK's service name (SDK_IAM_PREFIX) or one IAM action covers the API under
+# another name (SDK_IAM_ACTION).
+
+#: SDK service name (as in ``aws-sdk:<service>:``) -> IAM service prefix, where they differ.
+SDK_IAM_PREFIX: dict[str, str] = {
+    "sfn": "states",
+    "cloudwatchlogs": "logs",
+    "eventbridge": "events",
+    "sesv2": "ses",
+    "efs": "elasticfilesystem",
+    "elasticloadbalancingv2": "elasticloadbalancing",
+    "emrserverless": "emr-serverless",
+    "emrcontainers": "emr-containers",
+    "opensearch": "es",
+    "elasticsearch": "es",
+    "cognitoidentityprovider": "cognito-idp",
+    "cognitoidentity": "cognito-identity",
+    "applicationautoscaling": "application-autoscaling",
+    "acmpca": "acm-pca",
+    "costexplorer": "ce",
+    "bedrockruntime": "bedrock",
+    "bedrockagentruntime": "bedrock",
+    "sagemakerruntime": "sagemaker",
+    "dynamodbstreams": "dynamodb",
+    "iotdata": "iot",
+    "lexruntimev2": "lex",
+    "mediapackagevod": "mediapackage-vod",
+    "mwaa": "airflow",
+    "codestarconnections": "codestar-connections",
+    "kinesisanalyticsv2": "kinesisanalytics",
+    "pipes": "pipes",
+}
+#: (IAM prefix, SDK action) -> IAM actions, where the API is authorised under other names.
+SDK_IAM_ACTION: dict[tuple[str, str], list[str]] = {
+    ("s3", "listObjectsV2"): ["s3:ListBucket"],
+    ("s3", "listObjects"): ["s3:ListBucket"],
+    ("s3", "headObject"): ["s3:GetObject"],
+    ("s3", "headBucket"): ["s3:ListBucket"],
+    ("s3", "copyObject"): ["s3:GetObject", "s3:PutObject"],
+    ("lambda", "invoke"): ["lambda:InvokeFunction"],
+    ("lambda", "invokeAsync"): ["lambda:InvokeFunction"],
+}
+#: Services whose API is not authorised as <prefix>:<Action> at all (e.g. API Gateway's HTTP verbs).
+SDK_UNMAPPED = {"apigateway", "apigatewayv2", "apigatewaymanagementapi"}
+
+
+def sdk_iam_actions(service: str, action: str) -> list[str]:
+    """The IAM actions an ``aws-sdk:<service>:<action>`` Task needs (see the exception tables)."""
+    if service in SDK_UNMAPPED:
+        raise ValueError(f"aws-sdk:{service}:{action} is not authorised as an IAM action of its name")
+    prefix = SDK_IAM_PREFIX.get(service, service)
+    return SDK_IAM_ACTION.get((prefix, action), [f"{prefix}:{action[:1].upper()}{action[1:]}"])
+
+
+def _sdk_s3(task: Task, action: str) -> list[Statement]:
+    actions = sdk_iam_actions("s3", action)
+    bucket = task.field("Bucket", actions)
+    if "s3:ListBucket" in actions:
+        prefix = task.field("Prefix", actions, required=False)
+        condition = {"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else None
+        return [allow(actions, [f"arn:aws:s3:::{bucket}"], condition)]
+    key = task.field("Key", actions, required=False)
+    return [allow(actions, [_s3_object(str(bucket), str(key) if key is not None else "*")])]
+
+
+#: For the generic SDK integration: the parameter naming the resource, per IAM prefix.
+_SDK_RESOURCE_FIELDS: dict[str, tuple[str, str]] = {
+    "dynamodb": ("TableName", "dynamodb"),
+    "sns": ("TopicArn", "sns"),
+    "states": ("StateMachineArn", "states"),
+    "lambda": ("FunctionName", "lambda"),
+    "secretsmanager": ("SecretId", "secretsmanager"),
+    "kms": ("KeyId", "kms"),
+}
+
+
+def _aws_sdk(task: Task) -> list[Statement]:
+    service, action = task.resource[len(_OPTIMIZED) + len("aws-sdk:"):].split(".")[0].split(":", 1)
+    actions = sdk_iam_actions(service, action)
+    prefix = actions[0].split(":")[0]
+    if prefix == "s3":
+        return _sdk_s3(task, action)
+    if prefix == "sqs":
+        url = task.field("QueueUrl", actions)
+        return [allow(actions, [str(url) if "${" in str(url) else sqs_arn(str(url))])]
+    if prefix == "states" and action in ("describeExecution", "stopExecution", "getExecutionHistory"):
+        execution = task.arn("ExecutionArn", actions, "states")
+        assert execution is not None
+        return [allow(actions, [execution])]
+    if prefix == "lambda":
+        fn = task.arn("FunctionName", actions, "lambda")
+        return [allow(actions, [str(fn), f"{fn}:*"])]
+    known = _SDK_RESOURCE_FIELDS.get(prefix)
+    if known is not None:
+        resource = task.arn(known[0], actions, known[1])
+        assert resource is not None
+        return [allow(actions, [resource])]
+    raise NotDerivable(task.path, f"the resource of aws-sdk:{service}:{action}", actions, task.integration)
+
+
+# https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html
+def distributed_map_statements(path: str, state: Mapping[str, Any], jsonata: bool) -> list[Statement]:
+    """A Distributed Map: start, describe and stop its own child executions; read its items; write results."""
+    statements = [
+        allow(["states:StartExecution"], [SELF_ARN]),
+        allow(["states:DescribeExecution", "states:StopExecution"], [SELF_EXECUTIONS]),
+    ]
+    reader = state.get("ItemReader")
+    if isinstance(reader, Mapping):
+        view = Task(f"{path}/ItemReader", reader, f"ItemReader {reader.get('Resource')}", jsonata)
+        input_type = (reader.get("ReaderConfig") or {}).get("InputType")
+        resource = view.resource
+        if resource.endswith(":s3:listObjectsV2"):
+            statements += _sdk_s3(view, "listObjectsV2")
+        elif resource.endswith(":s3:getObject"):
+            statements += _sdk_s3(view, "getObject")
+            if input_type == "MANIFEST":
+                # An S3 inventory manifest lists data files by key in its own bucket.
+                bucket = view.field("Bucket", ["s3:GetObject"])
+                statements.append(allow(["s3:GetObject"], [_s3_object(str(bucket), "*")]))
+        else:
+            raise UnsupportedTask(f"state {path!r}: unsupported ItemReader Resource {resource!r}")
+    writer = state.get("ResultWriter")
+    if isinstance(writer, Mapping) and writer.get("Resource"):
+        view = Task(f"{path}/ResultWriter", writer, "ResultWriter", jsonata)
+        actions = ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"]
+        bucket = view.field("Bucket", actions)
+        prefix = view.field("Prefix", actions, required=False)
+        statements.append(allow(actions, [_s3_object(str(bucket), f"{prefix}/*" if prefix else "*")]))
+    return statements
+
+
+CATALOGUE: list[Integration] = [
+    Integration("Lambda (function ARN)", r"arn:aws[a-z-]*:lambda:[^:]+:\d{12}:function:[^:]+(:[^:]+)?", _lambda_direct,
+                "https://docs.aws.amazon.com/step-functions/latest/dg/lambda-iam.html"),
+    Integration("Lambda invoke", r"arn:aws:states:::lambda:invoke(\.waitForTaskToken)?", _lambda_invoke,
+                "https://docs.aws.amazon.com/step-functions/latest/dg/lambda-iam.html"),
+    Integration("DynamoDB", r"arn:aws:states:::dynamodb:(getItem|putItem|updateItem|deleteItem)", _dynamodb,
+                "https://docs.aws.amazon.com/step-functions/latest/dg/dynamo-iam.html"),
+    Integration("SNS publish", r"arn:aws:states:::sns:publish(\.waitForTaskToken)?", _sns_publish,
+                "https://docs.aws.amazon.com/step-functions/latest/dg/sns-iam.html"),
+    Integration("SQS sendMessage", r"arn:aws:states:::sqs:sendMessage(\.waitForTaskToken)?", _sqs_send,
+                "https://docs.aws.amazon.com/step-functions/latest/dg/sqs-iam.html"),
+    Integration("EventBridge putEvents", r"arn:aws:states:::events:putEvents(\.waitForTaskToken)?", _put_events,
+                "https://docs.aws.amazon.com/step-functions/latest/dg/cw-events-iam.html"),
+    Integration("Step Functions startExecution",
+                r"arn:aws:states:::states:startExecution(\.sync|\.sync:2|\.waitForTaskToken)?", _start_execution,
+                "https://docs.aws.amazon.com/step-functions/latest/dg/stepfunctions-iam.html"),
+    Integration("ECS runTask", r"arn:aws:states:::ecs:runTask(\.sync|\.waitForTaskToken)?", _ecs_run_task,
+                "https://docs.aws.amazon.com/step-functions/latest/dg/ecs-iam.html"),
+    Integration("Batch submitJob", r"arn:aws:states:::batch:submitJob(\.sync)?", _batch_submit,
+                "https://docs.aws.amazon.com/step-functions/latest/dg/batch-iam.html"),
+    Integration("Glue startJobRun", r"arn:aws:states:::glue:startJobRun(\.sync|\.waitForTaskToken)?", _glue_start,
+                "https://docs.aws.amazon.com/step-functions/latest/dg/glue-iam.html"),
+    Integration("Bedrock invokeModel", r"arn:aws:states:::bedrock:invokeModel", _bedrock_invoke,
+                "https://docs.aws.amazon.com/step-functions/latest/dg/bedrock-iam.html"),
+    Integration("HTTP Task", r"arn:aws:states:::http:invoke", _http_invoke,
+                "https://docs.aws.amazon.com/step-functions/latest/dg/call-https-apis.html"),
+    Integration("S3 (optimized)", r"arn:aws:states:::s3:(getObject|putObject|listObjectsV2)", _s3_optimized,
+                "https://docs.aws.amazon.com/step-functions/latest/dg/connect-s3.html"),
+    Integration("AWS SDK", r"arn:aws:states:::aws-sdk:[a-z0-9]+:[a-zA-Z0-9]+(\.waitForTaskToken)?", _aws_sdk,
+                "https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html"),
+    Integration("Activity", r"arn:aws[a-z-]*:states:[^:]+:\d{12}:activity:.+", _activity,
+                "https://docs.aws.amazon.com/step-functions/latest/dg/concepts-activities.html"),
+]
+
+
+def integration_for(resource: str) -> Integration:
+    """The catalogue entry of a Task ``Resource``; :class:`UnsupportedTask` when none matches."""
+    for entry in CATALOGUE:
+        if entry.matches(resource):
+            return entry
+    raise UnsupportedTask(f"unsupported Task resource {resource!r} (see sfn_patterns.blocks.integrations.CATALOGUE)")
+
+
+# --- Walking a definition ---------------------------------------------------------------------
+
+
+def iter_states(
+    definition: Mapping[str, Any], path: str = "", jsonata: bool = False
+) -> Iterator[tuple[str, Mapping[str, Any], bool]]:
+    """Yield (path, state, uses JSONata) for every state, descending into Parallel branches and Maps."""
+    for state_name, state in (definition.get("States") or {}).items():
+        if not isinstance(state, Mapping):
+            continue
+        state_path = f"{path}{state_name}"
+        state_jsonata = state.get("QueryLanguage", "JSONata" if jsonata else "JSONPath") == "JSONata"
+        yield state_path, state, state_jsonata
+        for index, branch in enumerate(state.get("Branches", []) or []):
+            yield from iter_states(branch, f"{state_path}/branch{index}/", state_jsonata)
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if isinstance(processor, Mapping):
+            yield from iter_states(processor, f"{state_path}/", state_jsonata)
+
+
+def is_distributed_map(state: Mapping[str, Any]) -> bool:
+    """Whether a state is a Map in DISTRIBUTED mode."""
+    processor = state.get("ItemProcessor")
+    return (
+        state.get("Type") == "Map"
+        and isinstance(processor, Mapping)
+        and (processor.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED"
+    )
+
+
+def state_statements(
+    path: str, state: Mapping[str, Any], jsonata: bool
+) -> tuple[list[Statement], list[NotDerivable]]:
+    """The statements one state needs (Task, Distributed Map; others need none) and what it cannot show."""
+    if state.get("Type") == "Task":
+        resource = state.get("Resource")
+        if not isinstance(resource, str):
+            raise ValueError(f"state {path!r}: Task Resource must be a static string")
+        try:
+            entry = integration_for(resource)
+        except UnsupportedTask as error:
+            raise UnsupportedTask(f"state {path!r}: {error}") from None
+        task = Task(path, state, entry.name, jsonata)
+        return entry.derive(task), task.missing
+    if is_distributed_map(state):
+        return distributed_map_statements(path, state, jsonata), []
+    return [], []
+
+
+def covers(explicit: Sequence[Statement], actions: Sequence[str]) -> bool:
+    """Whether explicit Allow statements grant every one of ``actions`` (on some resource)."""
+    granted: set[str] = set()
+    for stmt in explicit:
+        if stmt.get("Effect", "Allow") != "Allow":
+            continue
+        value = stmt.get("Action", [])
+        granted.update([value] if isinstance(value, str) else value)
+    return set(actions) <= granted
+
+
+def statements_for_definition(
+    definition: Mapping[str, Any], explicit: Sequence[Statement] = (), check_only: bool = False
+) -> list[Statement]:
+    """The IAM statements a state machine role needs for ``definition`` (merged, in state order).
+
+    A field only known at run time raises :class:`NotDerivable` unless ``explicit`` grants its
+    actions (then the explicit statements stand in for it). ``check_only`` is for a template whose
+    ``${Name}`` placeholders are not filled yet: a malformed value that holds a placeholder is
+    left to the real derivation. Other errors are ``ValueError``s naming the state.
+    """
+    jsonata = definition.get("QueryLanguage") == "JSONata"
+    statements: list[Statement] = []
+    for path, state, state_jsonata in iter_states(definition, jsonata=jsonata):
+        try:
+            derived, missing = state_statements(path, state, state_jsonata)
+            for gap in missing:
+                if not covers(explicit, gap.actions):
+                    raise gap
+        except NotDerivable as error:
+            if covers(explicit, error.actions):
+                continue
+            raise
+        except (KeyError, IndexError, TypeError) as error:
+            if check_only and "${" in str(state):
+                continue
+            raise ValueError(f"state {path!r}: cannot derive IAM permissions: {error!r}") from error
+        except UnsupportedTask:
+            if check_only and "${" in str(state.get("Resource", "")):
+                continue  # a placeholder Resource: judged once filled in
+            raise
+        except ValueError:
+            if check_only and "${" in str(state):
+                continue
+            raise
+        for stmt in derived:
+            if stmt not in statements:
+                statements.append(stmt)
+    return statements
