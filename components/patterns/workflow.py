@@ -7,13 +7,12 @@ the stack, passed in ``workflows``. Other ``${Name}`` placeholders are filled fr
 ``substitutions``. The role then gets exactly what those references need.
 """
 
-import json
 from pathlib import Path
 from typing import Any, Mapping, Optional, Required, Sequence, TypedDict
 
 import pulumi
-import yaml
 
+from sfn_patterns import validate
 from sfn_patterns.blocks import alarms, iam
 from sfn_patterns.blocks.alarms import AlarmSettings
 from sfn_patterns.blocks.function import (
@@ -36,7 +35,6 @@ from sfn_patterns.blocks.state_machine import (
 
 #: Folder of the project's workflow definitions.
 WORKFLOWS_DIR = Path(__file__).resolve().parent.parent.parent / "workflows"
-_STATE_TYPES = {"Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"}
 
 
 class WorkflowDefinitionError(Exception):
@@ -151,14 +149,13 @@ def load_definition(path: Path, handlers_dir: Path = DEMO_HANDLERS_DIR) -> tuple
     uses (in order of appearance) and the workflow names it references (each with the first
     state that does). Raises :class:`WorkflowDefinitionError` naming the file and the state.
     """
-    if not path.is_file():
-        raise WorkflowDefinitionError(f"{path}: workflow definition file not found")
     try:
-        text = path.read_text()
-        document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise WorkflowDefinitionError(f"{path.name}: not valid YAML/JSON: {error}") from error
-    _check_machine(path.name, document, "")
+        document = validate.load(path)
+    except ValueError as error:
+        raise WorkflowDefinitionError(str(error)) from error
+    found = validate.problems(document)
+    if found:
+        raise WorkflowDefinitionError("\n".join(problem.line(path.name) for problem in found))
 
     modules: list[str] = []
     workflow_refs: dict[str, str] = {}
@@ -191,32 +188,3 @@ def load_definition(path: Path, handlers_dir: Path = DEMO_HANDLERS_DIR) -> tuple
             if key in state:
                 state[key] = rewrite(state[key], state_path)  # type: ignore[index]
     return document, modules, workflow_refs
-
-
-def _check_machine(file: str, machine: Any, prefix: str) -> None:
-    if not isinstance(machine, dict):
-        raise WorkflowDefinitionError(f"{file}: {prefix or 'the definition'} is not a mapping")
-    states = machine.get("States")
-    start = machine.get("StartAt")
-    if not isinstance(states, dict) or not states:
-        raise WorkflowDefinitionError(f"{file}: {prefix or 'the definition'} has no States")
-    if start not in states:
-        raise WorkflowDefinitionError(f"{file}: StartAt {start!r} names no state{' in ' + prefix if prefix else ''}")
-    for state_name, state in states.items():
-        where = f"{prefix}{state_name}"
-        if not isinstance(state, dict) or state.get("Type") not in _STATE_TYPES:
-            raise WorkflowDefinitionError(f"{file}: state {where!r}: missing or unknown Type")
-        targets = [state.get("Next"), state.get("Default")]
-        targets += [c.get("Next") for c in state.get("Choices", []) + state.get("Catch", [])]
-        for target in targets:
-            if target is not None and target not in states:
-                raise WorkflowDefinitionError(f"{file}: state {where!r}: transition to unknown state {target!r}")
-        if state["Type"] == "Task" and not isinstance(state.get("Resource"), str):
-            raise WorkflowDefinitionError(f"{file}: state {where!r}: Task without a Resource")
-        if state["Type"] not in ("Choice", "Succeed", "Fail") and not state.get("End") and "Next" not in state:
-            raise WorkflowDefinitionError(f"{file}: state {where!r}: neither Next nor End")
-        for index, branch in enumerate(state.get("Branches", []) or []):
-            _check_machine(file, branch, f"{where}/branch{index}/")
-        processor = state.get("ItemProcessor") or state.get("Iterator")
-        if state["Type"] == "Map":
-            _check_machine(file, processor, f"{where}/")
