@@ -26,9 +26,14 @@
   ``jsonata-python`` (a pure-Python port of jsonata-java, the library Step Functions' own
   emulators use). An expression that raises (``$error(...)``, a type error) fails its state with
   ``States.QueryEvaluationError``, which a Catch can take, as on AWS (moto let the exception
-  escape as ``States.Runtime``). Step Functions' extra functions
-  (``$partition``, ``$uuid``, ``$hash`` ...) are not provided; standard JSONata (``$millis()``,
-  ``$string``, ``$floor`` ...) is.
+  escape as ``States.Runtime``). Standard JSONata (``$millis()``, ``$string``, ``$floor`` ...) is
+  there, and so are the functions Step Functions adds, as AWS documents them
+  (https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html):
+  ``$partition(array, size)``, ``$range(start, end, step)`` (end included), ``$hash(value,
+  algorithm)`` (MD5, SHA-1, SHA-256, SHA-384, SHA-512; hex), ``$random([seed])`` (the same seed
+  gives the same number), ``$uuid()`` (v4) and ``$parse(json)``; a bad argument raises, which is
+  ``States.QueryEvaluationError``. (moto prepends stand-ins for these to every expression, two of
+  which only return "currently not supported"; those are left out.)
 - **``$$.Execution.RedriveCount``**: moto's context object has no ``RedriveCount`` (it implements no
   RedriveExecution), so a path to it fails the state. Here every execution starts with 0, as a
   never-redriven execution does on AWS; a redrive (:mod:`local.sfn_operations`) sets its count.
@@ -104,13 +109,97 @@ def _operation(service: str, action: str) -> Any:
     raise KeyError(f"{service} has no operation {action}")
 
 
+#: ``$range`` refuses to build more items than this (as ``States.ArrayRange`` does), so one
+#: expression cannot exhaust the emulator's memory.
+RANGE_LIMIT = 1000
+_HASHES = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
+
+
+def _integer(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        raise ValueError(f"{what} must be an integer, got {value!r}")
+    return int(value)
+
+
+def sfn_partition(array: Any, size: Any) -> list[Any]:
+    """``$partition(array, size)``: ``array`` in chunks of ``size`` (the last may be shorter)."""
+    if not isinstance(array, list):
+        raise ValueError(f"$partition: the first argument must be an array, got {array!r}")
+    chunk = _integer(size, "$partition: the chunk size")
+    if chunk < 1:
+        raise ValueError("$partition: the chunk size must be positive")
+    return [array[i:i + chunk] for i in range(0, len(array), chunk)]
+
+
+def sfn_range(start: Any, end: Any, step: Any = 1) -> list[int]:
+    """``$range(start, end, step)``: integers from ``start`` to ``end`` included, ``step`` apart."""
+    first, last, by = _integer(start, "$range: start"), _integer(end, "$range: end"), _integer(step, "$range: step")
+    if by == 0:
+        raise ValueError("$range: step must not be 0")
+    count = max(0, (last - first) // by + 1)
+    if count > RANGE_LIMIT:
+        raise ValueError(f"$range: {count} items is more than {RANGE_LIMIT}")
+    return list(range(first, last + (1 if by > 0 else -1), by))
+
+
+def sfn_hash(value: Any, algorithm: Any) -> str:
+    """``$hash(value, algorithm)``: the hex digest of a string."""
+    import hashlib
+
+    if not isinstance(value, str):
+        raise ValueError(f"$hash: the value must be a string, got {value!r}")
+    name = _HASHES.get(str(algorithm))
+    if name is None:
+        raise ValueError(f"$hash: algorithm must be one of {sorted(_HASHES)}, got {algorithm!r}")
+    return hashlib.new(name, value.encode()).hexdigest()
+
+
+def sfn_random(seed: Any = None) -> float:
+    """``$random([seed])``: a number in [0, 1); the same integer seed gives the same number."""
+    import random
+
+    if seed is None:
+        return random.random()
+    return random.Random(_integer(seed, "$random: the seed")).random()
+
+
+def sfn_uuid() -> str:
+    """``$uuid()``: a version 4 UUID."""
+    return str(uuid.uuid4())
+
+
+def sfn_parse(text: Any) -> Any:
+    """``$parse(json)``: the value a JSON string holds (strict JSON: no NaN/Infinity)."""
+    if not isinstance(text, str):
+        raise ValueError(f"$parse: the argument must be a string, got {text!r}")
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"$parse: {constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+#: Step Functions' own JSONata functions, by name.
+SFN_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "partition": sfn_partition,
+    "range": sfn_range,
+    "hash": sfn_hash,
+    "random": sfn_random,
+    "uuid": sfn_uuid,
+    "parse": sfn_parse,
+}
+
+
 def eval_jsonata(expression: str) -> Any:
     """Evaluate one JSONata expression as moto's JVM bridge would: a JSON value, or ``JSONataException``."""
     import jsonata
     from moto.stepfunctions.parser.asl.jsonata.jsonata import JSONataException
 
     try:
-        result = jsonata.Jsonata(expression).evaluate(None)
+        compiled = jsonata.Jsonata(expression)
+        for name, function in SFN_FUNCTIONS.items():
+            compiled.register_lambda(name, function)
+        result = compiled.evaluate(None)
         return json.loads(json.dumps(result))  # plain JSON values, as the bridge returns
     except Exception as error:  # jsonata's JException and anything an expression can raise
         raise JSONataException("UNKNOWN", str(error)) from error
@@ -164,6 +253,10 @@ def install() -> None:
 
     for module in (string_expression, moto_jsonata, jsonata_validations):
         _patch_global(module, "eval_jsonata_expression", eval_jsonata)
+    # moto 5.2.5 gap: it prepends its own JSONata definitions of Step Functions' functions to each
+    # expression ($hash and $uuid return "Function ... is currently not supported", $random(seed)
+    # is an LCG of its own, $parse is $eval); without them the SFN_FUNCTIONS registered here apply.
+    _patch_global(string_expression, "get_intrinsic_functions_declarations", lambda variable_references: "")
     original_jsonata_body = string_expression.StringJSONata._eval_body
 
     def jsonata_body(self: Any, env: Any) -> None:

@@ -229,3 +229,52 @@ def test_the_monitored_works_choice_takes_input_without_payload(sfn: Any, execut
     description = run(sfn, arn, "w1", execution_input)
     assert description["status"] == "SUCCEEDED", description
     assert json.loads(description["output"]) == {"went": state}
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("$partition([1, 2, 3, 4, 5, 6, 7, 8, 9], 3)", [[1, 2, 3], [4, 5, 6], [7, 8, 9]]),
+    ("$partition([1, 2, 3, 4, 5], 2)", [[1, 2], [3, 4], [5]]),
+    ("$range(0, 10, 2)", [0, 2, 4, 6, 8, 10]),
+    ("$range(1, 3)", [1, 2, 3]),
+    ("$range(10, 0, -5)", [10, 5, 0]),
+    ("$hash('hello', 'SHA-256')", "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"),
+    ("$hash('hello', 'MD5')", "5d41402abc4b2a76b9719d911017c592"),
+    ("$hash('hello', 'SHA-1')", "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d"),
+    ("$random(42) = $random(42)", True),
+    ("$random() >= 0 and $random() < 1", True),
+    ("$length($uuid())", 36),
+    ("$uuid() != $uuid()", True),
+    ("$parse('{\"a\": [1, true, null]}')", {"a": [1, True, None]}),
+])
+def test_step_functions_jsonata_functions(expression: str, expected: Any) -> None:
+    assert stepfunctions.eval_jsonata(expression) == expected
+
+
+@pytest.mark.parametrize("expression", [
+    "$partition([1], 0)", "$partition('x', 2)", "$range(0, 10, 0)", "$range(0, 5000)", "$range(0.5, 2)",
+    "$hash('x', 'SHA-3')", "$hash(1, 'MD5')", "$random('seed')", "$parse('{bad')", "$parse('NaN')",
+])
+def test_step_functions_jsonata_functions_refuse_bad_arguments(expression: str) -> None:
+    from moto.stepfunctions.parser.asl.jsonata.jsonata import JSONataException
+
+    with pytest.raises(JSONataException):
+        stepfunctions.eval_jsonata(expression)
+
+
+def test_step_functions_jsonata_functions_run_in_a_jsonata_definition(sfn: Any) -> None:
+    arn = machine(sfn, "sfn-functions", {
+        "QueryLanguage": "JSONata", "StartAt": "Compute",
+        "States": {"Compute": {"Type": "Pass", "End": True, "Output": {
+            "chunks": "{% $partition($states.input.items, 2) %}",
+            "evens": "{% $range(0, $states.input.n, 2) %}",
+            "digest": "{% $hash($states.input.text, 'SHA-256') %}",
+            "seeded": "{% $random(7) = $random(7) %}",
+            "id": "{% $uuid() %}",
+            "parsed": "{% $parse($states.input.json).k %}",
+        }}},
+    })
+    description = run(sfn, arn, "compute", {"items": [1, 2, 3], "n": 4, "text": "hello", "json": "{\"k\": 5}"})
+    assert description["status"] == "SUCCEEDED", description
+    output = json.loads(description["output"])
+    assert output["chunks"] == [[1, 2], [3]] and output["evens"] == [0, 2, 4] and output["parsed"] == 5
+    assert (output["digest"][:8], output["seeded"], len(output["id"])) == ("2cf24dba", True, 36), output
