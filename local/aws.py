@@ -37,6 +37,9 @@ def local_credentials_environment(endpoint: str, region: str = REGION) -> dict[s
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
+        # StartSyncExecution goes to the sync-states.<region> host on AWS (a botocore host prefix);
+        # the embedded AWS has one host, so clients add no prefix to it.
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
     }
 
 

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from datetime import datetime
 from typing import Any, Callable, Optional, cast
@@ -355,11 +356,74 @@ def install() -> None:
     _patch(StepFunctionResponse, "send_task_failure", send_task_failure)
     _patch(StateTaskServiceSfn, "_normalise_parameters", normalise_parameters)
     _patch(StateTaskServiceSfn, "_normalise_response", normalise_response)
+    # moto 5.2.5 gap: the same for arn:aws:states:::aws-sdk:sfn:<action> (startSyncExecution of an
+    # Express child, describeExecution ...): the Step Functions API is the camelCase one.
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+        StateTaskServiceAwsSdk,
+    )
+
+    def sdk_parameters(self: Any, parameters: dict, boto_service_name: Optional[str] = None,
+                       service_action_name: Optional[str] = None) -> None:
+        if self.resource.api_name == "sfn":
+            operation = _operation("stepfunctions", self._get_boto_service_action(service_action_name))
+            to_boto_request(parameters, operation.input_shape)
+
+    def sdk_response(self: Any, response: Any, boto_service_name: Optional[str] = None,
+                     service_action_name: Optional[str] = None) -> None:
+        if self.resource.api_name == "sfn":
+            operation = _operation("stepfunctions", self._get_boto_service_action(service_action_name))
+            from_boto_response(response, operation.output_shape)
+
+    _patch(StepFunctionResponse, "start_sync_execution", start_sync_execution)
+    _patch(StateTaskServiceAwsSdk, "_normalise_parameters", sdk_parameters)
+    _patch(StateTaskServiceAwsSdk, "_normalise_response", sdk_response)
     _patch(StepFunctionsParserBackend, "start_execution", start_execution)
     # moto 5.2.5 gaps: StopExecution of a waiting task, RedriveExecution (see local/sfn_operations.py).
     from local import sfn_operations
 
     sfn_operations.install(_patch)
+
+
+#: Express executions last at most five minutes; a synchronous start waits no longer.
+EXPRESS_MAX_SECONDS = 300
+
+
+def start_sync_execution(self: Any) -> Any:
+    """StartSyncExecution (moto 5.2.5 gap: no such action): run an Express execution and answer when it ends.
+
+    As on AWS: only for an EXPRESS state machine; the answer carries status, output or error and
+    cause (a failed execution is still a 200 answer); a repeated name starts another execution.
+    """
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.exceptions import InvalidArn
+
+    backend = self.stepfunction_backend
+    arn = self._get_param("stateMachineArn")
+    machine = backend.describe_state_machine(arn)
+    if getattr(machine, "type", "STANDARD") != "EXPRESS":
+        raise InvalidArn(f"StartSyncExecution needs an EXPRESS state machine, {arn} is not one")
+    name = self._get_param("name") or str(uuid.uuid4())
+    # A name of its own per start (Express names need not be unique; moto's would be).
+    execution = backend.start_execution(arn, f"{name}-{uuid.uuid4().hex[:8]}", self._get_param("input", if_none="{}"))
+    deadline = time.monotonic() + EXPRESS_MAX_SECONDS
+    while execution.status == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    response: dict[str, Any] = {
+        "executionArn": execution.execution_arn,
+        "stateMachineArn": arn,
+        "name": name,
+        "startDate": execution.start_date,
+        "stopDate": execution.stop_date,
+        "status": "TIMED_OUT" if execution.status == "RUNNING" else str(execution.status),
+        "input": execution.execution_input,
+    }
+    if response["status"] == "SUCCEEDED":
+        output = execution.output
+        response["output"] = output if isinstance(output, str) else json.dumps(output)
+    else:
+        response["error"] = getattr(execution, "error", None) or "States.Runtime"
+        response["cause"] = getattr(execution, "cause", None) or ""
+    return ActionResult({k: v for k, v in response.items() if v is not None})
 
 
 def propagated_error_name(error_name: Optional[str] = None) -> Any:

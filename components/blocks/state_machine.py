@@ -208,6 +208,8 @@ class StateMachine(pulumi.ComponentResource):
         self.alarms: list[aws.cloudwatch.MetricAlarm] = alarms.state_machine_alarms(name, self.arn, alarm_settings, child)
         #: ``STANDARD`` or ``EXPRESS`` when known at construction (a plain string), else ``None``.
         self.machine_type: Optional[str] = machine_type if isinstance(machine_type, str) else None
+        if self.machine_type:
+            _KNOWN_TYPES[id(self.arn)] = (self.arn, self.machine_type)
         self.register_outputs({"arn": self.arn, "name": self.name})
 
 
@@ -266,6 +268,16 @@ def own_statements(statements: Sequence[iam.Statement], state_machine_arn: str) 
             ]
             filled.append({**stmt, "Resource": resources})
     return filled
+
+
+#: id(arn output) -> (the output, kept so the id stays its own; the machine's type).
+_KNOWN_TYPES: dict[int, tuple[Any, str]] = {}
+
+
+def known_type(state_machine_arn: Any) -> Optional[str]:
+    """The type of the state machine whose ``arn`` output this is, when this program built it."""
+    known = _KNOWN_TYPES.get(id(state_machine_arn))
+    return known[1] if known and known[0] is state_machine_arn else None
 
 
 def check_type(definition: Mapping[str, Any], machine_type: str) -> None:

@@ -20,6 +20,7 @@ import pulumi
 from sfn_patterns.blocks import alarms, iam
 from sfn_patterns.blocks.function import HandlerFunction
 from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api, operations_routes
+from sfn_patterns.blocks.state_machine import known_type
 from sfn_patterns.contracts import idempotent
 
 
@@ -45,6 +46,10 @@ class IdempotentApiArgs(ApiArgs, total=False):
 
     state_machine_arn: Required[pulumi.Input[str]]
     """ARN of the Standard workflow the API starts."""
+    state_machine_type: str
+    """The workflow's type, a plain value: ``STANDARD`` (default). ``EXPRESS`` is refused, as is the
+    ``arn`` of an Express machine this program built: an Express workflow has no named, exactly-once
+    start to build the API on."""
     map_items: InlineMapArgs
     """The workflow runs an inline Map over this input array: refuse (400) more items than fit in
     Step Functions' 25,000 history events, or items whose results could pass 256 KiB. Default: no check."""
@@ -73,10 +78,19 @@ class IdempotentApi(pulumi.ComponentResource):
     """Base URL of the HTTP API (``POST {url}/workflow``, ``GET {url}/workflow/{name}``)."""
 
     def __init__(self, name: str, args: IdempotentApiArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        state_machine_arn = args["state_machine_arn"]
+        machine_type = known_type(state_machine_arn) or args.get("state_machine_type", "STANDARD")
+        if machine_type != "STANDARD":
+            raise ValueError(
+                f"IdempotentApi {name!r}: the state machine is {machine_type}, not STANDARD. An Express"
+                " workflow has no idempotent named start (a repeated name starts it again) and no"
+                " DescribeExecution, so the API could neither start it exactly once nor read it back."
+                " Front a STANDARD workflow; it may run the work as an Express child"
+                " (workflows/composite_express.yaml)."
+            )
         super().__init__("sfn-patterns:index:IdempotentApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         alarms.settings_for(self, args.get("alarms"), opts)
-        state_machine_arn = args["state_machine_arn"]
         retention = args.get("log_retention_days", 14)
         environment: dict[str, pulumi.Input[str]] = {idempotent.ENV_STATE_MACHINE_ARN: state_machine_arn}
         if "map_items" in args:

@@ -278,3 +278,49 @@ def test_step_functions_jsonata_functions_run_in_a_jsonata_definition(sfn: Any) 
     output = json.loads(description["output"])
     assert output["chunks"] == [[1, 2], [3]] and output["evens"] == [0, 2, 4] and output["parsed"] == 5
     assert (output["digest"][:8], output["seeded"], len(output["id"])) == ("2cf24dba", True, 36), output
+
+
+def composite_express(sfn: Any) -> str:
+    """workflows/composite_express.yaml over an EXPRESS child that echoes its payload or fails on "bad"."""
+    import yaml
+
+    from sfn_patterns.patterns.workflow import WORKFLOWS_DIR
+
+    child = sfn.create_state_machine(name="chain-express", type="EXPRESS", roleArn=ROLE, definition=json.dumps({
+        "StartAt": "Check", "States": {
+            "Check": {"Type": "Choice", "Choices": [{"Variable": "$.payload", "StringEquals": "bad", "Next": "Bad"}],
+                      "Default": "Echo"},
+            "Echo": {"Type": "Pass", "Parameters": {"body.$": "$.payload"}, "End": True},
+            "Bad": {"Type": "Fail", "Error": "InvalidPayload", "Cause": "bad payload"}}}))["stateMachineArn"]
+    text = (WORKFLOWS_DIR / "composite_express.yaml").read_text().replace("workflow:chain", child)
+    return machine(sfn, "composite-express", yaml.safe_load(text))
+
+
+@pytest.fixture
+def sync_sfn(sfn: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    # StartSyncExecution's endpoint is sync-states.<region>; the local stack turns host prefixes off.
+    monkeypatch.setenv("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
+    return boto3.client("stepfunctions", region_name="us-east-1")
+
+
+def test_start_sync_execution_runs_an_express_child_and_answers_its_end(sync_sfn: Any) -> None:
+    arn = composite_express(sync_sfn)
+    child = arn.replace("composite-express", "chain-express")
+    answer = sync_sfn.start_sync_execution(stateMachineArn=child, input=json.dumps({"payload": "x"}))
+    assert (answer["status"], json.loads(answer["output"])) == ("SUCCEEDED", {"body": "x"})
+    failed = sync_sfn.start_sync_execution(stateMachineArn=child, input=json.dumps({"payload": "bad"}))
+    assert (failed["status"], failed["error"], failed["cause"]) == ("FAILED", "InvalidPayload", "bad payload")
+    with pytest.raises(sync_sfn.exceptions.InvalidArn):  # a STANDARD machine has no synchronous start
+        sync_sfn.start_sync_execution(stateMachineArn=arn, input="{}")
+
+
+def test_composite_express_returns_children_outputs_in_order(sync_sfn: Any) -> None:
+    description = run(sync_sfn, composite_express(sync_sfn), "ok", {"items": [{"payload": "a"}, {"payload": "b"}]})
+    assert description["status"] == "SUCCEEDED", description
+    assert json.loads(description["output"]) == {"results": [{"body": "a"}, {"body": "b"}]}
+
+
+def test_composite_express_fails_naming_the_child_error(sync_sfn: Any) -> None:
+    description = run(sync_sfn, composite_express(sync_sfn), "bad", {"items": [{"payload": "a"}, {"payload": "bad"}]})
+    assert (description["status"], description["error"]) == ("FAILED", "States.QueryEvaluationError"), description
+    assert "FAILED InvalidPayload: bad payload" in description["cause"]

@@ -119,3 +119,49 @@ def test_handler_settings_reach_the_lambda(tmp_path: Path) -> None:
     assert fn.inputs["environment"] == {"variables": {"MODE": "x"}} and fn.inputs["timeout"] == 3
     assert fn.parent_types == ["sfn-patterns:index:HandlerFunction"]
     assert all(g.inputs["retentionInDays"] == 5 for g in run.of_type("aws:cloudwatch/logGroup:LogGroup"))
+
+
+def test_express_workflow_has_logging_and_refuses_what_express_cannot_run(tmp_path: Path) -> None:
+    run = build(lambda: Workflow("chain", {"definition_file": "chain.yaml", "type": "EXPRESS"}))
+    sm = run.named_of("aws:sfn/stateMachine:StateMachine", "chain")
+    assert sm.inputs["type"] == "EXPRESS"
+    # Express keeps no execution history: the log group is where executions are seen, so logging is ALL.
+    assert sm.inputs["loggingConfiguration"]["level"] == "ALL"
+    assert sm.inputs["loggingConfiguration"]["logDestination"].endswith(":*")
+    assert "logs:CreateLogDelivery" in actions(policy_statements(run, "chain-policy"))
+    with pytest.raises(WorkflowDefinitionError, match=r"composite\.yaml: state 'EachItem/RunChain': an EXPRESS state machine cannot wait"):
+        build(lambda: Workflow("c", {"definition_file": "composite.yaml", "type": "EXPRESS",
+                                     "workflows": {"chain": "arn:aws:states:us-east-1:123456789012:stateMachine:x"}}))
+
+
+def test_composite_express_runs_the_chain_as_an_express_child() -> None:
+    from sfn_patterns.patterns.idempotent_api import IdempotentApi
+
+    def program() -> None:
+        chain = Workflow("chain", {"definition_file": "chain.yaml", "type": "EXPRESS"})
+        composite = Workflow("composite", {"definition_file": "composite_express.yaml", "workflows": {"chain": chain.arn}})
+        IdempotentApi("api", {"state_machine_arn": composite.arn})
+
+    run = build(program)
+    chain_arn = run.named_of("aws:sfn/stateMachine:StateMachine", "chain").state["arn"]
+    assert run.named_of("aws:sfn/stateMachine:StateMachine", "composite").inputs["type"] == "STANDARD"
+    statements = policy_statements(run, "composite-policy")
+    assert {"Effect": "Allow", "Action": ["states:StartSyncExecution"], "Resource": [chain_arn]} in statements
+    assert not any(a.startswith("events:") for a in actions(statements))  # no .sync rule needed
+
+
+def test_idempotent_api_refuses_an_express_state_machine() -> None:
+    from local.program import FakeCloud, run_inline
+    from sfn_patterns.patterns.idempotent_api import IdempotentApi
+
+    def program() -> None:
+        chain = Workflow("chain", {"definition_file": "chain.yaml", "type": "EXPRESS"})
+        IdempotentApi("api", {"state_machine_arn": chain.arn})
+
+    mocks = FakeCloud()
+    with pytest.raises(ValueError, match=r"IdempotentApi 'api': the state machine is EXPRESS, not STANDARD.*no idempotent named start"):
+        run_inline(mocks, program)
+    assert not [r for r in mocks.declared if r.name.startswith("api")]
+    with pytest.raises(ValueError, match="EXPRESS"):
+        build(lambda: IdempotentApi("api", {"state_machine_arn": "arn:aws:states:us-east-1:123456789012:stateMachine:x",
+                                            "state_machine_type": "EXPRESS"}))
