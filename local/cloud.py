@@ -132,6 +132,8 @@ class MotoCloud(RecordingMocks):
             "aws:cloudwatch/eventTarget:EventTarget": self._event_target,
             "aws:cloudwatch/metricAlarm:MetricAlarm": self._metric_alarm,
             "aws:cloudwatch/dashboard:Dashboard": self._dashboard,
+            "aws:s3/bucket:Bucket": self._bucket,
+            "aws:s3/bucketV2:BucketV2": self._bucket,
             "aws:kms/key:Key": self._kms_key,
             "aws:kms/alias:Alias": self._kms_alias,
         }
@@ -741,6 +743,16 @@ class MotoCloud(RecordingMocks):
         body = _json_text(inputs["dashboardBody"])
         self.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=body)
         return name, {"dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{name}", "dashboardName": name}
+
+    def _bucket(self, logical: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        # An S3 bucket (a Distributed Map's ItemReader / ResultWriter, an aws-sdk:s3 Task): its name
+        # is `bucket`, or `bucketPrefix` + random, or the logical name + random, lowercased (S3's rule).
+        named = {"name": inputs.get("bucket"), "namePrefix": inputs.get("bucketPrefix")}
+        name = self.physical_name(logical, named, 63).lower()
+        location = {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        self.client("s3").create_bucket(Bucket=name, **location)
+        return name, {"bucket": name, "arn": f"arn:aws:s3:::{name}", "id": name,
+                      "bucketDomainName": f"{name}.s3.amazonaws.com", "region": self.region}
 
     def _kms_key(self, logical: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         kms = self.client("kms")

@@ -37,6 +37,8 @@
 - **``$$.Execution.RedriveCount``**: moto's context object has no ``RedriveCount`` (it implements no
   RedriveExecution), so a path to it fails the state. Here every execution starts with 0, as a
   never-redriven execution does on AWS; a redrive (:mod:`local.sfn_operations`) sets its count.
+- **Distributed Map**: ``ItemBatcher``, result files and an integer ``ToleratedFailurePercentage``, see
+  :mod:`local.distributed_map`.
 - **StartExecution atomicity**: moto checks for an execution of that name and then appends the
   new one without a lock, so two concurrent starts with one name could both start an execution.
   Starts are serialized here, so a name is used once, as on AWS.
@@ -247,6 +249,10 @@ def install() -> None:
     """Patch moto's interpreter (see the module docstring); idempotent."""
     if _originals:
         return
+    from local import distributed_map
+
+    distributed_map.install()  # moto 5.2.5 gaps: ItemBatcher, integer ToleratedFailurePercentage
+    _originals.append((distributed_map, "uninstall", None))
     # moto 5.2.5 gap: no JSONata evaluator without LocalStack's JVM (see the module docstring).
     from moto.stepfunctions.parser.asl.component.common.string import string_expression
     from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
@@ -456,7 +462,9 @@ def uninstall() -> None:
     """Undo :func:`install`."""
     while _originals:
         owner, name, original = _originals.pop()
-        if original is None and isinstance(owner, type):
+        if name == "uninstall" and original is None:
+            owner.uninstall()
+        elif original is None and isinstance(owner, type):
             delattr(owner, name)
         else:
             setattr(owner, name, original)
