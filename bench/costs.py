@@ -14,6 +14,7 @@ A figure set is a plain dict (the same shape for a measured pattern and a seed d
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -34,6 +35,7 @@ PARTS = (
     "eventbridge",
     "api",
     "logs",
+    "express",
 )
 #: The parts measured for ours and the seeds alike: the ratio ours / seed compares these.
 COMPARABLE_PARTS = tuple(p for p in PARTS if p != "logs")
@@ -82,7 +84,16 @@ def cost_parts(figures: Mapping[str, Any], prices: Mapping[str, Any]) -> dict[st
         "eventbridge": figures["eventbridge"] * events_per_call * p["eventBridgeCustomEvent"],
         "api": figures["httpApi"] * p["httpApiRequest"] + figures.get("restApi", 0) * p["restApiRequest"],
         "logs": figures.get("logBytes", 0) / 1024**3 * p["cloudwatchLogsIngestionGb"],
+        # Express child executions: per request and per GB-second of their billed duration.
+        "express": figures.get("express", {}).get("requests", 0) * p["stepFunctionsExpressRequest"]
+        + figures.get("express", {}).get("gbSeconds", 0.0) * p["stepFunctionsExpressGbSecond"],
     }
+
+
+def express_gb_seconds(durations_ms: list[float], prices: Mapping[str, Any]) -> float:
+    """GB-seconds of Express executions: each rounded up to 100 ms, at the billed memory (64 MB chunks)."""
+    memory_gb = prices["assumptions"]["expressMemoryMb"] / 1024
+    return sum(math.ceil(max(ms, 1) / 100) * 0.1 * memory_gb for ms in durations_ms)
 
 
 def priced(figures: dict[str, Any], prices: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ _PART_TITLES = {
     "eventbridge": "EventBridge",
     "api": "API",
     "logs": "log ingestion",
+    "express": "Express",
 }
 
 

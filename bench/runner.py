@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from bench.costs import dynamodb_units
+from bench.costs import dynamodb_units, express_gb_seconds, load_prices
 from bench.logs import access_log_line, state_machine_log_bytes
 from local import launcher
 from local.aws import signed_headers
@@ -75,6 +75,9 @@ SCENARIOS: dict[str, Scenario] = {
                  lambda n: {"name": n, "input": {"payload": "hi mom"}}),
         Scenario("composite", "IdempotentApi POST /workflow, Map of 2 items, each a chain child execution", "POST",
                  "/workflow", lambda n: {"name": n, "input": {"items": [{"payload": "ab"}, {"payload": "cd"}]}}),
+        Scenario("composite-express", "IdempotentApi POST /workflow, Map of 2 items, each the chain as a synchronous "
+                 "Express child (workflows/composite_express.yaml)", "POST", "/workflow",
+                 lambda n: {"name": n, "input": {"items": [{"payload": "ab"}, {"payload": "cd"}]}}, seed="composite"),
         Scenario("callback", "POST /tasks; demo external service (SNS) calls back PUT /tasks/{id} (succeed)", "POST",
                  "/tasks", lambda n: {"taskId": n, "input": {"simulate": "succeed"}}),
         Scenario("monitored", "POST /monitored; 1 s of work, then graceful stop through the bus", "POST",
@@ -98,7 +101,15 @@ def count_transitions(events: list[dict[str, Any]]) -> dict[str, Any]:
     task_entries = sum(1 for e in entered if e["type"] == "TaskStateEntered")
     scheduled = sum(1 for e in events if e["type"] in ("TaskScheduled", "LambdaFunctionScheduled"))
     children: list[str] = []
+    express_ms: list[float] = []
     for event in events:
+        succeeded = event.get("taskSucceededEventDetails") or {}
+        if succeeded.get("resourceType") == "aws-sdk:sfn" and str(succeeded.get("resource", "")).startswith("startSyncExecution"):
+            try:
+                answer = json.loads(succeeded.get("output") or "{}")
+                express_ms.append(float(answer["StopDate"]) - float(answer["StartDate"]))
+            except (ValueError, KeyError, TypeError):
+                express_ms.append(0.0)
         details = event.get("taskSubmittedEventDetails") or event.get("taskSucceededEventDetails") or {}
         if details.get("resourceType") == "states" and str(details.get("resource", "")).startswith("startExecution"):
             try:
@@ -111,7 +122,8 @@ def count_transitions(events: list[dict[str, Any]]) -> dict[str, Any]:
     for event in entered:
         name = event["stateEnteredEventDetails"]["name"]
         states[name] = states.get(name, 0) + 1
-    return {"entered": len(entered), "retries": max(0, scheduled - task_entries), "states": states, "children": children}
+    return {"entered": len(entered), "retries": max(0, scheduled - task_entries), "states": states, "children": children,
+            "expressMilliseconds": express_ms}
 
 
 @dataclass
@@ -296,6 +308,12 @@ def run_once(stack: LocalStack, scenario: Scenario, functions: dict[str, dict[st
         "restApi": 0,
         "logBytes": lambda_log_bytes + transitions["logBytes"] + access_log_bytes,
         "logs": {"lambda": lambda_log_bytes, "stateMachine": transitions["logBytes"], "apiAccess": access_log_bytes},
+        # Synchronous Express children (aws-sdk:sfn:startSyncExecution): requests and billed GB-s.
+        "express": {
+            "requests": len(transitions["expressMilliseconds"]),
+            "gbSeconds": express_gb_seconds(transitions["expressMilliseconds"], load_prices()),
+            "milliseconds": transitions["expressMilliseconds"],
+        },
         "awsRequests": aws,
     }
 
@@ -309,6 +327,7 @@ def _logs_execution_data(stack: LocalStack, sm_arn: str) -> bool:
 def _transitions(stack: LocalStack, execution_arn: str, include_data: bool = False) -> dict[str, Any]:
     """Transitions and state machine log bytes of an execution and of every child execution it started (recursively)."""
     total, children_total, child_count, log_bytes = 0, 0, 0, 0
+    express_ms: list[float] = []
     states: dict[str, int] = {}
     pending, top = [execution_arn], True
     while pending:
@@ -325,8 +344,10 @@ def _transitions(stack: LocalStack, execution_arn: str, include_data: bool = Fal
         for state, n in counted["states"].items():
             states[prefix + state] = states.get(prefix + state, 0) + n
         pending.extend(counted["children"])
+        express_ms += counted["expressMilliseconds"]
         top = False
-    return {"total": total, "children": children_total, "childExecutions": child_count, "states": states, "logBytes": log_bytes}
+    return {"total": total, "children": children_total, "childExecutions": child_count, "states": states, "logBytes": log_bytes,
+            "expressMilliseconds": express_ms}
 
 
 def _history(stack: LocalStack, execution_arn: str) -> list[dict[str, Any]]:
@@ -388,6 +409,10 @@ def average(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "byAction": {a: mean([c]) for a, c in sorted(actions.items())},
     }
     result["logs"] = {part: mean([r["logs"][part] for r in runs]) for part in runs[0]["logs"]}
+    result["express"] = {
+        "requests": mean([r.get("express", {}).get("requests", 0) for r in runs]),
+        "gbSeconds": mean([r.get("express", {}).get("gbSeconds", 0.0) for r in runs]),
+    }
     result["states"] = runs[0]["states"]
     result["seconds"] = {"min": min(r["seconds"] for r in runs), "max": max(r["seconds"] for r in runs)}
     result["varies"] = sorted(

@@ -6,6 +6,9 @@ and stack config apply). Variants, exported beside the demo's patterns in ``endp
 
 - ``pausable-lean``: a :class:`PausableWorkflow` without its optional steps (``preprocess=None``,
   ``postprocess=None``), otherwise configured as the demo's ``pausable``: the pause alone.
+- ``composite-express``: the composite with the chain run as a synchronous Express child
+  (``workflows/composite_express.yaml`` over the chain deployed as ``EXPRESS``), behind an
+  :class:`IdempotentApi` as the demo's composite is.
 """
 
 import runpy
@@ -13,11 +16,19 @@ from pathlib import Path
 
 import pulumi
 
-from sfn_patterns import PausableWorkflow
+from sfn_patterns import IdempotentApi, PausableWorkflow, Workflow
 
 demo = runpy.run_path(str(Path(__file__).resolve().parent.parent / "__main__.py"))
 
 lean = PausableWorkflow("pausable-lean", {**demo["pausable_args"], "preprocess": None, "postprocess": None})
 
-pulumi.export("endpoints", {**demo["endpoints"], "pausable-lean": lean.url})
-pulumi.export("stateMachines", {**demo["state_machines"], "pausable-lean": lean.state_machine_arn})
+chain_express = Workflow("chain-express", {"definition_file": "chain.yaml", "type": "EXPRESS"})
+composite_express = Workflow(
+    "composite-express", {"definition_file": "composite_express.yaml", "workflows": {"chain": chain_express.arn}}
+)
+composite_express_api = IdempotentApi("composite-express-api", {"state_machine_arn": composite_express.arn})
+
+pulumi.export("endpoints", {**demo["endpoints"], "pausable-lean": lean.url, "composite-express": composite_express_api.url})
+pulumi.export("stateMachines", {
+    **demo["state_machines"], "pausable-lean": lean.state_machine_arn, "composite-express": composite_express.arn,
+})

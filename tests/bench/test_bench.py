@@ -23,7 +23,7 @@ from bench.seeds import SEEDS, seed_figures
 ROOT = Path(__file__).resolve().parents[2]
 PATTERNS = ("chain", "composite", "callback", "monitored", "pausable")
 #: Design variants measured beside the demo's patterns: started as the seeds are, and the pause alone.
-VARIANTS = ("monitored-direct", "pausable-direct", "pausable-lean")
+VARIANTS = ("monitored-direct", "pausable-direct", "pausable-lean", "composite-express")
 #: Largest compressed archive a Lambda may have (issue 12: Lambdas carry only what they run).
 MAX_ARCHIVE_BYTES = 8 * 1024
 #: Handlers whose import closure is still larger than that, compressed, and the ceiling each must
@@ -102,6 +102,12 @@ def test_the_design_fixes_show_in_the_figures(quick: dict[str, Any]) -> None:
     assert handlers("pausable-lean") == {"pausable_api", "pausable_pause", "pausable_async_service", "pausable_resume"}
     assert p["pausable-lean"]["ratio"]["cost"] < 0.5
     assert p["pausable"]["ours"]["dynamodb"]["byAction"] == {"PutItem": 1, "UpdateItem": 1}  # no read at the start
+    # Composite with Express children: Map + 2 RunChain transitions; the children are 2 Express requests.
+    express = p["composite-express"]["ours"]
+    assert express["transitions"] == 3 and express["childExecutions"] == 0
+    assert express["express"]["requests"] == 2 and express["express"]["gbSeconds"] > 0
+    assert express["costPerMillion"]["express"] > 2.0  # $1 / 1M requests each, plus duration
+    assert express["costPerMillion"]["total"] < 0.5 * p["composite"]["ours"]["costPerMillion"]["total"]
     # Only the HTTP API handlers run at 256 MB.
     for entry in p.values():
         for spec in entry["ours"]["lambda"]["functions"].values():
