@@ -133,7 +133,6 @@ class MotoCloud(RecordingMocks):
             "aws:cloudwatch/metricAlarm:MetricAlarm": self._metric_alarm,
             "aws:cloudwatch/dashboard:Dashboard": self._dashboard,
             "aws:s3/bucket:Bucket": self._bucket,
-            "aws:s3/bucketV2:BucketV2": self._bucket,
             "aws:kms/key:Key": self._kms_key,
             "aws:kms/alias:Alias": self._kms_alias,
         }

@@ -154,8 +154,8 @@ def test_http_apis_point_at_the_local_adapter(deployed: ProgramRun) -> None:
 
 
 def test_an_unknown_resource_type_stops_the_run_naming_it() -> None:
-    with mock_aws(), pytest.raises(UnsupportedResource, match=r"'aws:s3/bucketV2:BucketV2'"):
-        run_inline(MotoCloud(InProcessAws(), "http://127.0.0.1:8080"), lambda: aws.s3.BucketV2("bucket"))  # type: ignore[arg-type]
+    with mock_aws(), pytest.raises(UnsupportedResource, match=r"'aws:ecs/cluster:Cluster'"):
+        run_inline(MotoCloud(InProcessAws(), "http://127.0.0.1:8080"), lambda: aws.ecs.Cluster("cluster"))  # type: ignore[arg-type]
 
 
 def test_the_deployment_package_holds_the_archive_files(tmp_path: Any) -> None:
