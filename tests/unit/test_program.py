@@ -122,12 +122,13 @@ def test_the_benchmark_stack_is_the_demo_stack_plus_its_variants(program: Progra
     from pathlib import Path
 
     bench = run_program(FakeCloud(), Path(__file__).resolve().parents[2] / "bench" / "stack.py")
-    assert set(bench.outputs["endpoints"]) == set(program.outputs["endpoints"]) | {"pausable-lean"}
-    assert set(bench.outputs["stateMachines"]) == set(program.outputs["stateMachines"]) | {"pausable-lean"}
+    variants = {"pausable-lean", "composite-express"}
+    assert set(bench.outputs["endpoints"]) == set(program.outputs["endpoints"]) | variants
+    assert set(bench.outputs["stateMachines"]) == set(program.outputs["stateMachines"]) | variants
     demo = {(r.type, r.name) for r in program.resources}
     extra = {(r.type, r.name) for r in bench.resources} - demo
     assert demo <= {(r.type, r.name) for r in bench.resources}  # the demo stack, unchanged
-    assert all(name.startswith("pausable-lean") for _, name in extra)
+    assert all(name.startswith(("pausable-lean", "chain-express", "composite-express")) for _, name in extra)
     assert not any(name.startswith(("pausable-lean-preprocess", "pausable-lean-postprocess")) for _, name in extra)
 
 
