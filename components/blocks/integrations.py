@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
+from sfn_patterns.contracts.common import execution_arn
+
 Statement = dict[str, Any]
 
 #: Stands for the state machine's own ARN in a derived statement (filled once the machine exists).
@@ -143,7 +145,7 @@ def sqs_arn(queue_url: str) -> str:
 
 
 def _executions(state_machine_arn: str) -> str:
-    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + ":*"
+    return execution_arn(state_machine_arn, "*")
 
 
 def _managed_rule(task: Task, arn: str, rule: str) -> Statement:
