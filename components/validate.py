@@ -224,7 +224,7 @@ def graph_problems(machine: Any, prefix: str = "", jsonata: bool = False, top: b
         processor = state.get("ItemProcessor") or state.get("Iterator")
         if state.get("Type") == "Map":
             problems += graph_problems(processor, f"{where}/", state_jsonata, top=False)
-    if start in states:
+    if isinstance(start, str) and start in states:
         reached, queue = {start}, [start]
         while queue:
             for target in edges.get(queue.pop(), []):
