@@ -255,3 +255,24 @@ def test_concurrent_conflicting_starts_leave_one_execution(local_stack: LocalSta
     winner = next(b for b, (status, _, _) in zip(bodies, answers) if status == 201)
     assert finished(local_stack, url, name)["input"] == winner["input"]
     assert [e["name"] for e in executions(local_stack, "chain")].count(name) == 1
+
+
+def test_a_redriven_composite_names_its_rerun_children_afresh(local_stack: LocalStackProcess) -> None:
+    # The redrive re-runs the failed item under <prefix>.1.<index>: its old name stays taken (90 days
+    # on AWS), so a name without the redrive count would fail the redrive with ExecutionAlreadyExists.
+    url, name = local_stack.endpoints["composite"], unique()
+    status, body, _ = local_stack.request("POST", f"{url}/workflow", json={"name": name, "input": {"items": [{"payload": "ok"}, {"payload": 7}]}})
+    assert status == 201, body
+    assert finished(local_stack, url, name)["status"] == "FAILED"
+    status, answer, _ = local_stack.request("POST", f"{url}/workflow/{name}/redrive")
+    assert 200 <= status < 300, answer
+    prefix = hashlib.sha1(body["executionArn"].encode()).hexdigest()
+
+    def rerun() -> Any:
+        view = finished(local_stack, url, name)
+        children = {e["name"] for e in executions(local_stack, "chain") if e["name"].startswith(prefix)}
+        return (view, children) if f"{prefix}.1.1" in children else None
+
+    view, children = local_stack.wait_for(rerun, 20)
+    assert view["status"] == "FAILED" and view["error"] == "States.TaskFailed", view  # the item's own failure again
+    assert {f"{prefix}.0.0", f"{prefix}.0.1", f"{prefix}.1.1"} <= children
