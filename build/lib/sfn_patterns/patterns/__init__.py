@@ -1,1 +1,0 @@
-"""The library's patterns: each a ``pulumi.ComponentResource`` built from :mod:`sfn_patterns.blocks`."""
