@@ -110,7 +110,7 @@ state_machines = {
     "monitored": monitored.state_machine_arn,
 }
 # One dashboard of everything above: executions per workflow, dead letters, API answers and latency.
-dashboard = StackDashboard("dashboard")
+dashboard = StackDashboard("dashboard", {})
 
 pulumi.export("endpoints", endpoints)
 pulumi.export("stateMachines", state_machines)

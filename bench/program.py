@@ -38,7 +38,7 @@ def build_instances(count: int) -> Callable[[], None]:
             urls[f"callback-{i}"] = callback.url
             urls[f"pausable-{i}"] = PausableWorkflow(f"pausable-{i}", {}).url
             urls[f"monitored-{i}"] = MonitoredWorkflow(f"monitored-{i}", {"work_seconds": 30}).url
-        StackDashboard("dashboard")
+        StackDashboard("dashboard", {})
         pulumi.export("endpoints", urls)
 
     return program

@@ -38,7 +38,8 @@ PACKAGE = "sfn-patterns"
 
 
 def components() -> list[type[pulumi.ComponentResource]]:
-    """Every public component: the five patterns and the three building blocks they are made of."""
+    """Every public component: the five patterns, the three building blocks they are made of, and the stack's dashboard."""
+    from sfn_patterns.blocks.dashboard import StackDashboard
     from sfn_patterns.blocks.function import HandlerFunction
     from sfn_patterns.blocks.http_api import HttpApi
     from sfn_patterns.blocks.state_machine import StateMachine
@@ -57,6 +58,7 @@ def components() -> list[type[pulumi.ComponentResource]]:
         HandlerFunction,
         StateMachine,
         HttpApi,
+        StackDashboard,
     ]
 
 

@@ -1,6 +1,6 @@
 """``StackDashboard``: one CloudWatch dashboard for everything the stack's building blocks alarm.
 
-Create it last in the program (after the components): it shows what
+Create it last in the program (after the components): ``StackDashboard("dashboard", {})``: it shows what
 :func:`sfn_patterns.blocks.alarms.monitored_resources` recorded until then. Its widgets, in order,
 two to a row (each a time series, one point per ``period_seconds``):
 
@@ -34,23 +34,30 @@ class StackDashboardArgs(TypedDict, total=False):
     """Arguments of :class:`StackDashboard`."""
 
     dashboard_name: str
-    """Name of the dashboard (letters, digits, ``-`` and ``_``). Default ``<project>-<stack>``."""
+    """Name of the dashboard (letters, digits, ``-`` and ``_``). Default ``<project>-<stack>``. A plain
+    value, not an Output: it is cleaned up when the component is constructed."""
     period_seconds: int
-    """Seconds per point of every graph. Default 300."""
+    """Seconds per point of every graph. Default 300. A plain value, not an Output: it is written into the
+    dashboard body when the component is constructed."""
     region: str
-    """Region of the metrics. Default: the ``aws:region`` config, else ``AWS_REGION``, else us-east-1."""
+    """Region of the metrics. Default: the ``aws:region`` config, else ``AWS_REGION``, else us-east-1. A
+    plain value, not an Output: it is written into the dashboard body when the component is constructed."""
 
 
 class StackDashboard(pulumi.ComponentResource):
-    """A CloudWatch dashboard of the stack's workflows, dead-letter queues and HTTP APIs (see the module docstring)."""
+    """A CloudWatch dashboard of the stack's workflows, dead-letter queues and HTTP APIs. Its widgets: per
+    workflow, executions started, succeeded, failed and timed out (``AWS/States``, Sum, by
+    ``StateMachineArn``); one widget of every dead-letter queue's depth (``AWS/SQS``
+    ``ApproximateNumberOfMessagesVisible``, Maximum, by ``QueueName``); per HTTP API, its 4xx and 5xx
+    answers (Sum) and latency (p99, right axis) (``AWS/ApiGateway``, by ``ApiId`` and ``Stage``
+    ``$default``). Create it after the components: it shows what their building blocks alarmed."""
 
     # Only outputs are annotated here (see sfn_patterns.provider); the child ``dashboard`` is assigned in __init__.
     dashboard_name: pulumi.Output[str]
     """Name of the dashboard (CloudWatch console: Dashboards)."""
 
-    def __init__(self, name: str, args: Optional[StackDashboardArgs] = None, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: StackDashboardArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("sfn-patterns:index:StackDashboard", name, None, opts)
-        args = args or {}
         dashboard_name = args.get("dashboard_name") or f"{pulumi.get_project()}-{pulumi.get_stack()}"
         dashboard_name = re.sub(r"[^A-Za-z0-9_-]", "-", dashboard_name)[:255]
         region = args.get("region") or pulumi.Config("aws").get("region") or os.environ.get("AWS_REGION") or "us-east-1"

@@ -32,6 +32,7 @@ OUTPUTS = {
     "HandlerFunction": {"arn", "name"},
     "StateMachine": {"arn", "name", "definition"},
     "HttpApi": {"url"},
+    "StackDashboard": {"dashboardName"},
 }
 ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:orders"
 
