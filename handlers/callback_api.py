@@ -1,10 +1,13 @@
 """CallbackWorkflow's HTTP routes: start a task, read it, complete it, keep it alive.
 
-- ``POST /tasks`` ``{"input": {...}, "taskId"?}``: 202 ``{"taskId", "status"}``; the same task id with
-  the same input again is the same task (202); with another input 409.
+- ``POST /tasks`` ``{"input": {...}, "taskId"?}``: 202 ``{"taskId", "status", "created"}``; the same task id
+  with the same input again is the same task (202, ``created`` false: exactly one caller is told
+  true); with another input 409; an input whose execution input, notification or wait payload
+  would exceed 256 KiB 413.
 - ``GET /tasks/{taskId}``: status (RUNNING, WAITING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED), input, output or error.
 - ``PUT /tasks/{taskId}`` ``{"status": "SUCCEEDED", "output": {...}}`` or
-  ``{"status": "FAILED", "error", "cause"?}``: 200 accepted; 404, 409 completed, 410 timed out, 400 bad body.
+  ``{"status": "FAILED", "error", "cause"?}``: 200 accepted; 404, 409 completed or execution ended,
+  410 timed out, 400 bad body or a reserved error name (``common.failures``), 413 output over 256 KiB.
 - ``POST /tasks/{taskId}/heartbeat``: 200 while the task waits; 404, 409, 410.
 - ``GET /tasks``, ``DELETE /tasks/{taskId}``, ``POST /tasks/{taskId}/redrive``: list, cancel, redrive
   (``common.operations``). Cancelling or redriving releases the task's token row, so the secret of
@@ -14,8 +17,8 @@
 header: missing 401, wrong 403; either way nothing changes. Completion goes through
 ``CallbackTaskFinalizer`` (exactly once: of two concurrent completions one gets 200, one 409).
 
-Environment: ``STATE_MACHINE_ARN``, ``TABLE_NAME``. These names, the secret header and row attribute
-and the ``CallbackTimedOut`` error are ``sfn_patterns.contracts.callback``'s.
+Environment: ``STATE_MACHINE_ARN``, ``TABLE_NAME``, ``API_URL``, ``RESERVED_ERROR_NAMES``. These names,
+the secret header and row attribute and the ``CallbackTimedOut`` error are ``sfn_patterns.contracts.callback``'s.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from __future__ import annotations
 import uuid
 from typing import Any, Optional
 
-from common import env, executions, operations
-from common.http import HttpError, Request, Response, Router, bad_request, json_response, not_found
+from common import documents, env, executions, operations
+from common.callback import check_documents
+from common.failures import refuse_reserved
+from common.http import HttpError, Request, Response, Router, bad_request, json_response, not_found, too_large
 from common.tokens import TIMED_OUT, WAITING, CallbackTaskFinalizer, TokenError, TokenStore, secret_matches
 from common.validation import one_of, optional_object, optional_string, require_name
 from sfn_patterns.contracts import callback
@@ -69,8 +74,17 @@ def start(request: Request) -> Response:
         raise bad_request("UnknownField", f"unknown field(s) {unknown}; send 'input' and optionally 'taskId'")
     task_id = require_name(body["taskId"], "taskId") if "taskId" in body else uuid.uuid4().hex
     task_input = optional_object(body, "input")
-    description, _ = executions.start_once(env.require(callback.ENV_STATE_MACHINE_ARN), task_id, task_input)
-    return json_response(202, {"taskId": task_id, "status": _task_status(description)})
+    state_machine_arn = env.require(callback.ENV_STATE_MACHINE_ARN)
+    try:
+        check_documents(
+            task_id, task_input, env.require(callback.ENV_API_URL), executions.execution_arn(state_machine_arn, task_id)
+        )
+    except documents.DocumentTooLarge as error:
+        raise too_large(error) from error
+    description, created = executions.start_once(
+        state_machine_arn, task_id, task_input, env.require(callback.ENV_TABLE_NAME)
+    )
+    return json_response(202, {"taskId": task_id, "status": _task_status(description), "created": created})
 
 
 @router.route("GET /tasks/{taskId}")
@@ -82,8 +96,12 @@ def get(request: Request) -> Response:
         raise not_found(f"no task {task_id!r}")
     view = executions.view(description)
     status = _task_status(description)
-    if status == "RUNNING" and TokenStore(env.require(callback.ENV_TABLE_NAME)).status(task_id) == WAITING:
-        status = WAITING
+    if status == "RUNNING":
+        # The execution runs; it waits when its row says so (even past the row's deadline: the
+        # execution, not the row, says when the wait is over).
+        row = TokenStore(env.require(callback.ENV_TABLE_NAME)).get(task_id)
+        if row is not None and row.get(ROW_STATUS) == WAITING and row.get("executionArn") == description["executionArn"]:
+            status = WAITING
     answer: dict[str, Any] = {"taskId": task_id, "status": status, "input": view["input"]}
     if status == "SUCCEEDED":
         answer["output"] = view["output"]
@@ -111,7 +129,7 @@ def _proven_task(request: Request) -> str:
     secret = request.header(SECRET_HEADER)
     if not secret:
         raise HttpError(401, "MissingSecret", "send the task's secret from its notification in the X-Task-Secret header")
-    if not secret_matches(secret, row.get(SECRET_HASH_ATTRIBUTE)):
+    if not secret_matches(secret, row.get(callback.SECRET_HASH_ATTRIBUTE)):
         raise HttpError(403, "WrongSecret", f"the X-Task-Secret header does not match task {task_id!r}")
     if row[ROW_STATUS] == WAITING:
         # The row says WAITING but the execution may be over (its wait timed out a moment ago, or it
@@ -148,8 +166,7 @@ def _completion(body: dict[str, Any]) -> tuple[str, Any, Optional[str], str]:
     error = optional_string(body, "error", MAX_ERROR_CHARS)
     if not error:
         raise bad_request("MissingField", "'error' (a name such as PaymentDeclined) is required when status is FAILED")
-    if error.startswith("States.") or error == TIMED_OUT_ERROR:
-        raise bad_request("ReservedError", f"error names starting with 'States.' and {TIMED_OUT_ERROR!r} are reserved")
+    refuse_reserved(error)  # a name the wait retries or catches, or States.*: 400
     cause = optional_string(body, "cause", MAX_CAUSE_CHARS) or ""
     return status, None, error, cause
 

@@ -14,24 +14,20 @@ fields and the row's ``secretHash`` are ``sfn_patterns.contracts.callback``'s.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping
 
-from common import env, log
+from common import documents, env, log
+from common.callback import notification
 from common.clients import client
 from common.errors import aws_calls
 from common.tokens import TokenStore, new_secret, secret_hash
 from sfn_patterns.contracts import callback
 
+__all__ = ["NotificationTooLarge", "handler", "notification"]
 
-def notification(task_id: str, task_input: Any, api_url: str, secret: str) -> dict[str, Any]:
-    """The message the external party receives (no token: the secret proves it was handed the task)."""
-    return {
-        "taskId": task_id,
-        "input": task_input,
-        "callbackUrl": f"{api_url.rstrip('/')}/tasks/{task_id}",
-        "secret": secret,
-    }
+
+class NotificationTooLarge(ValueError):
+    """The notification would exceed SNS's 256 KiB (a ``before`` handler grew the input): not retried."""
 
 
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
@@ -41,6 +37,12 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     task_id = event[callback.REGISTER_TASK_ID]
     execution_arn = event[callback.REGISTER_EXECUTION_ARN]
     secret = new_secret()
+    message = notification(task_id, event.get(callback.REGISTER_INPUT), api_url, secret)
+    try:
+        text = documents.check_size("the task's notification", documents.dumps(message))
+    except documents.DocumentTooLarge as error:
+        log.error("notification too large", taskId=task_id, size=error.size, limit=error.limit)
+        raise NotificationTooLarge(str(error)) from error
     # A failing table or topic raises AwsServiceUnavailable: the wait retries this step, which
     # registers a fresh token (same execution) and sends a fresh notification.
     with aws_calls("registering the task token"):
@@ -51,11 +53,10 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
             execution_arn,
             attributes={callback.SECRET_HASH_ATTRIBUTE: secret_hash(secret)},
         )
-    message = notification(task_id, event.get(callback.REGISTER_INPUT), api_url, secret)
     with aws_calls("publishing the task notification"):
         response = client("sns").publish(
             TopicArn=topic,
-            Message=json.dumps(message),
+            Message=text,
             MessageAttributes={"taskId": {"DataType": "String", "StringValue": task_id}},
         )
     log.info("task waiting for its callback", taskId=task_id, executionArn=execution_arn,

@@ -3,9 +3,12 @@ list (``GET /workflow``), cancel (``DELETE /workflow/{name}``) and redrive (``PO
 through ``common.operations``.
 
 Environment (``sfn_patterns.contracts.idempotent``): ``STATE_MACHINE_ARN``, the workflow the API
-fronts; ``MAP_ITEMS_LIMIT`` (optional), the :class:`~sfn_patterns.contracts.idempotent.MapItemsLimit`
-of an input array the workflow maps over (400 ``InvalidInput``, ``TooManyItems`` or
-``ResultTooLarge`` past it, before anything starts).
+fronts; ``TABLE_NAME``, its start claims; ``MAP_ITEMS_LIMIT`` (optional), the
+:class:`~sfn_patterns.contracts.idempotent.MapItemsLimit` of an input array the workflow maps over
+(400 ``InvalidInput``, ``TooManyItems`` or ``ResultTooLarge`` past it, before anything starts).
+
+``created`` (and 201) is told to exactly one caller of a name, however many race (a conditional
+start claim in ``TABLE_NAME``: ``common.executions``); an execution input over 256 KiB is a 413.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ def start(request: Request) -> Response:
         problem = idempotent.map_limit_problem(idempotent.MapItemsLimit.from_json(limit), execution_input)
         if problem is not None:
             raise bad_request(*problem)
-    description, created = executions.start_once(env.require(idempotent.ENV_STATE_MACHINE_ARN), name, execution_input)
+    description, created = executions.start_once(
+        env.require(idempotent.ENV_STATE_MACHINE_ARN), name, execution_input, env.require(idempotent.ENV_TABLE_NAME)
+    )
     return json_response(
         201 if created else 200,
         {

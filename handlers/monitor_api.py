@@ -1,21 +1,23 @@
 """MonitoredWorkflow routes: start a monitored execution by workflowkey, read it, put events for it.
 
 - ``POST /monitored`` ``{"workflowkey", "input"}``: starts the execution named by the key with
-  ``{"workflowkey", "input"}`` (202). The same key and input again answer from the same execution
-  (202, same body); the key with another input is a 409.
+  ``{"workflowkey", "input"}`` (202, ``created`` true for exactly one caller). The same key and
+  input again answer from the same execution (202, ``created`` false); the key with another input
+  is a 409; an execution input over 256 KiB a 413.
 - ``GET /monitored/{workflowkey}``: status, input, output, error, cause and dates of the execution,
   plus ``monitor`` (the monitor's state: ``WAITING``, ``SUCCEEDED``, ``FAILED``, ``TIMED_OUT``). 404
   for an unknown key.
 - ``POST /monitored/{workflowkey}/events`` ``{"message": "WorkflowError" | "StopWorkflowMonitoring",
   "error"?, "cause"?}``: puts that event on the bus for the execution monitored under the key (202),
-  for callers without EventBridge rights. 404 when no execution is monitored under the key.
+  for callers without EventBridge rights. 404 when no execution is monitored under the key, 409
+  when its execution has ended, 400 for an ``error`` the monitor reserves (``common.failures``).
 
 - ``GET /monitored``, ``DELETE /monitored/{workflowkey}``, ``POST /monitored/{workflowkey}/redrive``:
   list, cancel, redrive (``common.operations``); cancelling or redriving releases the monitor's key
   (its token row), so no event completes the ended monitor.
 
 Environment: ``STATE_MACHINE_ARN``, ``TABLE_NAME``, ``EVENT_BUS_ARN``, ``EVENT_SOURCE``,
-``STOP_DETAIL_TYPE``, ``ERROR_DETAIL_TYPE`` (names from ``sfn_patterns.contracts.monitored``).
+``STOP_DETAIL_TYPE``, ``ERROR_DETAIL_TYPE``, ``RESERVED_ERROR_NAMES`` (names from ``sfn_patterns.contracts.monitored``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from typing import Any
 
 from common import env, executions, log, operations
 from common.clients import client
-from common.http import HttpError, Request, Response, Router, json_response, not_found
+from common.failures import refuse_reserved
+from common.http import HttpError, Request, Response, Router, conflict, json_response, not_found
 from common.tokens import WAITING, TokenStore
 from common.validation import one_of, optional_object, optional_string, require_name
 from sfn_patterns.contracts import monitored
@@ -42,10 +45,12 @@ def start(request: Request) -> Response:
     body = request.json_object()
     key = require_name(body.get(KEY), KEY)
     execution_input = {KEY: key, "input": optional_object(body, "input")}
-    description, _ = executions.start_once(env.require(monitored.ENV_STATE_MACHINE_ARN), key, execution_input)
+    description, created = executions.start_once(
+        env.require(monitored.ENV_STATE_MACHINE_ARN), key, execution_input, env.require(monitored.ENV_TABLE_NAME)
+    )
     return json_response(
         202,
-        {KEY: key, "executionArn": description["executionArn"]},
+        {KEY: key, "executionArn": description["executionArn"], "created": created},
         headers={"location": f"/monitored/{key}"},
     )
 
@@ -72,13 +77,15 @@ def put_event(request: Request) -> Response:
     message = one_of(body, "message", (error, stop))
     error_name = optional_string(body, "error", MAX_ERROR_CHARS)
     cause = optional_string(body, "cause", MAX_CAUSE_CHARS)
+    if message == error and error_name:
+        refuse_reserved(error_name)
 
     row = TokenStore(env.require(monitored.ENV_TABLE_NAME)).get(key)
     if row is None or row.get(ROW_STATUS) != WAITING or row.get(ROW_EXPIRES_AT, 0) < time.time():
         raise not_found(f"no execution is monitored under workflowkey {key!r} (unknown, finished or timed out)")
     status = client("stepfunctions").describe_execution(executionArn=row[ROW_EXECUTION_ARN])["status"]
     if status != "RUNNING":
-        raise not_found(f"the execution monitored under workflowkey {key!r} is no longer running ({status})")
+        raise conflict(f"the execution monitored under workflowkey {key!r} has ended ({status})", "ExecutionEnded")
 
     detail = {KEY: key, monitored.DETAIL_EXECUTION_ARN: row[ROW_EXECUTION_ARN]}
     if message == error:

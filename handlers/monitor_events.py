@@ -13,13 +13,16 @@ execution: it never completes another execution's monitor under the same key (on
 update claims the row: no read on the way).
 
 What cannot be acted on is acknowledged, logged and dropped (returned, never retried): an event
-without a valid key, a key nobody monitors, a monitor already completed or timed out. AWS errors
+without a valid key, a key nobody monitors, a monitor already completed, timed out or whose
+execution ended, an event holding NaN or Infinity (not JSON). An error event naming an error the
+monitor retries or catches (or ``States.*``) fails it once with ``ExternalFailure``
+(``common.failures``): it can never re-run the monitor's registration or take its catches. AWS errors
 are raised, so the event is retried (then dead-lettered). One case is raised on purpose: an event
 naming an execution that still runs but has not registered its monitor yet (its stop event raced
 ahead of the registration), so the retry finds the token.
 
-Environment: ``TABLE_NAME``, ``STATE_MACHINE_ARN``, ``STOP_DETAIL_TYPE``, ``ERROR_DETAIL_TYPE``. These
-names and the detail's fields are ``sfn_patterns.contracts.monitored``'s.
+Environment: ``TABLE_NAME``, ``STATE_MACHINE_ARN``, ``STOP_DETAIL_TYPE``, ``ERROR_DETAIL_TYPE``,
+``RESERVED_ERROR_NAMES``. These names and the detail's fields are ``sfn_patterns.contracts.monitored``'s.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from typing import Any, Mapping, Optional
 
 from botocore.exceptions import ClientError
 
-from common import env, log
+from common import documents, env, log
 from common.clients import client
+from common.failures import reserved_names
 from common.tokens import CallbackTaskFinalizer, NotHeld, TokenError
 from sfn_patterns.contracts import monitored
 from sfn_patterns.contracts.common import execution_arn
@@ -52,8 +56,10 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         return _dropped(key, detail_type, "unknown detail-type")
     if not valid_name(key):
         return _dropped(None, detail_type, "no valid workflowkey in the detail")
+    if not documents.finite(detail):
+        return _dropped(key, detail_type, "the detail holds NaN or Infinity, which are not JSON")
 
-    finalizer = CallbackTaskFinalizer(env.require(monitored.ENV_TABLE_NAME))
+    finalizer = CallbackTaskFinalizer(env.require(monitored.ENV_TABLE_NAME), reserved_errors=reserved_names())
     sender = detail.get(monitored.DETAIL_EXECUTION_ARN)
     if not (isinstance(sender, str) and sender):
         sender = None

@@ -2,12 +2,14 @@
 
 - ``POST /jobs`` ``{"input": {...}, "manual": true|false, "jobId"?}``: starts the job (the execution
   is named by the job id; one is generated when absent). 202 ``{"jobId", "status", "created"}``; the
-  same id and input again answers the same job; another input 409; bad input 400.
+  same id and input again answers the same job (``created`` is true for exactly one caller);
+  another input 409; bad input 400; an execution input or pause payload over 256 KiB 413.
 - ``GET /jobs/{jobId}``: ``status`` (``PAUSED`` while the job waits, with ``pausedSince``), output,
   error, cause, dates; 404 for an unknown job.
 - ``POST /jobs/{jobId}/resume`` ``{"status": "SUCCEEDED", "output": {...}}`` or
   ``{"status": "FAILED", "error", "cause"}``: publishes the resume to the resume topic, 202. 404
-  unknown job, 409 not paused (not yet, no longer, timed out) or already resumed, 400 bad body.
+  unknown job, 409 not paused (not yet, no longer, timed out, its execution ended) or already
+  resumed, 400 bad body or a reserved error name (``common.failures``), 413 a message over 256 KiB.
 
 - ``GET /jobs``, ``DELETE /jobs/{jobId}``, ``POST /jobs/{jobId}/redrive``: list, cancel, redrive
   (``common.operations``); cancelling or redriving releases the pause row (a resume of that pause is refused).
@@ -16,13 +18,13 @@ Only one resume request per pause is accepted (a conditional ``resumeRequestedAt
 pause row; a request older than ``RESUME_RETRY_SECONDS`` may be repeated, in case its message was
 dead-lettered). Whatever reaches the topic, the resume handler completes the pause exactly once.
 
-Environment: ``STATE_MACHINE_ARN``, ``TABLE_NAME`` (pause table), ``RESUME_TOPIC_ARN`` (names, and the
-row's ``manual`` / ``resumeRequestedAt``, from ``sfn_patterns.contracts.pausable``).
+Environment: ``STATE_MACHINE_ARN``, ``TABLE_NAME`` (pause table), ``RESUME_TOPIC_ARN``,
+``RESERVED_ERROR_NAMES`` (names, and the row's ``manual`` / ``resumeRequestedAt``, from
+``sfn_patterns.contracts.pausable``).
 """
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from datetime import datetime, timezone
@@ -30,9 +32,10 @@ from typing import Any, Optional
 
 from botocore.exceptions import ClientError
 
-from common import env, executions, log, operations
+from common import documents, env, executions, log, operations
 from common.clients import client
-from common.http import Request, Response, Router, bad_request, conflict, json_response, not_found
+from common.failures import refuse_reserved
+from common.http import Request, Response, Router, bad_request, conflict, json_response, not_found, too_large
 from common.pausable import InvalidManualFlag, InvalidResumeMessage, parse_resume, resolve_manual
 from common.tokens import RELEASED, WAITING, TokenStore
 from common.validation import optional_object, require_name
@@ -57,11 +60,12 @@ def _iso(epoch: Any) -> Optional[str]:
 
 
 def _paused_row(row: Optional[dict[str, Any]], description: dict[str, Any]) -> bool:
+    """Paused: the execution runs and its row waits (past the row's deadline too: the execution says when it ends)."""
     return (
         row is not None
         and description["status"] == "RUNNING"
         and row.get(ROW_STATUS) == WAITING
-        and row.get(ROW_EXPIRES_AT, 0) >= time.time()
+        and row.get("executionArn") == description["executionArn"]
     )
 
 
@@ -96,13 +100,33 @@ def start(request: Request) -> Response:
         raise bad_request("InvalidManualFlag", str(error)) from error
     job_id = require_name(body["jobId"], "jobId") if "jobId" in body else uuid.uuid4().hex
     state_machine_arn = env.require(pausable.ENV_STATE_MACHINE_ARN)
+    execution_input = {pausable.JOB_INPUT: job_input, MANUAL_ATTRIBUTE: manual}
+    _check_pause_payload(job_id, executions.execution_arn(state_machine_arn, job_id), execution_input)
     description, created = executions.start_once(
-        state_machine_arn, job_id, {pausable.JOB_INPUT: job_input, MANUAL_ATTRIBUTE: manual}
+        state_machine_arn, job_id, execution_input, env.require(pausable.ENV_TABLE_NAME)
     )
     # A job just started cannot be paused yet (its preprocessing runs first): only a repeat reads the row.
     row = None if created else _store().get(job_id)
     view = _job_view(job_id, description, row)
     return json_response(202, {"jobId": job_id, "status": view["status"], "created": created})
+
+
+def _check_pause_payload(job_id: str, execution_arn: str, execution_input: dict[str, Any]) -> None:
+    """413 unless the pause's payload (the job with the longest task token) fits 256 KiB.
+
+    It holds the async service's payload ``{"jobId", "input"}`` too. What a preprocessing step
+    adds is not known here: its output must leave room (the README's limit).
+    """
+    payload = {
+        pausable.PAUSE_TOKEN: "t" * documents.MAX_TASK_TOKEN_CHARS,
+        pausable.PAUSE_JOB_ID: job_id,
+        pausable.PAUSE_EXECUTION_ARN: execution_arn,
+        pausable.PAUSE_JOB: execution_input,
+    }
+    try:
+        documents.check_size("the pause's input (the job, its task token and execution ARN)", documents.dumps(payload))
+    except documents.DocumentTooLarge as error:
+        raise too_large(error) from error
 
 
 @router.route("GET /jobs/{jobId}")
@@ -153,6 +177,12 @@ def resume(request: Request) -> Response:
         message = parse_resume(request.json_object(), job_id=job_id)
     except InvalidResumeMessage as error:
         raise bad_request("InvalidResume", str(error)) from error
+    if message.error is not None:
+        refuse_reserved(message.error)
+    try:
+        text = documents.check_size("the resume message", documents.dumps(message.message()))
+    except documents.DocumentTooLarge as error:
+        raise too_large(error) from error
 
     table = env.require(pausable.ENV_TABLE_NAME)
     row = _store().get(job_id)
@@ -167,10 +197,15 @@ def resume(request: Request) -> Response:
         raise conflict(f"the job {job_id!r} was already resumed ({row.get(ROW_STATUS)})", "AlreadyResumed")
     if row.get(ROW_EXPIRES_AT, 0) < time.time():
         raise conflict(f"the job {job_id!r} is not paused any more: its pause timed out", "NotPaused")
+    # The row says WAITING; the execution says whether the job still waits (it may have been stopped).
+    description = executions.describe(env.require(pausable.ENV_STATE_MACHINE_ARN), job_id)
+    if description is None or description["status"] != "RUNNING" or description["executionArn"] != row.get("executionArn"):
+        ended = description["status"] if description else "gone"
+        raise conflict(f"the job {job_id!r} is not paused: its execution has ended ({ended})", "NotPaused")
     if not _mark_resume_requested(table, job_id):
         raise conflict(f"a resume of the job {job_id!r} is already on its way", "AlreadyResumed")
     try:
-        client("sns").publish(TopicArn=env.require(pausable.ENV_RESUME_TOPIC_ARN), Message=json.dumps(message.message()))
+        client("sns").publish(TopicArn=env.require(pausable.ENV_RESUME_TOPIC_ARN), Message=text)
     except Exception:
         _unmark_resume_requested(table, job_id)
         raise

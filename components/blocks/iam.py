@@ -140,6 +140,12 @@ def grant_token_completion(table_arn: pulumi.Input[str]) -> list[Statement]:
     return [statement(["dynamodb:GetItem", "dynamodb:UpdateItem"], [table_arn])]
 
 
+def grant_start_claims(table_arn: pulumi.Input[str]) -> list[Statement]:
+    """Claim the start of a named execution in a table, and release a failed claim
+    (``handlers/common/executions.py``: a conditional PutItem, a DeleteItem)."""
+    return [statement(["dynamodb:PutItem", "dynamodb:DeleteItem"], [table_arn])]
+
+
 def grant_publish(topic_arn: pulumi.Input[str]) -> list[Statement]:
     """Publish to an SNS topic."""
     return [statement(["sns:Publish"], [topic_arn])]

@@ -16,7 +16,7 @@ import pulumi_aws as aws
 
 from sfn_patterns.blocks import alarms, iam, integrations, policy
 from sfn_patterns.blocks.alarms import AlarmSettings
-from sfn_patterns.contracts.common import AWS_UNAVAILABLE_ERROR
+from sfn_patterns.contracts.common import AWS_UNAVAILABLE_ERROR, ENV_RESERVED_ERROR_NAMES
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
@@ -52,6 +52,10 @@ SDK_CATCH_ALL_ERRORS = ["DynamoDb.DynamoDbException", "StepFunctions.AWSStepFunc
 # call it makes fails (``handlers/common/errors.py``), worth a retry.
 #: The errors with which Step Functions ends a callback wait (moto reports both as States.Timeout).
 WAIT_EXPIRED_ERRORS = ["States.Timeout", "States.HeartbeatTimeout"]
+#: Environment variable through which a handler that completes waits gets :func:`reserved_error_names`.
+RESERVED_ERRORS_ENV = ENV_RESERVED_ERROR_NAMES
+#: Error names that match every failure a wait can be sent: no outside failure could avoid them.
+_CATCH_ALL_ERRORS = {"States.ALL", "States.TaskFailed"}
 
 
 def lambda_retry(*extra_errors: str) -> dict[str, Any]:
@@ -121,6 +125,9 @@ class StateMachine(pulumi.ComponentResource):
     """Name of the state machine."""
     definition: pulumi.Output[str]
     """The rendered ASL (JSON) the state machine runs, placeholders filled in."""
+    reserved_error_names: pulumi.Output[str]
+    """JSON list of the error names a failure reported from outside (a callback, resume or event) may not
+    use: every name a Retry or Catch of a callback wait matches, and the Fail states' errors."""
 
     def __init__(
         self, name: str, args: StateMachineArgs, opts: Optional[pulumi.ResourceOptions] = None
@@ -210,7 +217,8 @@ class StateMachine(pulumi.ComponentResource):
         self.machine_type: Optional[str] = machine_type if isinstance(machine_type, str) else None
         if self.machine_type:
             _KNOWN_TYPES[id(self.arn)] = (self.arn, self.machine_type)
-        self.register_outputs({"arn": self.arn, "name": self.name})
+        self.reserved_error_names = rendered.apply(lambda doc: json.dumps(reserved_error_names(doc)))
+        self.register_outputs({"arn": self.arn, "name": self.name, "reserved_error_names": self.reserved_error_names})
 
 
 # --- Pure helpers (no Pulumi): rendering and deriving the role --------------------------------
@@ -245,6 +253,44 @@ def iter_states(definition: Mapping[str, Any], path: str = "") -> Iterator[tuple
     """Yield (path, state) for every state, descending into Parallel branches and Map processors."""
     for state_path, state, _ in integrations.iter_states(definition, path):
         yield state_path, state
+
+
+def _error_names(state: Mapping[str, Any]) -> list[str]:
+    return [name for rule in (state.get("Retry") or []) + (state.get("Catch") or []) for name in rule.get("ErrorEquals", [])]
+
+
+def reserved_error_names(definition: Mapping[str, Any]) -> list[str]:
+    """The error names a failure reported from outside (a callback, resume or event) must not use.
+
+    Every name a ``Retry`` or ``Catch`` of a callback wait (a ``.waitForTaskToken`` Task) matches,
+    and of the Parallel/Map states around it (the error reaches them too), and every Fail state's
+    ``Error`` (the workflow's own verdicts, such as ``CallbackTimedOut``). ``States.*`` is reserved
+    by the handlers besides. Raises ``ValueError`` when a wait matches every error
+    (``States.ALL``/``States.TaskFailed``): no outside failure could then avoid steering it.
+    """
+    found: set[str] = set()
+
+    def walk(document: Mapping[str, Any], around: list[str], path: str) -> None:
+        for state_name, state in (document.get("States") or {}).items():
+            names = around + _error_names(state)
+            if state.get("Type") == "Fail" and isinstance(state.get("Error"), str):
+                found.add(state["Error"])
+            if state.get("Type") == "Task" and str(state.get("Resource", "")).endswith(".waitForTaskToken"):
+                catch_all = sorted(_CATCH_ALL_ERRORS & set(names))
+                if catch_all:
+                    raise ValueError(
+                        f"state {path}{state_name}: a callback wait may not retry or catch {catch_all}: every failure "
+                        "reported from outside would match it; name the errors instead"
+                    )
+                found.update(names)
+            for index, branch in enumerate(state.get("Branches") or []):
+                walk(branch, names, f"{path}{state_name}/branch{index}/")
+            processor = state.get("ItemProcessor") or state.get("Iterator")
+            if processor:
+                walk(processor, names, f"{path}{state_name}/")
+
+    walk(definition, [], "")
+    return sorted(found)
 
 
 def needs_own_arn(definition: Mapping[str, Any]) -> bool:

@@ -60,6 +60,9 @@ REGISTER_TASK_TOKEN = "taskToken"
 #: The state at the wait (the input the external party gets).
 REGISTER_INPUT = "input"
 
+#: Length of a per-task secret (``secrets.token_urlsafe(32)``: 43 characters); the route sizes the
+#: notification with one this long before the task starts.
+SECRET_CHARS = 43
 #: Attribute of the token row holding the SHA-256 hex digest of the per-task secret.
 SECRET_HASH_ATTRIBUTE = "secretHash"
 #: Request header carrying the per-task secret on ``PUT /tasks/{taskId}`` and the heartbeat (lower case).

@@ -53,6 +53,25 @@ MAX_INPUT_BYTES = 256 * 1024
 MAX_ERROR_CHARS = 256
 #: Longest ``cause`` of a task failure (SendTaskFailure).
 MAX_CAUSE_CHARS = 32768
+#: AWS's limit on every document the patterns send, in UTF-8 bytes: a StartExecution input, an SNS
+#: message, a SendTaskSuccess output, a state's input, an asynchronous Lambda payload (all 256 KiB).
+MAX_DOCUMENT_BYTES = MAX_INPUT_BYTES
+#: The longest task token Step Functions issues (SendTaskSuccess's ``taskToken``: 1 to 2048 characters);
+#: a payload holding a token is sized with one this long.
+MAX_TASK_TOKEN_CHARS = 2048
+
+# --- Failures reported from outside -----------------------------------------------------------------
+
+#: Environment variable of every Lambda that completes a wait: the JSON list of the error names a
+#: failure reported from outside must not use, derived by the component from the ASL it renders
+#: (``sfn_patterns.blocks.state_machine.reserved_error_names``: each wait's Retry/Catch names and the
+#: Fail states' errors) and read by ``handlers/common/failures.py``.
+ENV_RESERVED_ERROR_NAMES = "RESERVED_ERROR_NAMES"
+#: Step Functions' own error names, reserved besides.
+RESERVED_ERROR_PREFIX = "States."
+#: The one error a wait fails with when a topic message or bus event reports a reserved name (the
+#: reported name is kept at the start of the cause). HTTP routes answer 400 ``ReservedError`` instead.
+EXTERNAL_FAILURE_ERROR = "ExternalFailure"
 
 # --- Errors --------------------------------------------------------------------------------------
 
@@ -110,6 +129,15 @@ FAILED = "FAILED"
 TIMED_OUT = "TIMED_OUT"
 #: The wait's execution was cancelled, or is being redriven (its repeated wait registers afresh).
 RELEASED = "RELEASED"
+#: A row whose execution ended (failed, aborted, stopped) while the row still said WAITING.
+ENDED = "ENDED"
+
+#: Key prefix of a *start claim* row in a pattern's table (``#`` cannot occur in an execution name,
+#: so a claim never meets a task's row): the winner of its conditional PutItem is the one caller
+#: told ``created: true`` (``handlers/common/executions.py``). Its :data:`ROW_EXPIRES_AT` (the
+#: table's TTL) is :data:`START_CLAIM_TTL_SECONDS` after the start.
+START_CLAIM_PREFIX = "start#"
+START_CLAIM_TTL_SECONDS = 24 * 3600
 
 #: The condition of a registration: the key is free, or its row is not a live wait of another
 #: execution (the same execution may register again: a retried task gets a new token). Values

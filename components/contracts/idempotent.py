@@ -3,6 +3,7 @@
 Config -> handler: the component's ``state_machine_arn`` -> :data:`ENV_STATE_MACHINE_ARN` of the
 Lambda, which starts executions of it named by the request's ``name`` (or the
 :data:`IDEMPOTENCY_KEY_HEADER`), following :data:`sfn_patterns.contracts.common.EXECUTION_NAME_RULE`.
+The component's start-claim table -> :data:`ENV_TABLE_NAME` (who created an execution).
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import json
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from sfn_patterns.contracts.common import ENV_STATE_MACHINE_ARN
+from sfn_patterns.contracts.common import ENV_STATE_MACHINE_ARN, ENV_TABLE_NAME
 
 __all__ = [
-    "ENV_MAP_ITEMS", "ENV_STATE_MACHINE_ARN", "IDEMPOTENCY_KEY_HEADER", "MAX_HISTORY_EVENTS", "MAX_RESULT_BYTES",
-    "MapItemsLimit", "inline_map_max_items", "map_limit_problem",
+    "ENV_MAP_ITEMS", "ENV_STATE_MACHINE_ARN", "ENV_TABLE_NAME", "IDEMPOTENCY_KEY_HEADER", "MAX_HISTORY_EVENTS",
+    "MAX_RESULT_BYTES", "MapItemsLimit", "inline_map_max_items", "map_limit_problem",
 ]
 
 #: Request header that may name the execution instead of the body's ``name`` (lower case).

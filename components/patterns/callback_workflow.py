@@ -31,6 +31,7 @@ from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, functio
 from sfn_patterns.blocks.messaging import secure_table, secure_topic
 from sfn_patterns.blocks.state_machine import (
     AWS_UNAVAILABLE_ERROR,
+    RESERVED_ERRORS_ENV,
     WAIT_EXPIRED_ERRORS,
     LoggingArgs,
     StateMachine,
@@ -147,11 +148,15 @@ class CallbackWorkflow(pulumi.ComponentResource):
                 "environment": {
                     callback.ENV_STATE_MACHINE_ARN: self.state_machine.arn,
                     callback.ENV_TABLE_NAME: self.table.name,
+                    # The notification's callbackUrl, to size it before a task starts.
+                    callback.ENV_API_URL: api_url,
+                    RESERVED_ERRORS_ENV: self.state_machine.reserved_error_names,
                 },
                 "statements": iam.grant_start_execution(self.state_machine.arn)
                 + iam.grant_operations(self.state_machine.arn)
                 + iam.grant_task_response(self.state_machine.arn)
-                + iam.grant_token_completion(self.table.arn),
+                + iam.grant_token_completion(self.table.arn)
+                + iam.grant_start_claims(self.table.arn),
                 "log_retention_days": retention,
             },
             opts=child,

@@ -11,15 +11,20 @@ Routes (seed 000's contract):
 
 A workflow that runs an inline Map over an input array gives ``map_items``: the API then refuses
 (400) an input whose array the Map could not complete within Step Functions' history and result limits.
+
+``created`` (201) is told to exactly one caller of a name: the winner of a conditional PutItem in
+the component's small start-claim table (one write request unit per new start; rows expire after
+a day). StartExecution alone cannot tell racing callers apart (it answers the same to all).
 """
 
 from typing import Optional, Required, TypedDict
 
 import pulumi
 
-from sfn_patterns.blocks import alarms, iam
+from sfn_patterns.blocks import alarms, iam, policy
 from sfn_patterns.blocks.function import HandlerFunction
 from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api, operations_routes
+from sfn_patterns.blocks.messaging import secure_table
 from sfn_patterns.blocks.state_machine import known_type
 from sfn_patterns.contracts import idempotent
 
@@ -92,16 +97,28 @@ class IdempotentApi(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         alarms.settings_for(self, args.get("alarms"), opts)
         retention = args.get("log_retention_days", 14)
-        environment: dict[str, pulumi.Input[str]] = {idempotent.ENV_STATE_MACHINE_ARN: state_machine_arn}
+
+        # Start claims: which caller created an execution (one conditional write per new start).
+        self.claims = secure_table(f"{name}-claims", child, hash_key="pk", ttl_attribute="expiresAt")
+        policy.suppress(
+            self.claims,
+            "DDB-PITR",
+            "holds only start claims, which expire a day after their start: there is nothing to restore",
+        )
+        environment: dict[str, pulumi.Input[str]] = {
+            idempotent.ENV_STATE_MACHINE_ARN: state_machine_arn,
+            idempotent.ENV_TABLE_NAME: self.claims.name,
+        }
         if "map_items" in args:
             environment[idempotent.ENV_MAP_ITEMS] = map_items_limit(args["map_items"]).to_json()
-
         self.function: HandlerFunction = api_function(
             f"{name}-handler",
             {
                 "handler": "idempotent_api",
                 "environment": environment,
-                "statements": iam.grant_start_execution(state_machine_arn) + iam.grant_operations(state_machine_arn),
+                "statements": iam.grant_start_execution(state_machine_arn)
+                + iam.grant_operations(state_machine_arn)
+                + iam.grant_start_claims(self.claims.arn),
                 "log_retention_days": retention,
             },
             opts=child,

@@ -42,6 +42,7 @@ from sfn_patterns.blocks.messaging import dead_letter_queue, secure_table
 from sfn_patterns.blocks.state_machine import (
     DYNAMODB_TRANSIENT_ERRORS,
     EVENTBRIDGE_TRANSIENT_ERRORS,
+    RESERVED_ERRORS_ENV,
     WAIT_EXPIRED_ERRORS,
     LoggingArgs,
     StateMachine,
@@ -193,6 +194,7 @@ class MonitoredWorkflow(pulumi.ComponentResource):
                     monitored.ENV_STATE_MACHINE_ARN: sm_arn,
                     monitored.ENV_STOP_DETAIL_TYPE: stop_type,
                     monitored.ENV_ERROR_DETAIL_TYPE: error_type,
+                    RESERVED_ERRORS_ENV: self.state_machine.reserved_error_names,
                 },
                 "statements": iam.grant_token_completion(self.table.arn)
                 + iam.grant_task_response(sm_arn)
@@ -250,11 +252,13 @@ class MonitoredWorkflow(pulumi.ComponentResource):
                     monitored.ENV_EVENT_SOURCE: source,
                     monitored.ENV_STOP_DETAIL_TYPE: stop_type,
                     monitored.ENV_ERROR_DETAIL_TYPE: error_type,
+                    RESERVED_ERRORS_ENV: self.state_machine.reserved_error_names,
                 },
                 "statements": iam.grant_start_execution(sm_arn)
                 + iam.grant_operations(sm_arn)
                 # Reads the monitor's row; a cancel or redrive releases it (UpdateItem).
                 + [iam.statement(["dynamodb:GetItem", "dynamodb:UpdateItem"], [self.table.arn])]
+                + iam.grant_start_claims(self.table.arn)
                 + iam.grant_put_events(self.event_bus_arn),
                 "log_retention_days": retention,
             },

@@ -30,6 +30,7 @@ from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, functio
 from sfn_patterns.blocks.messaging import secure_table, secure_topic, subscribe_lambda
 from sfn_patterns.blocks.state_machine import (
     AWS_UNAVAILABLE_ERROR,
+    RESERVED_ERRORS_ENV,
     WAIT_EXPIRED_ERRORS,
     LoggingArgs,
     StateMachine,
@@ -213,11 +214,13 @@ class PausableWorkflow(pulumi.ComponentResource):
             "resume",
             {
                 "handler": "pausable_resume",
-                "environment": {pausable.ENV_TABLE_NAME: table.name},
+                "environment": {pausable.ENV_TABLE_NAME: table.name, RESERVED_ERRORS_ENV: self.state_machine.reserved_error_names},
                 "statements": [
                     # CallbackTaskFinalizer: claim/restore/mark (UpdateItem), read on refusal (GetItem).
                     iam.statement(["dynamodb:GetItem", "dynamodb:UpdateItem"], [table.arn]),
                     iam.statement(["states:SendTaskSuccess", "states:SendTaskFailure"], [state_machine_arn]),
+                    # ... and asks the execution whether it still runs before sending its token.
+                    iam.statement(["states:DescribeExecution"], [iam.executions_of(state_machine_arn)]),
                 ],
                 "async_invocation": True,
             },
@@ -235,11 +238,13 @@ class PausableWorkflow(pulumi.ComponentResource):
                     pausable.ENV_STATE_MACHINE_ARN: state_machine_arn,
                     pausable.ENV_TABLE_NAME: table.name,
                     pausable.ENV_RESUME_TOPIC_ARN: topic.arn,
+                    RESERVED_ERRORS_ENV: self.state_machine.reserved_error_names,
                 },
                 "statements": iam.grant_start_execution(state_machine_arn)
                 + iam.grant_operations(state_machine_arn)
                 # Reads the pause row; marks and unmarks its resumeRequestedAt, releases it (UpdateItem).
                 + [iam.statement(["dynamodb:GetItem", "dynamodb:UpdateItem"], [table.arn])]
+                + iam.grant_start_claims(table.arn)
                 + iam.grant_publish(topic.arn),
             },
             opts=child,

@@ -11,7 +11,7 @@ import base64
 import json
 from typing import Any, Callable, Mapping, Optional
 
-from common import log
+from common import documents, log
 
 Response = dict[str, Any]
 RouteFunction = Callable[["Request"], Response]
@@ -46,12 +46,18 @@ def conflict(message: str, code: str = "Conflict") -> HttpError:
     return HttpError(409, code, message)
 
 
+def too_large(error: "documents.DocumentTooLarge") -> HttpError:
+    """A 413 ``PayloadTooLarge`` for a document AWS would refuse."""
+    return HttpError(413, "PayloadTooLarge", str(error))
+
+
 def json_response(status: int, body: Any, headers: Optional[Mapping[str, str]] = None) -> Response:
     """A payload-2.0 response with a JSON body."""
     return {
         "statusCode": status,
         "headers": {**JSON_HEADERS, **(headers or {})},
-        "body": json.dumps(body, default=str),
+        # allow_nan=False: a body is always RFC 8259 JSON (no NaN or Infinity).
+        "body": json.dumps(body, default=str, allow_nan=False),
     }
 
 
@@ -101,17 +107,13 @@ class Request:
         if not body.strip():
             raise bad_request("MalformedJson", "the body is empty; send a JSON object")
         try:
-            # NaN and Infinity are not JSON (RFC 8259): Python's parser accepts them, Step Functions does not.
-            value = json.loads(body, parse_constant=_not_json)
-        except (ValueError, RecursionError) as error:
+            # Strict RFC 8259 (common.documents): no duplicate keys, NaN, Infinity or overflowing numbers.
+            value = documents.loads(body)
+        except documents.NotJson as error:
             raise bad_request("MalformedJson", f"the body is not valid JSON: {error}") from error
         if not isinstance(value, dict):
             raise bad_request("InvalidBody", "the body must be a JSON object")
         return value
-
-
-def _not_json(literal: str) -> Any:
-    raise ValueError(f"{literal} is not a JSON value")
 
 
 class Router:

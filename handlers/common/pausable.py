@@ -16,7 +16,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from common.validation import MAX_INPUT_BYTES, valid_name
+from common import documents
+from common.validation import valid_name
 from sfn_patterns.contracts.common import EXECUTION_NAME_RULE
 from sfn_patterns.contracts.pausable import MANUAL_ATTRIBUTE, MAX_CAUSE_CHARS, MAX_ERROR_CHARS, RESUME_STATUSES
 
@@ -96,8 +97,9 @@ def parse_resume(body: Any, job_id: Optional[str] = None) -> Resume:
         output = body.get("output", {})
         if not isinstance(output, dict):
             raise InvalidResumeMessage("'output' must be a JSON object")
-        if len(json.dumps(output).encode("utf-8")) > MAX_INPUT_BYTES:
-            raise InvalidResumeMessage(f"'output' is larger than {MAX_INPUT_BYTES} bytes")
+        size = documents.size(documents.dumps(output))
+        if size > documents.MAX_DOCUMENT_BYTES:
+            raise InvalidResumeMessage(f"'output' is {size} bytes; SendTaskSuccess accepts at most {documents.MAX_DOCUMENT_BYTES}")
         return Resume(job_id, status, output=output)
     error = body.get("error")
     if not isinstance(error, str) or not 1 <= len(error) <= MAX_ERROR_CHARS:

@@ -20,6 +20,8 @@ token is sent, so of two concurrent completions one wins and the other gets
 :class:`AlreadyCompleted`. If Step Functions then refuses the token because the task timed out,
 the row is marked ``TIMED_OUT`` and :class:`TaskTimedOut` is raised; any other AWS failure puts the
 row back to ``WAITING`` (token restored) and re-raises, so the caller's retry can complete it.
+Before the token is sent the execution itself is asked whether it still runs: one that ended while
+its row said ``WAITING`` marks the row ``ENDED`` (or ``TIMED_OUT``) and the completion is refused.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Any, Mapping, Optional
 
 from botocore.exceptions import ClientError
 
-from common import log
+from common import documents, log
 from common.clients import client
 from sfn_patterns.contracts.common import (
     FAILED,
@@ -48,16 +50,18 @@ from sfn_patterns.contracts.common import (
     ROW_KEY,
     ROW_STATUS,
     ROW_TOKEN,
+    ENDED,
     SUCCEEDED,
     TIMED_OUT,
     WAITING,
     token_row,
 )
+from common.failures import outside_failure
 
 __all__ = [
-    "AlreadyCompleted", "CallbackTaskFinalizer", "FAILED", "KeyInUse", "MAX_CAUSE_CHARS", "MAX_ERROR_CHARS",
-    "NotHeld", "RELEASED", "SUCCEEDED", "TIMED_OUT", "TaskReleased", "TaskTimedOut", "TokenError", "TokenStore", "UnknownTask", "WAITING",
-    "new_secret", "secret_hash", "secret_matches",
+    "AlreadyCompleted", "CallbackTaskFinalizer", "ENDED", "ExecutionEnded", "FAILED", "KeyInUse", "MAX_CAUSE_CHARS",
+    "MAX_ERROR_CHARS", "NotHeld", "OutputTooLarge", "RELEASED", "SUCCEEDED", "TIMED_OUT", "TaskReleased",
+    "TaskTimedOut", "TokenError", "TokenStore", "UnknownTask", "WAITING", "new_secret", "secret_hash", "secret_matches",
 ]
 
 #: Errors with which Step Functions refuses a token whose task is over.
@@ -100,6 +104,20 @@ class TaskReleased(TokenError):
 
     status = 410
     code = "TaskReleased"
+
+
+class ExecutionEnded(TokenError):
+    """The execution that waited under the key has ended (failed, timed out): nothing to complete."""
+
+    status = 409
+    code = "ExecutionEnded"
+
+
+class OutputTooLarge(TokenError):
+    """The output is larger than SendTaskSuccess accepts (256 KiB): refused before the task is claimed."""
+
+    status = 413
+    code = "PayloadTooLarge"
 
 
 class NotHeld(TokenError):
@@ -219,6 +237,8 @@ class TokenStore:
             return TaskReleased(f"the task {key!r} was cancelled or redriven: this wait can no longer be completed")
         if row[ROW_STATUS] == TIMED_OUT or (row[ROW_STATUS] == WAITING and row.get(ROW_EXPIRES_AT, 0) < time.time()):
             return TaskTimedOut(f"the task {key!r} timed out and can no longer be completed")
+        if row[ROW_STATUS] == ENDED:
+            return ExecutionEnded(f"the execution of task {key!r} has ended; it can no longer be completed")
         return AlreadyCompleted(f"the task {key!r} is already completed ({row[ROW_STATUS]})")
 
     def waiting(self, key: str) -> dict[str, Any]:
@@ -307,38 +327,56 @@ class TokenStore:
 class CallbackTaskFinalizer:
     """Finish callback tasks by key, never by token: ``success``, ``failure``, ``heartbeat`` (seed 002).
 
-    Each raises :class:`UnknownTask`, :class:`AlreadyCompleted` or :class:`TaskTimedOut` when the
-    task cannot take it, and re-raises AWS errors (after undoing its claim) so the caller retries.
+    Each raises :class:`UnknownTask`, :class:`AlreadyCompleted`, :class:`TaskTimedOut` or
+    :class:`ExecutionEnded` when the task cannot take it, and re-raises AWS errors (after undoing its
+    claim) so the caller retries. Whether the task can still be completed is judged from the
+    execution (``DescribeExecution``), not from the row alone: a row left ``WAITING`` by an execution
+    that has ended is marked and refused. A failure's error name never steers the workflow: a name
+    its waits retry or catch becomes ``ExternalFailure`` (``common.failures``).
     """
 
-    def __init__(self, table_name: str, dynamodb: Any = None, stepfunctions: Any = None) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        dynamodb: Any = None,
+        stepfunctions: Any = None,
+        reserved_errors: Optional[frozenset[str]] = None,
+    ) -> None:
         self.store = TokenStore(table_name, dynamodb)
         self.sfn = stepfunctions or client("stepfunctions")
+        self.reserved_errors = reserved_errors
 
     def success(self, task_key: str, result: Any, execution_arn: Optional[str] = None) -> None:
         """Complete the task under ``task_key`` successfully with ``result`` (JSON-serializable).
 
-        With ``execution_arn``, only if that execution holds the key (else :class:`NotHeld`).
+        With ``execution_arn``, only if that execution holds the key (else :class:`NotHeld`). An
+        output over 256 KiB is :class:`OutputTooLarge`, before anything changes.
         """
-        output = json.dumps(result)
+        try:
+            output = documents.check_size("the task's output", documents.dumps(result))
+        except documents.DocumentTooLarge as error:
+            raise OutputTooLarge(str(error)) from error
         self._complete(
             task_key, SUCCEEDED, lambda token: self.sfn.send_task_success(taskToken=token, output=output), execution_arn
         )
 
     def failure(self, task_key: str, error: str, cause: str = "", execution_arn: Optional[str] = None) -> None:
-        """Fail the task under ``task_key`` with the named ``error`` and a human ``cause`` (``execution_arn``: as :meth:`success`)."""
+        """Fail the task under ``task_key`` with the named ``error`` and a human ``cause`` (``execution_arn``: as :meth:`success`).
+
+        A reserved ``error`` (``common.failures``) is delivered as ``ExternalFailure``, the name kept in the cause.
+        """
+        error, cause = outside_failure(error, cause, self.reserved_errors)
         self._complete(
             task_key,
             FAILED,
-            lambda token: self.sfn.send_task_failure(
-                taskToken=token, error=error[:MAX_ERROR_CHARS], cause=cause[:MAX_CAUSE_CHARS]
-            ),
+            lambda token: self.sfn.send_task_failure(taskToken=token, error=error, cause=cause),
             execution_arn,
         )
 
     def heartbeat(self, task_key: str) -> None:
         """Tell Step Functions the task under ``task_key`` is still being worked on."""
         row = self.store.waiting(task_key)
+        self._still_running(task_key, row)
         try:
             self.sfn.send_task_heartbeat(taskToken=row[ROW_TOKEN])
         except ClientError as error:
@@ -347,9 +385,32 @@ class CallbackTaskFinalizer:
                 raise TaskTimedOut(f"the task {task_key!r} timed out and can no longer be completed") from error
             raise
 
+    def _still_running(self, task_key: str, row: Mapping[str, Any]) -> None:
+        """Raise (and mark the row) when the execution of ``row`` is no longer running."""
+        arn = row.get(ROW_EXECUTION_ARN)
+        if not arn:
+            return
+        try:
+            status = self.sfn.describe_execution(executionArn=arn)["status"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ExecutionDoesNotExist":
+                raise
+            status = "ABORTED"
+        if status == "RUNNING":
+            return
+        if status == "TIMED_OUT":
+            self.store.mark(task_key, TIMED_OUT)
+            raise TaskTimedOut(f"the execution of task {task_key!r} timed out")
+        if status == "ABORTED":  # stopped (cancelled) outside the API: as a cancel would have released it
+            self.store.mark(task_key, RELEASED)
+            raise TaskReleased(f"the execution of task {task_key!r} was stopped: this wait can no longer be completed")
+        self.store.mark(task_key, ENDED)
+        raise ExecutionEnded(f"the execution of task {task_key!r} has ended ({status}); it can no longer be completed")
+
     def _complete(self, task_key: str, outcome: str, send: Any, execution_arn: Optional[str] = None) -> None:
         row = self.store.claim(task_key, outcome, execution_arn)
         try:
+            self._still_running(task_key, row)
             send(row[ROW_TOKEN])
         except ClientError as error:
             if error.response["Error"]["Code"] in _TOKEN_GONE:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping, Optional
 
 from common.http import HttpError, bad_request
 from sfn_patterns.contracts.common import EXECUTION_NAME_PATTERN as NAME_PATTERN
-from sfn_patterns.contracts.common import EXECUTION_NAME_RULE, MAX_INPUT_BYTES
+from sfn_patterns.contracts.common import EXECUTION_NAME_RULE
 from sfn_patterns.contracts.common import valid_execution_name as valid_name
 
 
@@ -23,13 +22,13 @@ def require_name(value: Any, field: str) -> str:
 
 
 def optional_object(body: Mapping[str, Any], field: str) -> dict[str, Any]:
-    """``body[field]`` when it is a JSON object (``{}`` when absent), within the input size limit."""
+    """``body[field]`` when it is a JSON object (``{}`` when absent).
+
+    Its size is checked where it counts: on the final documents AWS receives (``common.documents``).
+    """
     value = body.get(field, {})
     if not isinstance(value, dict):
         raise bad_request("InvalidInput", f"{field!r} must be a JSON object")
-    size = len(json.dumps(value).encode("utf-8"))
-    if size > MAX_INPUT_BYTES:
-        raise bad_request("InputTooLarge", f"{field!r} is {size} bytes; the limit is {MAX_INPUT_BYTES}")
     return value
 
 
@@ -51,5 +50,5 @@ def one_of(body: Mapping[str, Any], field: str, allowed: tuple[str, ...]) -> str
     return value
 
 
-__all__ = ["HttpError", "MAX_INPUT_BYTES", "NAME_PATTERN", "one_of", "optional_object",
+__all__ = ["HttpError", "NAME_PATTERN", "one_of", "optional_object",
            "optional_string", "require_name", "valid_name"]

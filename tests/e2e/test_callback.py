@@ -88,7 +88,7 @@ def _put(local_stack: Any, base: str, task_id: str, body: Any, secret: Optional[
 def test_demo_service_succeeds_a_task(local_stack: Any, base: str) -> None:
     task_id = _id("ok")
     assert _start(local_stack, base, task_id, {"simulate": "succeed", "n": 1}) == (
-        202, {"taskId": task_id, "status": "RUNNING"})
+        202, {"taskId": task_id, "status": "RUNNING", "created": True})
     task = _final(local_stack, base, task_id)
     assert task["status"] == "SUCCEEDED" and task["input"] == {"simulate": "succeed", "n": 1}
     assert task["output"] == {"handledBy": "demo-external-service", "taskId": task_id,
@@ -207,11 +207,12 @@ def test_repeated_and_concurrent_posts_make_one_task(local_stack: Any, base: str
     for thread in threads:
         thread.join()
     assert all(status == 202 and body["taskId"] == task_id for status, body in answers)
+    assert sum(body["created"] is True for _, body in answers) == 1  # told to exactly one caller
     status, body = _start(local_stack, base, task_id, {"simulate": "succeed", "k": 2})
     assert status == 409 and body["error"] == "NameConflict"
     assert _final(local_stack, base, task_id)["status"] == "SUCCEEDED"
     assert _start(local_stack, base, task_id, {"simulate": "succeed", "k": 1}) == (
-        202, {"taskId": task_id, "status": "SUCCEEDED"})
+        202, {"taskId": task_id, "status": "SUCCEEDED", "created": False})
     executions = local_stack.client("stepfunctions").list_executions(
         stateMachineArn=local_stack.outputs["stateMachines"]["callback"])["executions"]
     assert [e["name"] for e in executions].count(task_id) == 1

@@ -168,7 +168,8 @@ def test_dynamodb_throttling_in_the_monitor_path_is_retried(
     local_stack: Any, faults: Faults, operation: str, task_errors: list[str]
 ) -> None:
     key = _id(f"ddb-throttle-{operation.lower()}")
-    faults.inject({"service": "dynamodb", "operation": operation, "match": key,
+    # "executionArn": the monitor's row (its write and its claim), not the API's start claim of the key.
+    faults.inject({"service": "dynamodb", "operation": operation, "match": [key, "executionArn"],
                    "error": "ProvisionedThroughputExceededException", "status": 400, "times": 1})
     base = local_stack.endpoints["monitored"].rstrip("/")
     assert local_stack.request("POST", f"{base}/monitored", json={"workflowkey": key, "input": {}})[0] == 202

@@ -77,8 +77,9 @@ def _put_on_bus(local_stack: Any, bus: str, detail_type: str, detail: dict[str, 
 def test_work_done_ends_monitoring_and_the_execution_succeeds_with_the_work_output(local_stack: Any, base: str) -> None:
     key = _key("graceful")
     status, body = _start(local_stack, base, key, {"order": 1})
-    assert status == 202 and body["workflowkey"] == key
-    assert _start(local_stack, base, key, {"order": 1}) == (202, body)  # same key and input: same execution
+    assert status == 202 and body["workflowkey"] == key and body["created"] is True
+    # Same key and input: same execution, and this caller did not create it.
+    assert _start(local_stack, base, key, {"order": 1}) == (202, {**body, "created": False})
     status, conflict = _start(local_stack, base, key, {"order": 2})
     assert status == 409 and conflict["error"] == "NameConflict"
     result = _final(local_stack, base, key, WORK + 10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import json
+import threading
 import time
 import uuid
 import zipfile
@@ -147,3 +148,32 @@ def in_process_lambdas(
 
     monkeypatch.setattr(LambdaFunction, "_invoke_lambda", invoke)
     return arns
+
+
+def scheduled_tasks(execution_arn: str, resource: str = "") -> int:
+    """How many Task states (whose resource contains ``resource``) the execution has scheduled so far
+    (a retried wait counts again)."""
+    sfn = boto3.client("stepfunctions")
+    events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    def names(event: dict[str, Any]) -> str:  # "<resourceType>:<resource>", e.g. "aws-sdk:dynamodb:putItem.waitForTaskToken"
+        details = event.get("taskScheduledEventDetails", {})
+        return f"{details.get('resourceType', '')}:{details.get('resource', '')}"
+
+    return sum(1 for event in events if event["type"] == "TaskScheduled" and resource in names(event))
+
+
+def race(callers: int, call: Callable[[int], Any]) -> list[Any]:
+    """Run ``call(i)`` for ``callers`` threads released at the same instant; their results, in order."""
+    results: list[Any] = [None] * callers
+    barrier = threading.Barrier(callers)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        results[index] = call(index)
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

@@ -19,7 +19,7 @@ import pytest
 
 from common.tokens import TokenStore
 from sfn_patterns.patterns.monitored_workflow import monitored_definition
-from sfn_patterns.blocks.state_machine import render
+from sfn_patterns.blocks.state_machine import RESERVED_ERRORS_ENV, render, reserved_error_names
 from tests.handlers.conftest import execution_status, token_table
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"
@@ -132,7 +132,8 @@ def build_stack(monkeypatch: pytest.MonkeyPatch, work_seconds: int = 2, timeout:
 
     sfn = boto3.client("stepfunctions")
     table_arn = boto3.client("dynamodb").describe_table(TableName=table)["Table"]["TableArn"]
-    definition = json.dumps(definition_on_moto(work_seconds, timeout, bus_arn, table_arn))
+    rendered = definition_on_moto(work_seconds, timeout, bus_arn, table_arn)
+    definition = json.dumps(rendered)
     arn = sfn.create_state_machine(name=f"monitored-{suffix}", definition=definition, roleArn=ROLE)["stateMachineArn"]
     other = sfn.create_state_machine(name=f"other-{suffix}", definition=definition, roleArn=ROLE)["stateMachineArn"]
     for name, value in {
@@ -142,6 +143,7 @@ def build_stack(monkeypatch: pytest.MonkeyPatch, work_seconds: int = 2, timeout:
         "EVENT_SOURCE": SOURCE,
         "STOP_DETAIL_TYPE": STOP,
         "ERROR_DETAIL_TYPE": ERROR,
+        RESERVED_ERRORS_ENV: json.dumps(reserved_error_names(rendered)),
     }.items():
         monkeypatch.setenv(name, value)
     return MonitoredStack(table, bus_arn, events_queue, arn, other)

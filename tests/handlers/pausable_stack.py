@@ -27,7 +27,7 @@ import pausable_preprocess
 import pausable_resume
 from common.tokens import TokenStore
 from sfn_patterns.patterns.pausable_workflow import pausable_definition
-from sfn_patterns.blocks.state_machine import render
+from sfn_patterns.blocks.state_machine import RESERVED_ERRORS_ENV, render, reserved_error_names
 from tests.handlers.conftest import execution_status, http_event, in_process_lambdas, response_json, token_table, topic_with_inbox
 
 #: Handler modules run in-process, by moto function name (less its ``-<suffix>``).
@@ -162,6 +162,7 @@ def deploy(
         "PAUSE_TIMEOUT_SECONDS": str(timeout),
         "ASYNC_SERVICE_ARN": functions["async-service"],
         "JOB_SECONDS": str(job_seconds),
+        RESERVED_ERRORS_ENV: json.dumps(reserved_error_names(definition)),
     }.items():
         monkeypatch.setenv(key, value)
     return PausableStack(state_machine_arn, table, topic_arn, queue_url)

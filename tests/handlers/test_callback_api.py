@@ -21,14 +21,16 @@ import callback_api
 import callback_register
 import reverse
 import shout
-from common.tokens import TokenStore, secret_hash
+from common.tokens import CallbackTaskFinalizer, TokenStore, secret_hash
 from sfn_patterns.patterns.callback_workflow import callback_definition
-from sfn_patterns.blocks.state_machine import render
+from sfn_patterns.blocks.state_machine import RESERVED_ERRORS_ENV, render, reserved_error_names
 from tests.handlers.conftest import (
     execution_status,
     http_event,
     in_process_lambdas,
+    race,
     response_json,
+    scheduled_tasks,
     token_table,
     topic_with_inbox,
 )
@@ -111,7 +113,8 @@ def make_stack(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[
             name=f"callback-{uuid.uuid4().hex[:6]}", definition=json.dumps(definition), roleArn=role
         )["stateMachineArn"]
         for key, value in {"STATE_MACHINE_ARN": sm_arn, "TABLE_NAME": table, "TOPIC_ARN": topic_arn,
-                           "API_URL": API_URL, "TASK_TIMEOUT_SECONDS": str(timeout)}.items():
+                           "API_URL": API_URL, "TASK_TIMEOUT_SECONDS": str(timeout),
+                           RESERVED_ERRORS_ENV: json.dumps(reserved_error_names(definition))}.items():
             monkeypatch.setenv(key, value)
         return CallbackStack(sm_arn, table, topic_arn, queue_url)
 
@@ -135,7 +138,7 @@ def _waiting(stack: CallbackStack, task_id: str, task_input: Optional[dict[str, 
 
 def test_post_starts_a_task_that_waits_and_notifies(stack: CallbackStack) -> None:
     status, body = stack.start("order-1", {"amount": 5})
-    assert (status, body) == (202, {"taskId": "order-1", "status": "RUNNING"})
+    assert (status, body) == (202, {"taskId": "order-1", "status": "RUNNING", "created": True})
     message = stack.notification("order-1")
     assert message["input"] == {"amount": 5}
     assert message["callbackUrl"] == f"{API_URL}/tasks/order-1"
@@ -149,8 +152,8 @@ def test_post_without_task_id_generates_one(stack: CallbackStack) -> None:
 
 
 def test_repeated_post_is_the_same_task_and_other_input_conflicts(stack: CallbackStack) -> None:
-    first = stack.start("order-2", {"amount": 5})
-    assert stack.start("order-2", {"amount": 5}) == first == (202, {"taskId": "order-2", "status": "RUNNING"})
+    assert stack.start("order-2", {"amount": 5}) == (202, {"taskId": "order-2", "status": "RUNNING", "created": True})
+    assert stack.start("order-2", {"amount": 5}) == (202, {"taskId": "order-2", "status": "RUNNING", "created": False})
     status, body = stack.start("order-2", {"amount": 6})
     assert status == 409 and body["error"] == "NameConflict"
     stack.notification("order-2")
@@ -202,7 +205,8 @@ def test_post_refuses_bad_bodies_and_starts_nothing(stack: CallbackStack) -> Non
 
 def test_post_refuses_an_input_too_large(stack: CallbackStack) -> None:
     status, body = stack.call("POST /tasks", {"input": {"blob": "x" * (256 * 1024)}})
-    assert status == 400 and body["error"] == "InputTooLarge"
+    assert status == 413 and body["error"] == "PayloadTooLarge" and "256 KiB" not in body["message"]
+    assert boto3.client("stepfunctions").list_executions(stateMachineArn=stack.state_machine_arn)["executions"] == []
 
 
 # --- GET /tasks/{taskId} -----------------------------------------------------------------------
@@ -227,7 +231,7 @@ def test_get_follows_a_task_to_success(stack: CallbackStack) -> None:
     assert status == 200 and body["status"] == "SUCCEEDED" and body["output"] == {"paid": True}
     assert body["input"] == {"amount": 7} and body["stopDate"]
     # A repeated POST answers with the task as it is now.
-    assert stack.start("order-4", {"amount": 7}) == (202, {"taskId": "order-4", "status": "SUCCEEDED"})
+    assert stack.start("order-4", {"amount": 7}) == (202, {"taskId": "order-4", "status": "SUCCEEDED", "created": False})
 
 
 # --- PUT /tasks/{taskId} -----------------------------------------------------------------------
@@ -280,7 +284,9 @@ BAD_PUTS: list[tuple[Any, Optional[str], str]] = [
     ({"status": "succeeded"}, None, "InvalidField"),
     ({"status": "SUCCEEDED", "output": [1]}, None, "InvalidInput"),
     ({"status": "SUCCEEDED", "output": "text"}, None, "InvalidInput"),
-    ({"status": "SUCCEEDED", "output": {"blob": "x" * (256 * 1024)}}, None, "InputTooLarge"),
+    (None, '{"status": "SUCCEEDED", "status": "FAILED"}', "MalformedJson"),
+    (None, '{"status": "SUCCEEDED", "output": {"n": 1e400}}', "MalformedJson"),
+    (None, '{"status": "SUCCEEDED", "output": {"n": NaN}}', "MalformedJson"),
     ({"status": "SUCCEEDED", "error": "E"}, None, "UnknownField"),
     ({"status": "FAILED"}, None, "MissingField"),
     ({"status": "FAILED", "error": ""}, None, "MissingField"),
@@ -290,6 +296,9 @@ BAD_PUTS: list[tuple[Any, Optional[str], str]] = [
     ({"status": "FAILED", "error": "E", "output": {}}, None, "UnknownField"),
     ({"status": "FAILED", "error": "States.Timeout"}, None, "ReservedError"),
     ({"status": "FAILED", "error": "CallbackTimedOut"}, None, "ReservedError"),
+    ({"status": "FAILED", "error": "AwsServiceUnavailable"}, None, "ReservedError"),
+    ({"status": "FAILED", "error": "Lambda.ServiceException"}, None, "ReservedError"),
+    ({"status": "FAILED", "error": "States.HeartbeatTimeout"}, None, "ReservedError"),
 ]
 
 
@@ -300,6 +309,8 @@ def test_put_refuses_bad_bodies_and_the_task_keeps_waiting(stack: CallbackStack)
         status, answer = stack.put("order-7", body, message["secret"], raw_body=raw)
         assert (status, answer["error"]) == (400, code), (body, raw)
         assert answer["message"]
+    status, answer = stack.put("order-7", {"status": "SUCCEEDED", "output": {"blob": "x" * (256 * 1024)}}, message["secret"])
+    assert (status, answer["error"]) == (413, "PayloadTooLarge")
     assert stack.row("order-7") == before
     assert stack.get("order-7")[1]["status"] == "WAITING"
     assert stack.put("order-7", {"status": "SUCCEEDED"}, message["secret"]) == (
@@ -486,3 +497,34 @@ def test_a_redriven_wait_registers_afresh_with_a_new_secret(stack: CallbackStack
     assert done["status"] == "SUCCEEDED" and json.loads(done["output"]) == {"ok": 1}
     status, page = stack.call("GET /tasks")
     assert [(i["taskId"], i["redriveCount"]) for i in page["items"]] == [("again", 1)]
+
+
+# --- Caller-chosen error names never steer the wait ----------------------------------------------
+
+
+def test_no_reported_error_name_can_steer_the_wait(stack: CallbackStack) -> None:
+    """Every name a Retry or Catch of the wait matches: the route refuses it (400, nothing changes);
+    reported any other way (the finalizer, as a topic or bus handler would) it fails the task once."""
+    reserved = reserved_error_names(callback_definition(60, None))
+    assert {"AwsServiceUnavailable", "Lambda.ServiceException", "States.Timeout", "CallbackTimedOut"} <= set(reserved)
+    tasks = {f"steer-{index}": name for index, name in enumerate(reserved)}
+    for task, name in tasks.items():
+        secret = _waiting(stack, task)["secret"]
+        status, body = stack.put(task, {"status": "FAILED", "error": name}, secret)
+        assert (status, body["error"]) == (400, "ReservedError") and repr(name) in body["message"]
+        assert "CallbackTimedOut" in body["message"]  # the message names the reserved set
+        assert stack.row(task)["status"] == "WAITING"
+        CallbackTaskFinalizer(stack.table).failure(task, name, "reported from outside")
+    for task, name in tasks.items():
+        description = stack.execution(task)
+        assert (description["status"], description.get("error")) == ("FAILED", "ExternalFailure"), name
+        assert scheduled_tasks(description["executionArn"]) == 1, name  # no re-run of the register step
+    with pytest.raises(AssertionError):  # and no second notification for any of them
+        stack.notification(next(iter(tasks)), timeout=0.5)
+
+
+def test_of_20_concurrent_starts_exactly_one_is_told_created(stack: CallbackStack) -> None:
+    answers = race(20, lambda _: stack.start("race-20", {"n": 1}))
+    assert [status for status, _ in answers] == [202] * 20
+    assert sum(body["created"] is True for _, body in answers) == 1
+    assert len(boto3.client("stepfunctions").list_executions(stateMachineArn=stack.state_machine_arn)["executions"]) == 1

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 import idempotent_api
-from tests.handlers.conftest import http_event, response_json
+from tests.handlers.conftest import http_event, race, response_json, token_table
 
 
 @pytest.fixture
@@ -25,6 +25,7 @@ def state_machine(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         name="wf", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sfn"
     )["stateMachineArn"]
     monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    monkeypatch.setenv("TABLE_NAME", token_table("claims"))
     yield arn
 
 
@@ -95,7 +96,9 @@ def test_missing_input_means_an_empty_object(state_machine: str) -> None:
         ({"name": "ok", "input": [1]}, None, "InvalidInput"),
         ({"name": "ok", "input": "text"}, None, "InvalidInput"),
         ({"name": "ok", "input": None}, None, "InvalidInput"),
-        ({"name": "ok", "input": {"blob": "x" * (256 * 1024)}}, None, "InputTooLarge"),
+        (None, '{"name": "ok", "name": "other", "input": {}}', "MalformedJson"),
+        (None, '{"name": "ok", "input": {"n": 1e400}}', "MalformedJson"),
+        (None, '{"name": "ok", "input": {"n": -Infinity}}', "MalformedJson"),
     ],
 )
 def test_bad_requests_are_400_and_start_nothing(state_machine: str, body, raw, error: str) -> None:
@@ -141,3 +144,13 @@ def test_concurrent_posts_start_one_execution(state_machine: str) -> None:
 def test_unknown_route_is_404(state_machine: str) -> None:
     response = idempotent_api.handler(http_event("DELETE /workflow/{name}", path={"name": "x"}))
     assert response["statusCode"] == 404
+
+
+def test_of_20_concurrent_starts_exactly_one_is_told_created(state_machine: str) -> None:
+    answers = race(20, lambda _: post({"name": "race-20", "input": {"x": 1}}))
+    assert sorted(status for status, _ in answers) == [200] * 19 + [201]
+    assert sum(body["created"] is True for _, body in answers) == 1
+    assert len({body["executionArn"] for _, body in answers}) == 1
+    assert [e["name"] for e in executions(state_machine)] == ["race-20"]
+    # A racer with another input is refused, never told it created anything.
+    assert post({"name": "race-20", "input": {"x": 2}})[0] == 409

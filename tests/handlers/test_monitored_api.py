@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 import monitor_api
 import monitor_events
 from common.tokens import TokenStore
-from tests.handlers.conftest import http_event, response_json
+from tests.handlers.conftest import http_event, race, response_json
 from tests.handlers.monitored_stack import ERROR, SOURCE, STOP, MonitoredStack, build_stack, wait_status
 
 
@@ -58,15 +58,16 @@ def started_and_monitored(stack: MonitoredStack, key: str, work_input: dict | No
 def test_start_runs_an_execution_named_by_the_key(stack: MonitoredStack) -> None:
     status, body = start({"workflowkey": "order-1", "input": {"items": 2}})
     assert status == 202
-    assert body == {"workflowkey": "order-1", "executionArn": body["executionArn"]}
+    assert body == {"workflowkey": "order-1", "executionArn": body["executionArn"], "created": True}
     assert body["executionArn"].endswith(":order-1")
     description = boto3.client("stepfunctions").describe_execution(executionArn=body["executionArn"])
     assert json.loads(description["input"]) == {"workflowkey": "order-1", "input": {"items": 2}}
 
 
 def test_same_key_and_input_again_is_the_same_execution_another_input_a_conflict(stack: MonitoredStack) -> None:
-    first = start({"workflowkey": "order-2", "input": {"n": 1}})
-    assert start({"workflowkey": "order-2", "input": {"n": 1}}) == first
+    status, first = start({"workflowkey": "order-2", "input": {"n": 1}})
+    assert start({"workflowkey": "order-2", "input": {"n": 1}}) == (status, {**first, "created": False})
+    assert first["created"] is True
     status, body = start({"workflowkey": "order-2", "input": {"n": 2}})
     assert status == 409 and body["error"] == "NameConflict"
     assert executions(stack) == ["order-2"]
@@ -152,7 +153,7 @@ def test_stop_message_ends_monitoring(stack: MonitoredStack) -> None:
     assert TokenStore(stack.table).get("order-6")["status"] == "SUCCEEDED"
 
 
-def test_events_for_a_key_not_running_are_404(stack: MonitoredStack) -> None:
+def test_events_for_an_unknown_key_are_404_and_for_an_ended_execution_409(stack: MonitoredStack) -> None:
     status, body = send("nobody", {"message": ERROR})
     assert status == 404 and body["error"] == "NotFound"
     # A row still WAITING whose execution is over (ended by something else, its work failing say).
@@ -161,7 +162,7 @@ def test_events_for_a_key_not_running_are_404(stack: MonitoredStack) -> None:
     boto3.client("stepfunctions").send_task_failure(taskToken=token, error="WorkFailed")
     assert wait_status(finished)["status"] == "FAILED"
     status, body = send("order-7", {"message": ERROR})
-    assert status == 404 and "no longer running" in body["message"]
+    assert (status, body["error"]) == (409, "ExecutionEnded") and "ended (FAILED)" in body["message"]
     assert stack.no_event(ERROR)
 
 
@@ -228,3 +229,20 @@ def test_a_failed_monitored_execution_redriven_runs_again_to_success(stack: Moni
     event = stack.next_event()  # the work ran again and sent its stop event
     assert event["detail-type"] == STOP and monitor_events.handler(event)["outcome"] == "succeeded"
     assert wait_status(execution)["status"] == "SUCCEEDED"
+
+
+def test_events_naming_a_reserved_error_are_400_and_put_nothing(stack: MonitoredStack) -> None:
+    started_and_monitored(stack, "order-res")
+    for name in ("DynamoDb.ThrottlingException", "DynamoDb.ConditionalCheckFailedException", "States.Timeout",
+                 "MonitorTimedOut", "DuplicateWorkflowKey"):
+        status, body = send("order-res", {"message": ERROR, "error": name})
+        assert (status, body["error"]) == (400, "ReservedError") and "InvalidWorkflowKey" in body["message"], name
+    assert stack.no_event(ERROR)
+    assert TokenStore(stack.table).get("order-res")["status"] == "WAITING"
+
+
+def test_of_20_concurrent_starts_exactly_one_is_told_created(stack: MonitoredStack) -> None:
+    answers = race(20, lambda _: start({"workflowkey": "race-20", "input": {"n": 1}}))
+    assert [status for status, _ in answers] == [202] * 20
+    assert sum(body["created"] is True for _, body in answers) == 1
+    assert executions(stack).count("race-20") == 1

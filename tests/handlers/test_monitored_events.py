@@ -19,7 +19,17 @@ from botocore.stub import Stubber
 import monitor_events
 from common import tokens
 from common.tokens import TokenStore
-from tests.handlers.monitored_stack import ERROR, SOURCE, STOP, MonitoredStack, build_stack, wait_status
+from sfn_patterns.blocks.state_machine import reserved_error_names
+from tests.handlers.conftest import scheduled_tasks
+from tests.handlers.monitored_stack import (
+    ERROR,
+    SOURCE,
+    STOP,
+    MonitoredStack,
+    build_stack,
+    definition_on_moto,
+    wait_status,
+)
 
 
 @pytest.fixture
@@ -203,6 +213,7 @@ def test_a_refused_token_delivery_is_raised_and_the_retry_completes_it(
     execution = monitoring(stack, "order-25")
     sfn = boto3.client("stepfunctions")
     stubber = Stubber(sfn)
+    stubber.add_response("describe_execution", sfn.describe_execution(executionArn=execution))
     stubber.add_client_error("send_task_failure", "ThrottlingException", http_status_code=400)
     stubber.activate()
     monkeypatch.setattr(tokens, "client", lambda service: sfn if service == "stepfunctions" else boto3.client(service))
@@ -213,3 +224,31 @@ def test_a_refused_token_delivery_is_raised_and_the_retry_completes_it(
     monkeypatch.setattr(tokens, "client", boto3.client)
     assert monitor_events.handler(event)["outcome"] == "failed"
     assert wait_status(execution)["error"] == "Cancelled"
+
+
+# --- caller-chosen error names never steer the monitor -------------------------------------------
+
+
+def test_no_event_error_name_can_steer_the_monitor(stack: MonitoredStack) -> None:
+    """Every name a Retry or Catch of the monitor matches (DynamoDB's transient errors re-run its
+    registration; ConditionalCheckFailed would say DuplicateWorkflowKey): an event naming it fails
+    the execution once, with ExternalFailure, and the monitor registers only once."""
+    reserved = reserved_error_names(definition_on_moto(2, 30, stack.bus_arn, "arn:aws:dynamodb:us-east-1:1:table/t"))
+    assert {"DynamoDb.ThrottlingException", "DynamoDb.ConditionalCheckFailedException", "MonitorTimedOut"} <= set(reserved)
+    keys = {f"steer-{index}": name for index, name in enumerate(reserved)}
+    executions = {key: monitoring(stack, key) for key in keys}
+    for key, name in keys.items():
+        event = bus_event(ERROR, {"workflowkey": key, "error": name, "cause": "from outside"})
+        assert monitor_events.handler(event) == {"workflowkey": key, "outcome": "failed"}
+    for key, name in keys.items():
+        description = wait_status(executions[key])
+        assert (description["status"], description.get("error")) == ("FAILED", "ExternalFailure"), name
+        assert scheduled_tasks(executions[key], "putItem") == 1, name
+
+
+def test_events_holding_nan_or_infinity_are_dropped(stack: MonitoredStack) -> None:
+    execution = monitoring(stack, "nan-1")
+    for detail in ({"workflowkey": "nan-1", "n": float("nan")}, {"workflowkey": "nan-1", "x": [float("inf")]}):
+        assert monitor_events.handler(bus_event(STOP, detail))["outcome"] == "dropped"
+    assert TokenStore(stack.table).get("nan-1")["status"] == "WAITING"
+    assert boto3.client("stepfunctions").describe_execution(executionArn=execution)["status"] == "RUNNING"

@@ -17,7 +17,9 @@ import pytest
 import pausable_pause
 import pausable_resume
 from common import log
-from tests.handlers.conftest import emulated_aws
+from sfn_patterns.blocks.state_machine import reserved_error_names
+from sfn_patterns.patterns.pausable_workflow import pausable_definition
+from tests.handlers.conftest import emulated_aws, race, scheduled_tasks
 from tests.handlers.pausable_stack import PausableStack, deploy, sns_event
 
 
@@ -458,3 +460,43 @@ def test_a_failed_job_redriven_pauses_again_and_completes(stack: PausableStack) 
     assert stack.execution("ops-redrive")["status"] == "SUCCEEDED"
     status, page = stack.call("GET /jobs", path=None)
     assert status == 200 and "ops-redrive" in [i["jobId"] for i in page["items"]]
+
+
+def test_no_reported_error_name_can_steer_the_pause(stack: PausableStack) -> None:
+    """Every name a Retry or Catch of the pause matches: the resume route refuses it (400); a resume
+    message on the topic naming it fails the job once with ExternalFailure (no re-run of the pause)."""
+    reserved = reserved_error_names(pausable_definition(60))
+    assert {"AwsServiceUnavailable", "AsyncServiceUnavailable", "Lambda.ServiceException", "PauseTimedOut"} <= set(reserved)
+    jobs = {f"steer-{index}": name for index, name in enumerate(reserved)}
+    for job in jobs:
+        _start(stack, job, manual=True)
+    for job, name in jobs.items():
+        stack.paused(job)
+        status, body = stack.resume(job, {"status": "FAILED", "error": name})
+        assert (status, body["error"]) == (400, "ReservedError") and "PauseTimedOut" in body["message"], name
+        message = json.dumps({"jobId": job, "status": "FAILED", "error": name, "cause": "from outside"})
+        assert pausable_resume.handler(sns_event(message)) == {"resumed": 1, "dropped": 0}
+    assert stack.published(wait=0.3) == []  # the route published nothing
+    for job, name in jobs.items():
+        execution = stack.execution(job)
+        assert (execution["status"], execution.get("error")) == ("FAILED", "ExternalFailure"), name
+        assert scheduled_tasks(execution["executionArn"], "waitForTaskToken") == 1, name  # one Pause: no re-run
+
+
+def test_resume_messages_that_are_not_strict_json_are_dropped(stack: PausableStack) -> None:
+    _start(stack, "strict-1", manual=True)
+    stack.paused("strict-1")
+    for message in (
+        '{"jobId": "strict-1", "status": "SUCCEEDED", "output": {"n": NaN}}',
+        '{"jobId": "strict-1", "status": "SUCCEEDED", "output": {"n": 1e400}}',
+        '{"jobId": "strict-1", "status": "FAILED", "status": "SUCCEEDED", "error": "E"}',
+    ):
+        assert pausable_resume.handler(sns_event(message)) == {"resumed": 0, "dropped": 1}, message
+    assert stack.get("strict-1")[1]["status"] == "PAUSED"
+
+
+def test_of_20_concurrent_starts_exactly_one_is_told_created(stack: PausableStack) -> None:
+    answers = race(20, lambda _: stack.start({"jobId": "race-20", "input": {"n": 1}, "manual": True}))
+    assert [status for status, _ in answers] == [202] * 20
+    assert sum(body["created"] is True for _, body in answers) == 1
+    assert _executions(stack).count("race-20") == 1

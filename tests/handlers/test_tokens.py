@@ -7,13 +7,17 @@ import threading
 import time
 import uuid
 
+from typing import Any
+
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.handlers.conftest import execution_status, token_table
 from common.tokens import (
     AlreadyCompleted,
     CallbackTaskFinalizer,
+    ExecutionEnded,
     KeyInUse,
     TaskTimedOut,
     TokenStore,
@@ -77,7 +81,7 @@ def test_success_completes_the_execution_once(aws: None) -> None:
 def test_failure_fails_the_execution_with_the_error(aws: None) -> None:
     table, execution, token = _waiting_execution()
     TokenStore(table).register("task-2", token, 60, execution)
-    CallbackTaskFinalizer(table).failure("task-2", "PaymentDeclined", "card expired")
+    CallbackTaskFinalizer(table, reserved_errors=frozenset()).failure("task-2", "PaymentDeclined", "card expired")
     description = _status(execution)
     assert description["status"] == "FAILED"
     assert description["error"] == "PaymentDeclined"
@@ -86,7 +90,7 @@ def test_failure_fails_the_execution_with_the_error(aws: None) -> None:
 
 def test_unknown_key_is_refused(aws: None) -> None:
     table, _, _ = _waiting_execution()
-    finalizer = CallbackTaskFinalizer(table)
+    finalizer = CallbackTaskFinalizer(table, reserved_errors=frozenset())
     for call in (lambda: finalizer.success("nope", {}), lambda: finalizer.failure("nope", "E"), lambda: finalizer.heartbeat("nope")):
         with pytest.raises(UnknownTask):
             call()
@@ -137,13 +141,32 @@ def test_completion_after_the_deadline_is_timed_out(aws: None) -> None:
         CallbackTaskFinalizer(table).success("task-4", {})
 
 
-def test_token_refused_by_step_functions_marks_timed_out(aws: None) -> None:
+def test_a_row_left_waiting_by_an_ended_execution_is_refused_from_the_execution(aws: None) -> None:
     table, execution, token = _waiting_execution(timeout=1)
     TokenStore(table).register("task-5", token, 60, execution)
-    assert _status(execution)["status"] == "FAILED"  # the task timed out in Step Functions
+    assert _status(execution)["status"] == "FAILED"  # the task timed out in Step Functions; the row says WAITING
+    finalizer = CallbackTaskFinalizer(table, reserved_errors=frozenset())
+    with pytest.raises(ExecutionEnded):
+        finalizer.heartbeat("task-5")
+    assert TokenStore(table).get("task-5")["status"] == "ENDED"
+    for call in (lambda: finalizer.success("task-5", {}), lambda: finalizer.failure("task-5", "E")):
+        with pytest.raises(ExecutionEnded):
+            call()
+
+
+def test_token_refused_by_step_functions_marks_timed_out(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The execution still ran when asked, and its wait timed out the instant after.
+    table, execution, token = _waiting_execution()
+    TokenStore(table).register("task-5b", token, 60, execution)
+    finalizer = CallbackTaskFinalizer(table)
+
+    def refuse(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "TaskTimedOut", "Message": "timed out"}}, "SendTaskSuccess")
+
+    monkeypatch.setattr(finalizer.sfn, "send_task_success", refuse)
     with pytest.raises(TaskTimedOut):
-        CallbackTaskFinalizer(table).success("task-5", {})
-    assert TokenStore(table).get("task-5")["status"] == "TIMED_OUT"
+        finalizer.success("task-5b", {})
+    assert TokenStore(table).get("task-5b")["status"] == "TIMED_OUT"
 
 
 def test_transient_aws_failure_restores_the_token(aws: None) -> None:

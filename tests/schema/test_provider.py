@@ -30,7 +30,7 @@ OUTPUTS = {
     "IdempotentApi": {"url"},
     "Workflow": {"arn", "name"},
     "HandlerFunction": {"arn", "name"},
-    "StateMachine": {"arn", "name", "definition"},
+    "StateMachine": {"arn", "name", "definition", "reservedErrorNames"},
     "HttpApi": {"url"},
     "StackDashboard": {"dashboardName"},
 }

@@ -51,8 +51,9 @@ def test_each_archive_holds_exactly_what_its_handler_imports(module: str, folder
 
 def test_idempotent_api_carries_no_token_or_pausable_helpers() -> None:
     assert sorted(handler_archive("idempotent_api").assets) == [
-        "common/__init__.py", "common/clients.py", "common/env.py", "common/executions.py", "common/http.py",
-        "common/log.py", "common/operations.py", "common/validation.py", "idempotent_api.py", "sfn_patterns/__init__.py",
+        "common/__init__.py", "common/clients.py", "common/documents.py", "common/env.py", "common/executions.py",
+        "common/http.py", "common/log.py", "common/operations.py", "common/validation.py", "idempotent_api.py",
+        "sfn_patterns/__init__.py",
         "sfn_patterns/contracts/__init__.py", "sfn_patterns/contracts/common.py", "sfn_patterns/contracts/idempotent.py",
     ]
 

@@ -266,3 +266,31 @@ def test_role_trust_policies_name_the_source_account_and_arn() -> None:
 def test_grants_never_name_a_wildcard_action() -> None:
     with pytest.raises(ValueError):
         iam.statement(["dynamodb:*"], [TABLE])
+
+
+def test_reserved_error_names_come_from_the_waits_and_the_fail_states() -> None:
+    from sfn_patterns.blocks.state_machine import reserved_error_names
+
+    wait = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Retry": [{"ErrorEquals": ["Later.Added"]}],
+        "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "Late"}],
+        "End": True,
+    }
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Retry": [{"ErrorEquals": ["Around.Wait"]}],
+                "Branches": [{"StartAt": "Wait", "States": {"Wait": wait, "Late": {"Type": "Fail", "Error": "Late"}}}],
+                "End": True,
+            },
+            "Other": {"Type": "Task", "Resource": "arn:aws:lambda:x", "Retry": [{"ErrorEquals": ["NotAWait"]}], "End": True},
+        },
+    }
+    assert reserved_error_names(definition) == ["Around.Wait", "Late", "Later.Added", "States.Timeout"]
+    wait["Catch"] = [{"ErrorEquals": ["States.TaskFailed"], "Next": "Late"}]
+    with pytest.raises(ValueError, match="Both/branch0/Wait"):
+        reserved_error_names(definition)

@@ -117,9 +117,15 @@ def test_api_lambda_may_only_start_read_operate_complete_and_use_the_table(run: 
         {"Effect": "Allow", "Action": ["states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"],
          "Resource": [SM]},
         {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"], "Resource": [TABLE]},
+        # The start claim (created: true for exactly one caller) and its release.
+        {"Effect": "Allow", "Action": ["dynamodb:DeleteItem", "dynamodb:PutItem"], "Resource": [TABLE]},
     ]
     fn = run.named_of("aws:lambda/function:Function", "cb-api")
-    assert fn.inputs["environment"]["variables"] == {"STATE_MACHINE_ARN": SM, "TABLE_NAME": "cb-tokens"}
+    variables = dict(fn.inputs["environment"]["variables"])
+    reserved = json.loads(variables.pop("RESERVED_ERROR_NAMES"))
+    assert variables == {"STATE_MACHINE_ARN": SM, "TABLE_NAME": "cb-tokens", "API_URL": run.outputs["url"]}
+    assert {"AwsServiceUnavailable", "Lambda.ServiceException", "States.Timeout", "States.HeartbeatTimeout",
+            "CallbackTimedOut"} <= set(reserved)
 
 
 def test_state_machine_may_only_invoke_the_register_lambda(run: ProgramRun) -> None:

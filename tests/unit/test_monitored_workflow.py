@@ -156,11 +156,18 @@ def test_api_lambda_may_only_start_read_operate_and_put_events_on_its_bus(run: P
             "Resource": [executions]} in statements
     assert {"Effect": "Allow", "Action": ["events:PutEvents"], "Resource": [run.outputs["busArn"]]} in statements
     assert {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": [run.outputs["sm"]]} in statements
+    # PutItem/DeleteItem: the start claim that tells exactly one caller it created the execution.
+    assert {"Effect": "Allow", "Action": ["dynamodb:DeleteItem", "dynamodb:PutItem"], "Resource": [table]} in statements
     assert {a for a in actions(statements) if not a.startswith(("xray:", "logs:"))} == {
-        "dynamodb:GetItem", "dynamodb:UpdateItem", "events:PutEvents", "states:StartExecution",
-        "states:DescribeExecution", "states:ListExecutions", "states:StopExecution", "states:RedriveExecution",
+        "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "events:PutEvents",
+        "states:StartExecution", "states:DescribeExecution", "states:ListExecutions", "states:StopExecution",
+        "states:RedriveExecution",
     }
     env = run.named_of("aws:lambda/function:Function", "mon-api").inputs["environment"]["variables"]
+    reserved = json.loads(env["RESERVED_ERROR_NAMES"])
+    assert {"DynamoDb.ThrottlingException", "DynamoDb.ConditionalCheckFailedException", "MonitorTimedOut"} <= set(reserved)
+    events_env = run.named_of("aws:lambda/function:Function", "mon-events").inputs["environment"]["variables"]
+    assert events_env["RESERVED_ERROR_NAMES"] == env["RESERVED_ERROR_NAMES"]
     assert env["EVENT_BUS_ARN"] == run.outputs["busArn"] and env["EVENT_SOURCE"] == "sfn-patterns.monitored"
     assert env["STOP_DETAIL_TYPE"] == "StopWorkflowMonitoring" and env["ERROR_DETAIL_TYPE"] == "WorkflowError"
 

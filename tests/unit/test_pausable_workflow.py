@@ -137,6 +137,7 @@ def test_each_role_holds_exactly_what_its_handler_uses(run: ProgramRun) -> None:
         "dynamodb:UpdateItem": {table},
         "states:SendTaskSuccess": {machine},
         "states:SendTaskFailure": {machine},
+        "states:DescribeExecution": {executions},  # the execution, not the row, says whether the job waits
     }
     assert _granted(run, "pz-api-policy") == {
         "states:StartExecution": {machine},
@@ -146,6 +147,8 @@ def test_each_role_holds_exactly_what_its_handler_uses(run: ProgramRun) -> None:
         "states:RedriveExecution": {executions},
         "dynamodb:GetItem": {table},
         "dynamodb:UpdateItem": {table},
+        "dynamodb:PutItem": {table},  # the start claim (created: true for exactly one caller)
+        "dynamodb:DeleteItem": {table},
         "sns:Publish": {topic},
     }
     assert _granted(run, "pz-async-service-policy") == {"sns:Publish": {topic}}
@@ -173,7 +176,12 @@ def test_function_environments(run: ProgramRun) -> None:
     assert env("pz-pause") == {
         "TABLE_NAME": table, "PAUSE_TIMEOUT_SECONDS": "120", "ASYNC_SERVICE_ARN": _arn(run, "pz-async-service"),
     }
-    assert env("pz-resume") == {"TABLE_NAME": table}
+    resume = env("pz-resume")
+    assert set(resume) == {"TABLE_NAME", "RESERVED_ERROR_NAMES"} and resume["TABLE_NAME"] == table
+    reserved = json.loads(resume["RESERVED_ERROR_NAMES"])
+    assert {"AwsServiceUnavailable", "AsyncServiceUnavailable", "Lambda.ServiceException", "States.Timeout",
+            "PauseTimedOut"} <= set(reserved)
+    assert env("pz-api")["RESERVED_ERROR_NAMES"] == resume["RESERVED_ERROR_NAMES"]
     assert env("pz-async-service") == {"RESUME_TOPIC_ARN": topic}
     assert env("pz-api")["RESUME_TOPIC_ARN"] == topic and env("pz-api")["TABLE_NAME"] == table
 

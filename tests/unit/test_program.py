@@ -64,14 +64,16 @@ def test_config_knobs_reach_the_resources() -> None:
     assert len(workflow_posts) == 2 and all(r.inputs["authorizationType"] == "AWS_IAM" for r in workflow_posts)
 
 
-def test_idempotent_api_grants_only_start_describe_and_operations() -> None:
+def test_idempotent_api_grants_only_start_describe_operations_and_its_claims() -> None:
     from sfn_patterns.patterns.idempotent_api import IdempotentApi
     from tests.unit.helpers import policy_statements
 
     sm = "arn:aws:states:us-east-1:123456789012:stateMachine:wf"
     run = build(lambda: IdempotentApi("api", {"state_machine_arn": sm}))
     fn = run.named_of("aws:lambda/function:Function", "api-handler")
-    assert fn.inputs["environment"] == {"variables": {"STATE_MACHINE_ARN": sm}}
+    claims = run.named_of("aws:dynamodb/table:Table", "api-claims")
+    assert fn.inputs["environment"] == {"variables": {"STATE_MACHINE_ARN": sm, "TABLE_NAME": claims.state["name"]}}
+    assert claims.inputs["ttl"] == {"attributeName": "expiresAt", "enabled": True}
     assert fn.parent_types == ["sfn-patterns:index:HandlerFunction"]
     statements = policy_statements(run, "api-handler-policy")
     assert {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": [sm]} in statements
@@ -84,6 +86,8 @@ def test_idempotent_api_grants_only_start_describe_and_operations() -> None:
         "states:StartExecution", "states:DescribeExecution", "states:ListExecutions", "states:StopExecution",
         "states:RedriveExecution",
     }
+    assert {"Effect": "Allow", "Action": ["dynamodb:DeleteItem", "dynamodb:PutItem"],
+            "Resource": [claims.state["arn"]]} in statements
     routes = {r.inputs["routeKey"]: r.inputs["authorizationType"] for r in run.of_type("aws:apigatewayv2/route:Route")}
     assert routes == {  # secure by default, GET too
         "POST /workflow": "AWS_IAM", "GET /workflow/{name}": "AWS_IAM",
