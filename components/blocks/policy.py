@@ -102,10 +102,10 @@ ENVIRONMENT_EXCEPTIONS = {
     "CKV_AWS_173": "the environment holds only resource names, ARNs and settings, no secret; Lambda encrypts it at rest "
     "with its AWS-managed key",
 }
-#: A DynamoDB table of task tokens and hashed secrets.
+#: A DynamoDB table of task tokens and hashed secrets (and of start claims, ``handlers/common/executions.py``).
 TOKEN_TABLE_EXCEPTIONS = {
     "CKV_AWS_119": "encrypted with KMS using the AWS-managed key (DDB-ENCRYPTED); a customer key would add a key policy "
     "to manage and KMS cost per request for rows that hold a task token and a secret's hash and expire with their wait",
-    "CKV_AWS_28": "the rows are task tokens that expire with their wait (TTL): a restored token would be dead, so "
-    "point-in-time recovery would back up nothing worth restoring",
+    "CKV_AWS_28": "the rows are task tokens that expire with their wait, or start claims that expire a day after their "
+    "start (TTL): a restored row would be dead, so point-in-time recovery would back up nothing worth restoring",
 }

@@ -21,7 +21,7 @@ from typing import Optional, Required, TypedDict
 
 import pulumi
 
-from sfn_patterns.blocks import alarms, iam, policy
+from sfn_patterns.blocks import alarms, iam
 from sfn_patterns.blocks.function import HandlerFunction
 from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api, operations_routes
 from sfn_patterns.blocks.messaging import secure_table
@@ -100,11 +100,6 @@ class IdempotentApi(pulumi.ComponentResource):
 
         # Start claims: which caller created an execution (one conditional write per new start).
         self.claims = secure_table(f"{name}-claims", child, hash_key="pk", ttl_attribute="expiresAt")
-        policy.suppress(
-            self.claims,
-            "DDB-PITR",
-            "holds only start claims, which expire a day after their start: there is nothing to restore",
-        )
         environment: dict[str, pulumi.Input[str]] = {
             idempotent.ENV_STATE_MACHINE_ARN: state_machine_arn,
             idempotent.ENV_TABLE_NAME: self.claims.name,

@@ -10,8 +10,6 @@ from tests.policy.rules import RULES, rule_by_id
 #: Every project rule a resource of the demo program breaks on purpose (the reasons live in the components).
 EXPECTED_SUPPRESSIONS = {
     ("IAM-NO-WILDCARD-ACTION", "aws:kms/key:Key", "stack-alarms-key"),
-    ("DDB-PITR", "aws:dynamodb/table:Table", "chain-api-claims"),
-    ("DDB-PITR", "aws:dynamodb/table:Table", "composite-api-claims"),
 }
 
 
