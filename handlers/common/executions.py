@@ -106,7 +106,9 @@ def _claim(table: str, name: str, digest: str) -> bool:
     except ClientError as error:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
-        held = (error.response.get("Item") or {}).get("inputSha256", {}).get("S")
+        response: dict[str, Any] = dict(error.response)
+        item: dict[str, Any] = response.get("Item") or {}  # ReturnValuesOnConditionCheckFailure=ALL_OLD
+        held = item.get("inputSha256", {}).get("S")
         if held is not None and held != digest:
             raise conflict(f"an execution named {name!r} is being started with a different input", "NameConflict")
         return False
