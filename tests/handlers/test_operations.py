@@ -16,7 +16,7 @@ import pytest
 
 import idempotent_api
 from common import operations
-from tests.handlers.conftest import http_event, response_json
+from tests.handlers.conftest import http_event, response_json, token_table
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"
 
@@ -50,6 +50,7 @@ def machine(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, st
         name=f"ops-{uuid.uuid4().hex[:6]}", definition=json.dumps(definition), roleArn=ROLE
     )["stateMachineArn"]
     monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    monkeypatch.setenv("TABLE_NAME", token_table("claims"))  # the start claims (created: true once)
     yield {"arn": arn, "table": table}
 
 
