@@ -13,6 +13,7 @@ seen and are not followed.
 from __future__ import annotations
 
 import ast
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
@@ -75,6 +76,26 @@ def _with_parents(module: str) -> list[str]:
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
+#: Serializes this module's parses (see :func:`_parse`).
+_PARSE_LOCK = threading.Lock()
+
+
+def _parse(source: str) -> ast.Module:
+    """``ast.parse(source)``, safe beside other threads' parses.
+
+    CPython 3.11 keeps the AST constructor's recursion depth per interpreter, not per call
+    (python/cpython#106905, fixed in later releases), so a parse that races another thread's can
+    raise ``SystemError: AST constructor recursion depth mismatch`` for valid source. Seen here
+    when the program ran beside the local stack's threads. Parses here are serialized, and one
+    that still meets a foreign thread's parse is tried once more.
+    """
+    with _PARSE_LOCK:
+        try:
+            return ast.parse(source)
+        except SystemError:
+            return ast.parse(source)
+
+
 def imported_modules(source: str, module: str, is_package: bool = False) -> list[str]:
     """The dotted names ``source`` (the text of ``module``) may import, parents and submodule candidates included.
 
@@ -83,7 +104,7 @@ def imported_modules(source: str, module: str, is_package: bool = False) -> list
     """
     names: list[str] = []
     package = module if is_package else module.rpartition(".")[0]
-    for node in _import_nodes(ast.parse(source)):
+    for node in _import_nodes(_parse(source)):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 names += _with_parents(alias.name)
