@@ -363,11 +363,6 @@ def _http_invoke(task: Task) -> list[Statement]:
     return statements
 
 
-# https://docs.aws.amazon.com/step-functions/latest/dg/s3-iam.html (optimized S3 integration)
-def _s3_optimized(task: Task) -> list[Statement]:
-    return _sdk_s3(task, task.resource.rsplit(":", 1)[1].split(".")[0])
-
-
 def _activity(task: Task) -> list[Statement]:
     # The workers of an activity call GetActivityTask/SendTask*; the state machine's role needs nothing.
     return []
@@ -534,8 +529,6 @@ CATALOGUE: list[Integration] = [
                 "https://docs.aws.amazon.com/step-functions/latest/dg/bedrock-iam.html"),
     Integration("HTTP Task", r"arn:aws:states:::http:invoke", _http_invoke,
                 "https://docs.aws.amazon.com/step-functions/latest/dg/call-https-apis.html"),
-    Integration("S3 (optimized)", r"arn:aws:states:::s3:(getObject|putObject|listObjectsV2)", _s3_optimized,
-                "https://docs.aws.amazon.com/step-functions/latest/dg/connect-s3.html"),
     Integration("AWS SDK", r"arn:aws:states:::aws-sdk:[a-z0-9]+:[a-zA-Z0-9]+(\.waitForTaskToken)?", _aws_sdk,
                 "https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html"),
     Integration("Activity", r"arn:aws[a-z-]*:states:[^:]+:\d{12}:activity:.+", _activity,
