@@ -94,14 +94,16 @@ def test_the_design_fixes_show_in_the_figures(quick: dict[str, Any]) -> None:
     # Monitored: no register Lambda (the monitor Task writes its row), no read before the claim.
     assert handlers("monitored") == {"monitor_api", "monitor_events"}
     assert handlers("monitored-direct") == {"monitor_events"}
-    assert p["monitored"]["ours"]["dynamodb"]["byAction"] == {"PutItem": 1, "UpdateItem": 1}
+    # PutItem: the start claim (created: true for exactly one caller: 1 write per start) and the monitor's row.
+    assert p["monitored"]["ours"]["dynamodb"]["byAction"] == {"PutItem": 2, "UpdateItem": 1}
     assert p["monitored-direct"]["ratio"]["cost"] <= 1.0  # started as the seed is, it costs no more
     # Pausable: the pause alone is one transition and no step Lambdas.
     lean = p["pausable-lean"]["ours"]
     assert lean["states"] == {"Pause": 1} and lean["transitions"] == 1
     assert handlers("pausable-lean") == {"pausable_api", "pausable_pause", "pausable_async_service", "pausable_resume"}
     assert p["pausable-lean"]["ratio"]["cost"] < 0.5
-    assert p["pausable"]["ours"]["dynamodb"]["byAction"] == {"PutItem": 1, "UpdateItem": 1}  # no read at the start
+    # No read at the start; PutItem: the start claim (1 write per start) and the pause row.
+    assert p["pausable"]["ours"]["dynamodb"]["byAction"] == {"PutItem": 2, "UpdateItem": 1}
     # Composite with Express children: Map + 2 RunChain transitions; the children are 2 Express requests.
     express = p["composite-express"]["ours"]
     assert express["transitions"] == 3 and express["childExecutions"] == 0
