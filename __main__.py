@@ -2,6 +2,8 @@
 
 Exports ``endpoints`` (pattern name -> base URL of its HTTP API) and the state machine ARNs.
 Settings come from the stack config (``Pulumi.<stack>.yaml``, key prefix ``sfn-patterns:``).
+The demo brings its own code like any user of the library: its handlers are ``handlers/demo/`` and its
+workflow files ``workflows/`` (relative to the project folder, where Pulumi runs the program).
 """
 
 import pulumi
@@ -19,6 +21,11 @@ from sfn_patterns import (
 )
 from sfn_patterns.demo.external_service import DemoExternalService
 
+#: The demo's own handler modules and workflow files.
+HANDLERS_DIR = "handlers/demo"
+WORKFLOWS_DIR = "workflows"
+own_code = {"handlers_dir": HANDLERS_DIR, "workflows_dir": WORKFLOWS_DIR}
+
 config = pulumi.Config()
 retention = config.get_int("logRetentionDays") or 14
 # Every component alarms (state machines, Lambdas, dead-letter queues, APIs) to the stack's alarm topic.
@@ -34,10 +41,11 @@ api_settings = {
 }
 
 # Seed 001's chain (reverse, then shout) and seed 000's composite (the chain per item, as child executions).
-chain = Workflow("chain", {"definition_file": "chain.yaml", "log_retention_days": retention, "alarms": alarms})
+chain = Workflow("chain", {"definition_file": "chain.yaml", **own_code, "log_retention_days": retention, "alarms": alarms})
 composite = Workflow(
     "composite",
-    {"definition_file": "composite.yaml", "workflows": {"chain": chain.arn}, "log_retention_days": retention, "alarms": alarms},
+    {"definition_file": "composite.yaml", "workflows_dir": WORKFLOWS_DIR, "workflows": {"chain": chain.arn},
+     "log_retention_days": retention, "alarms": alarms},
 )
 chain_api = IdempotentApi("chain-api", {"state_machine_arn": chain.arn, **api_settings})
 #: What bounds the composite's items (workflows/composite.yaml runs an inline Map over them). History:
@@ -79,8 +87,14 @@ external_service = DemoExternalService(
 pausable_job_seconds = config.get_float("pausableJobSeconds", 2)
 pausable_args: PausableWorkflowArgs = {
     "pause_timeout_seconds": config.get_int("pauseTimeoutSeconds", 3600),
-    "async_service_environment": {"JOB_SECONDS": f"{pausable_job_seconds:g}"},
-    "async_service_timeout": int(pausable_job_seconds) + 30,
+    "handlers_dir": HANDLERS_DIR,
+    "preprocess": {"handler": "pausable_preprocess"},
+    "async_service": {
+        "handler": "pausable_async_service",
+        "environment": {"JOB_SECONDS": f"{pausable_job_seconds:g}"},
+        "timeout": int(pausable_job_seconds) + 30,
+    },
+    "postprocess": {"handler": "pausable_postprocess"},
     **api_settings,
 }
 pausable = PausableWorkflow("pausable", pausable_args)

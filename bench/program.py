@@ -15,7 +15,17 @@ from __future__ import annotations
 
 import statistics
 import time
+from pathlib import Path
 from typing import Any, Callable
+
+#: The demo's own handler modules and workflow files (what ``__main__.py`` passes too).
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CODE = {"handlers_dir": str(ROOT / "handlers" / "demo"), "workflows_dir": str(ROOT / "workflows")}
+DEMO_PAUSABLE_STEPS = {
+    "preprocess": {"handler": "pausable_preprocess"},
+    "async_service": {"handler": "pausable_async_service"},
+    "postprocess": {"handler": "pausable_postprocess"},
+}
 
 
 def build_instances(count: int) -> Callable[[], None]:
@@ -29,14 +39,16 @@ def build_instances(count: int) -> Callable[[], None]:
 
         urls = {}
         for i in range(count):
-            chain = Workflow(f"chain-{i}", {"definition_file": "chain.yaml"})
-            composite = Workflow(f"composite-{i}", {"definition_file": "composite.yaml", "workflows": {"chain": chain.arn}})
+            chain = Workflow(f"chain-{i}", {"definition_file": "chain.yaml", **DEMO_CODE})
+            composite = Workflow(
+                f"composite-{i}", {"definition_file": "composite.yaml", "workflows": {"chain": chain.arn}, **DEMO_CODE}
+            )
             urls[f"chain-{i}"] = IdempotentApi(f"chain-api-{i}", {"state_machine_arn": chain.arn}).url
             urls[f"composite-{i}"] = IdempotentApi(f"composite-api-{i}", {"state_machine_arn": composite.arn}).url
             callback = CallbackWorkflow(f"callback-{i}", {})
             DemoExternalService(f"external-service-{i}", {"topic_arn": callback.topic_arn})
             urls[f"callback-{i}"] = callback.url
-            urls[f"pausable-{i}"] = PausableWorkflow(f"pausable-{i}", {}).url
+            urls[f"pausable-{i}"] = PausableWorkflow(f"pausable-{i}", {"handlers_dir": DEMO_CODE["handlers_dir"], **DEMO_PAUSABLE_STEPS}).url
             urls[f"monitored-{i}"] = MonitoredWorkflow(f"monitored-{i}", {"work_seconds": 30}).url
         StackDashboard("dashboard", {})
         pulumi.export("endpoints", urls)

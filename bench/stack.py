@@ -4,8 +4,8 @@ Run by the benchmark as ``python -m local --program bench/stack.py`` (the projec
 and stack config apply). Variants, exported beside the demo's patterns in ``endpoints`` and
 ``stateMachines``:
 
-- ``pausable-lean``: a :class:`PausableWorkflow` without its optional steps (``preprocess=None``,
-  ``postprocess=None``), otherwise configured as the demo's ``pausable``: the pause alone.
+- ``pausable-lean``: a :class:`PausableWorkflow` without its optional steps (no ``preprocess``
+  nor ``postprocess``), otherwise configured as the demo's ``pausable``: the pause alone.
 - ``composite-express``: the composite with the chain run as a synchronous Express child
   (``workflows/composite_express.yaml`` over the chain deployed as ``EXPRESS``), behind an
   :class:`IdempotentApi` as the demo's composite is.
@@ -20,11 +20,12 @@ from sfn_patterns import IdempotentApi, PausableWorkflow, Workflow
 
 demo = runpy.run_path(str(Path(__file__).resolve().parent.parent / "__main__.py"))
 
-lean = PausableWorkflow("pausable-lean", {**demo["pausable_args"], "preprocess": None, "postprocess": None})
+lean_args = {k: v for k, v in demo["pausable_args"].items() if k not in ("preprocess", "postprocess")}
+lean = PausableWorkflow("pausable-lean", lean_args)
 
-chain_express = Workflow("chain-express", {"definition_file": "chain.yaml", "type": "EXPRESS"})
+chain_express = Workflow("chain-express", {"definition_file": "chain.yaml", **demo["own_code"], "type": "EXPRESS"})
 composite_express = Workflow(
-    "composite-express", {"definition_file": "composite_express.yaml", "workflows": {"chain": chain_express.arn}}
+    "composite-express", {"definition_file": "composite_express.yaml", "workflows_dir": demo["WORKFLOWS_DIR"], "workflows": {"chain": chain_express.arn}}
 )
 composite_express_api = IdempotentApi("composite-express-api", {"state_machine_arn": composite_express.arn})
 

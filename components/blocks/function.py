@@ -9,13 +9,14 @@ role holds exactly the statements it is given plus log and trace writing.
 
 import importlib.util
 from pathlib import Path
-from typing import Mapping, Optional, Required, Sequence, TypedDict
+from typing import Any, Mapping, Optional, Required, Sequence, TypedDict, cast
 
 import pulumi
 import pulumi_aws as aws
 
 from sfn_patterns.blocks import alarms, iam, policy
 from sfn_patterns.blocks.alarms import AlarmSettings
+from sfn_patterns.blocks.args import check_args
 from sfn_patterns.blocks.imports import Source, import_closure
 from sfn_patterns.blocks.messaging import dead_letter_queue
 
@@ -33,8 +34,6 @@ def _package_data_dir(package: str) -> Path:
 HANDLERS_DIR = _package_data_dir("sfn_patterns.lambdas")
 #: Folder of the installed ``sfn_patterns`` package (the contracts a handler imports travel in its archive).
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-#: Folder of the demo stack's own handler modules; it exists only in the repository, not in the package.
-DEMO_HANDLERS_DIR = Path(__file__).resolve().parent.parent.parent / "handlers" / "demo"
 #: The newest Python runtime pulumi-aws 7 accepts.
 RUNTIME = "python3.14"
 ARCHITECTURE = "arm64"
@@ -50,8 +49,12 @@ class HandlerFunctionArgs(TypedDict, total=False):
     """Arguments of :class:`HandlerFunction`."""
 
     handler: Required[str]
-    """Module name in ``handlers_dir`` (``callback_api`` for ``handlers/callback_api.py``); its ``handler`` function is the entry point.
+    """Module name in ``handlers_dir`` (``enrich`` for ``<handlers_dir>/enrich.py``); its ``handler`` function is the entry point.
     A plain value, not an Output: the archive is built from that file when the component is constructed."""
+    handlers_dir: Required[str]
+    """Folder holding the handler module (absolute, or relative to the program's working directory, which
+    is the Pulumi project's folder); the patterns pass their own (:data:`HANDLERS_DIR`). A plain value,
+    not an Output: the archive is built from its files when the component is constructed."""
     statements: Sequence[iam.Statement]
     """IAM statements the function needs (see ``sfn_patterns.blocks.iam`` grants). Default: none."""
     environment: Mapping[str, pulumi.Input[str]]
@@ -67,9 +70,6 @@ class HandlerFunctionArgs(TypedDict, total=False):
     adds a retry policy (2 retries, 1 hour max age) and an encrypted dead-letter queue for
     events that still fail. Default False. A plain value, not an Output: it decides which resources
     the component declares."""
-    handlers_dir: str
-    """Folder holding the handler modules. Default: the patterns' ``handlers/``. A plain value, not an
-    Output: the archive is built from its files when the component is constructed."""
     alarms: AlarmSettings
     """Its alarms (errors, throttles; and its dead-letter queue's depth). Default: the parent component's settings."""
 
@@ -90,12 +90,12 @@ class HandlerFunction(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: HandlerFunctionArgs, opts: Optional[pulumi.ResourceOptions] = None
     ) -> None:
+        check_args(f"HandlerFunction {name!r}", args, HandlerFunctionArgs)
         super().__init__("sfn-patterns:index:HandlerFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         alarm_settings = alarms.settings_for(self, args.get("alarms"), opts)
         module = args["handler"]
-        handlers_dir = Path(args.get("handlers_dir") or HANDLERS_DIR)
-        code = handler_archive(module, handlers_dir)
+        code = handler_archive(module, user_dir(args["handlers_dir"]))
 
         self.log_group: aws.cloudwatch.LogGroup = aws.cloudwatch.LogGroup(
             f"{name}-logs", retention_in_days=args.get("log_retention_days", 14), opts=child
@@ -174,29 +174,127 @@ def handler_placeholder(module: str) -> str:
     return "${" + f"Handler_{module}" + "}"
 
 
+class StepArgs(HandlerSettings, total=False):
+    """One Lambda step of a pattern: give ``handler`` (a module of the component's ``handlers_dir``, whose
+    Lambda the component builds with the settings of this mapping) or ``function_arn`` (an existing Lambda,
+    which the state machine's role may then invoke, and nothing else)."""
+
+    handler: str
+    """Module name in the component's ``handlers_dir`` (``enrich`` for ``<handlers_dir>/enrich.py``); its
+    ``handler`` function is the entry point."""
+    function_arn: pulumi.Input[str]
+    """ARN of an existing Lambda function to run instead of a handler module (the settings do not apply to it)."""
+
+
+def user_dir(path: str) -> Path:
+    """A folder of the user's (handlers, workflows): absolute, or relative to the program's working directory."""
+    return Path(path).expanduser().resolve()
+
+
+def check_module(module: object, handlers_dir: Optional[str], where: str) -> Path:
+    """The folder of handler ``module``, once it is an identifier naming a file of ``handlers_dir``; else ``ValueError``."""
+    if not isinstance(module, str) or not module.isidentifier():
+        raise ValueError(f"{where}: a handler must be a Python module name, got {module!r}")
+    if not handlers_dir:
+        raise ValueError(f"{where}: handler {module!r} needs handlers_dir, the folder of your handler modules")
+    folder = user_dir(handlers_dir)
+    if not (folder / f"{module}.py").is_file():
+        raise ValueError(f"{where}: no handler module {module}.py in handlers_dir {folder}")
+    return folder
+
+
 def handler_functions(
     name: str,
     modules: Sequence[str],
     settings: Mapping[str, HandlerSettings],
     log_retention_days: pulumi.Input[int],
     opts: pulumi.ResourceOptions,
-    handlers_dir: Optional[str] = None,
+    handlers_dir: Optional[str],
 ) -> dict[str, HandlerFunction]:
-    """One :class:`HandlerFunction` per handler module a workflow runs as a Task, named ``<name>-<module>``."""
-    functions: dict[str, HandlerFunction] = {}
-    for module in modules:
-        conf = settings.get(module, {})
-        args: HandlerFunctionArgs = {
-            "handler": module,
-            "environment": conf.get("environment", {}),
-            "statements": conf.get("statements", []),
-            "timeout": conf.get("timeout", 10),
-            "memory_size": conf.get("memory_size", DEFAULT_MEMORY_MB),
-            "log_retention_days": log_retention_days,
-        }
-        args["handlers_dir"] = handlers_dir or str(DEMO_HANDLERS_DIR)
-        functions[module] = HandlerFunction(f"{name}-{module.replace('_', '-')}", args, opts=opts)
-    return functions
+    """One :class:`HandlerFunction` per handler module of ``handlers_dir`` a workflow runs, named ``<name>-<module>``."""
+    unused = sorted(set(settings) - set(modules))
+    if unused:
+        raise ValueError(f"{name!r}: settings for handler(s) {unused} that no state runs (handlers: {list(modules)})")
+    return {
+        module: _handler_function(f"{name}-{module.replace('_', '-')}", module, settings.get(module, {}),
+                                  handlers_dir, log_retention_days, opts, f"{name!r}")
+        for module in modules
+    }
+
+
+def _handler_function(
+    name: str,
+    module: str,
+    settings: HandlerSettings,
+    handlers_dir: Optional[str],
+    log_retention_days: pulumi.Input[int],
+    opts: pulumi.ResourceOptions,
+    where: str,
+    default_timeout: int = 10,
+    extra: Optional[HandlerFunctionArgs] = None,
+) -> HandlerFunction:
+    folder = check_module(module, handlers_dir, where)
+    extra = extra or {}
+    args: HandlerFunctionArgs = {
+        **extra,
+        "handler": module,
+        "handlers_dir": str(folder),
+        "environment": {**settings.get("environment", {}), **extra.get("environment", {})},
+        "statements": [*settings.get("statements", []), *extra.get("statements", [])],
+        "timeout": settings.get("timeout", default_timeout),
+        "memory_size": settings.get("memory_size", DEFAULT_MEMORY_MB),
+        "log_retention_days": log_retention_days,
+    }
+    return HandlerFunction(name, args, opts=opts)
+
+
+def check_step(step: StepArgs, handlers_dir: Optional[str], where: str) -> str:
+    """Which kind of step ``step`` is (``"handler"`` or ``"function_arn"``), once it is a valid one; else ``ValueError``.
+
+    Components check their steps before they create any resource, so a bad step stops the program at once.
+    """
+    if not isinstance(step, Mapping):
+        raise ValueError(f"{where}: a step is a mapping with handler or function_arn, got {step!r}")
+    given = [key for key in ("handler", "function_arn") if step.get(key) is not None]
+    if len(given) != 1:
+        raise ValueError(f"{where}: give exactly one of handler, function_arn; got {given or 'neither'}")
+    if given[0] == "function_arn":
+        settings = sorted(set(step) - {"function_arn"})
+        if settings:
+            raise ValueError(f"{where}: {settings} apply to a handler step only, not to an existing function_arn")
+    else:
+        check_module(step["handler"], handlers_dir, where)
+    return given[0]
+
+
+def step_function(
+    name: str,
+    step: StepArgs,
+    handlers_dir: Optional[str],
+    log_retention_days: pulumi.Input[int],
+    opts: pulumi.ResourceOptions,
+    where: str,
+    default_timeout: int = 10,
+    extra: Optional[HandlerFunctionArgs] = None,
+) -> tuple[Optional[HandlerFunction], pulumi.Input[str]]:
+    """The Lambda of one :class:`StepArgs` and the ARN its Task invokes.
+
+    A ``handler`` step gets a :class:`HandlerFunction` named ``name`` (from ``handlers_dir``, with the
+    step's settings; ``extra`` adds the component's own environment, statements or async settings);
+    a ``function_arn`` step gets none (``(None, arn)``). ``where`` names the step in errors
+    (``"CallbackWorkflow 'orders': before[0]"``).
+    """
+    if check_step(step, handlers_dir, where) == "function_arn":
+        return None, step["function_arn"]
+    function = _handler_function(
+        name, step["handler"], step, handlers_dir, log_retention_days, opts, where, default_timeout, extra
+    )
+    return function, function.arn
+
+
+def pattern_function(name: str, args: Mapping[str, Any], opts: Optional[pulumi.ResourceOptions] = None) -> HandlerFunction:
+    """A :class:`HandlerFunction` of one of the patterns' own handlers (:data:`HANDLERS_DIR`, shipped in the package)."""
+    return HandlerFunction(name, cast(HandlerFunctionArgs, {**args, "handlers_dir": str(HANDLERS_DIR)}), opts=opts)
 
 
 def handler_substitutions(functions: Mapping[str, HandlerFunction]) -> dict[str, pulumi.Output[str]]:

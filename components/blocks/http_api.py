@@ -15,7 +15,8 @@ import pulumi_aws as aws
 
 from sfn_patterns.blocks import alarms, policy
 from sfn_patterns.blocks.alarms import DEFAULT_STAGE, AlarmSettings
-from sfn_patterns.blocks.function import HandlerFunction, HandlerFunctionArgs
+from sfn_patterns.blocks.args import check_args
+from sfn_patterns.blocks.function import HandlerFunction, pattern_function
 
 #: Memory of the handlers behind an HTTP API: a caller waits on their cold start, and Lambda's CPU
 #: share grows with memory (boto3's import takes about half as long at 256 MB as at 128 MB).
@@ -91,9 +92,9 @@ def api_args(routes: Sequence[RouteArgs], args: Mapping[str, Any]) -> HttpApiArg
     }
 
 
-def api_function(name: str, args: HandlerFunctionArgs, opts: Optional[pulumi.ResourceOptions] = None) -> HandlerFunction:
-    """The handler Lambda behind a pattern's HTTP API: a :class:`HandlerFunction` at :data:`API_MEMORY_MB`."""
-    return HandlerFunction(name, {"memory_size": API_MEMORY_MB, **args}, opts=opts)
+def api_function(name: str, args: Mapping[str, Any], opts: Optional[pulumi.ResourceOptions] = None) -> HandlerFunction:
+    """The handler Lambda behind a pattern's HTTP API: one of the patterns' own handlers at :data:`API_MEMORY_MB`."""
+    return pattern_function(name, {"memory_size": API_MEMORY_MB, **args}, opts=opts)
 
 
 def function_routes(
@@ -149,6 +150,7 @@ class HttpApi(pulumi.ComponentResource):
     """Base URL of the API (its ``$default`` stage), without a trailing slash."""
 
     def __init__(self, name: str, args: HttpApiArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        check_args(f"HttpApi {name!r}", args, HttpApiArgs)
         super().__init__("sfn-patterns:index:HttpApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         alarm_settings = alarms.settings_for(self, args.get("alarms"), opts)

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from sfn_patterns.blocks import alarms, iam, integrations, policy
 from sfn_patterns.blocks.alarms import AlarmSettings
 from sfn_patterns.contracts.common import AWS_UNAVAILABLE_ERROR, ENV_RESERVED_ERROR_NAMES
+from sfn_patterns.blocks.args import check_args
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
@@ -132,6 +133,7 @@ class StateMachine(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: StateMachineArgs, opts: Optional[pulumi.ResourceOptions] = None
     ) -> None:
+        check_args(f"StateMachine {name!r}", args, StateMachineArgs)
         log_level = args.get("log_level", "ALL")
         if log_level not in LOG_LEVELS:
             raise ValueError(f"state machine {name!r}: log_level must be one of {list(LOG_LEVELS)}, got {log_level!r}")

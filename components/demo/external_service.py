@@ -7,6 +7,7 @@ a dead-letter queue, and the subscription a redrive policy to its own encrypted 
 (for deliveries SNS itself cannot make).
 """
 
+from pathlib import Path
 from typing import Optional, TypedDict
 
 import pulumi
@@ -14,8 +15,13 @@ import pulumi_aws as aws
 
 from sfn_patterns.blocks import alarms
 from sfn_patterns.blocks.alarms import AlarmSettings
-from sfn_patterns.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
+from sfn_patterns.blocks.args import check_args
+from sfn_patterns.blocks.function import HandlerFunction
 from sfn_patterns.blocks.messaging import subscribe_lambda
+
+
+#: The demo's own handler modules (in the repository only, never in the package).
+DEMO_HANDLERS_DIR = Path(__file__).resolve().parents[2] / "handlers" / "demo"
 
 
 class DemoExternalServiceArgs(TypedDict, total=False):
@@ -36,6 +42,7 @@ class DemoExternalService(pulumi.ComponentResource):
     subscription: aws.sns.TopicSubscription
 
     def __init__(self, name: str, args: DemoExternalServiceArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        check_args(f"DemoExternalService {name!r}", args, DemoExternalServiceArgs)
         super().__init__("sfn-patterns:index:DemoExternalService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         alarms.settings_for(self, args.get("alarms"), opts)

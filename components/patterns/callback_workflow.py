@@ -10,8 +10,9 @@ proving with the secret in an ``X-Task-Secret`` header that it was handed the ta
 The raw token never leaves AWS. A callback that never comes ends the execution at the wait's
 timeout or heartbeat, through a Catch, with the error ``CallbackTimedOut``.
 
-Optional handler modules run as Lambda Task states before the wait (their output is the input the
-external party gets) and after it (they get the callback's output).
+Optional steps run as Lambda Task states before the wait (their output is the input the external
+party gets) and after it (they get the callback's output): each a handler module of the user's
+``handlers_dir``, or an existing Lambda by ARN.
 """
 
 from typing import Any, Callable, Mapping, Optional, Sequence
@@ -20,12 +21,14 @@ import pulumi
 import pulumi_aws as aws
 
 from sfn_patterns.blocks import alarms, iam, policy
+from sfn_patterns.blocks.args import check_args
 from sfn_patterns.blocks.function import (
     HandlerFunction,
-    HandlerSettings,
-    handler_functions,
+    StepArgs,
+    check_step,
     handler_placeholder,
-    handler_substitutions,
+    pattern_function,
+    step_function,
 )
 from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api, operations_routes
 from sfn_patterns.blocks.messaging import secure_table, secure_topic
@@ -64,14 +67,17 @@ class CallbackWorkflowArgs(ApiArgs, LoggingArgs, total=False):
     heartbeat_seconds: Optional[int]
     """Seconds without a heartbeat or completion before the wait is given up (must be below the timeout); 0 or None: no heartbeat. Default 300.
     A plain value, not an Output: it is written into the state machine definition when the component is constructed."""
-    before: Sequence[str]
-    """Handler modules (in ``handlers/``) run, in order, as Lambda Task states before the wait. Default: none.
-    A plain list: each module becomes a state of the definition when the component is constructed."""
-    after: Sequence[str]
-    """Handler modules run, in order, after the callback, on its output. Default: none.
-    A plain list: each module becomes a state of the definition when the component is constructed."""
-    handlers: Mapping[str, HandlerSettings]
-    """Settings of the ``before``/``after`` handlers' Lambdas, by module name. Default: none."""
+    before: Sequence[StepArgs]
+    """Steps run, in order, as Lambda Task states before the wait; the last one's output is the task's
+    ``input``. A handler step's state is named after its module, a ``function_arn`` step's ``Before<n>``.
+    Default: none. A plain list: each step becomes a state of the definition when the component is constructed."""
+    after: Sequence[StepArgs]
+    """Steps run, in order, after the callback, on its output (states named after the module, or ``After<n>``).
+    Default: none. A plain list: each step becomes a state of the definition when the component is constructed."""
+    handlers_dir: str
+    """Folder of your handler modules, which the ``before``/``after`` handler steps name (absolute, or
+    relative to the program's working directory). Required when a step names a handler. A plain value,
+    not an Output: the archives are built from its files when the component is constructed."""
 
 
 class CallbackWorkflow(pulumi.ComponentResource):
@@ -90,13 +96,20 @@ class CallbackWorkflow(pulumi.ComponentResource):
     """ARN of the Standard state machine; executions are named by task id."""
 
     def __init__(self, name: str, args: CallbackWorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        check_args(f"CallbackWorkflow {name!r}", args, CallbackWorkflowArgs)
         super().__init__("sfn-patterns:index:CallbackWorkflow", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         alarms.settings_for(self, args.get("alarms"), opts)
         timeout, heartbeat = check_timeouts(
             args.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS), args.get("heartbeat_seconds", DEFAULT_HEARTBEAT_SECONDS)
         )
-        before, after = list(args.get("before", [])), list(args.get("after", []))
+        steps = {kind: list(args.get(kind, [])) for kind in ("before", "after")}
+        for kind, kind_steps in steps.items():
+            for index, step in enumerate(kind_steps):
+                check_step(step, args.get("handlers_dir"), f"CallbackWorkflow {name!r}: {kind}[{index}]")
+        before, after = (step_state_names(kind, steps[kind]) for kind in ("before", "after"))
+        # Refuse duplicate or reserved state names before anything is built.
+        definition = callback_definition(timeout, heartbeat, before, after)
         retention = args.get("log_retention_days", 14)
 
         # The token table (TTL = the wait's deadline) and the channel to the external party.
@@ -108,7 +121,7 @@ class CallbackWorkflow(pulumi.ComponentResource):
         api_url: pulumi.Output[str]
         resolve_api_url: Callable[[pulumi.Output[str]], None]
         api_url, resolve_api_url = pulumi.deferred_output()
-        self.register_function: HandlerFunction = HandlerFunction(
+        self.register_function: HandlerFunction = pattern_function(
             f"{name}-register",
             {
                 "handler": "callback_register",
@@ -124,15 +137,22 @@ class CallbackWorkflow(pulumi.ComponentResource):
             opts=child,
         )
 
-        # Optional work before and after the wait, one Lambda per handler module.
-        self.step_functions: dict[str, HandlerFunction] = handler_functions(name, before + after, args.get("handlers", {}), retention, child)
-
+        # Optional work before and after the wait: a Lambda per handler step, or an existing function.
+        self.step_functions: dict[str, HandlerFunction] = {}
         substitutions: dict[str, pulumi.Input[str]] = {"RegisterFunction": self.register_function.arn}
-        substitutions.update(handler_substitutions(self.step_functions))
+        for kind, states in (("before", before), ("after", after)):
+            for index, (state, step) in enumerate(zip(states, steps[kind])):
+                function, arn = step_function(
+                    f"{name}-{state.replace('_', '-').lower()}", step, args.get("handlers_dir"), retention, child,
+                    f"CallbackWorkflow {name!r}: {kind}[{index}]",
+                )
+                if function is not None:
+                    self.step_functions[state] = function
+                substitutions[handler_placeholder(state)[2:-1]] = arn
         self.state_machine: StateMachine = StateMachine(
             name,
             {
-                "definition": callback_definition(timeout, heartbeat, before, after),
+                "definition": definition,
                 "substitutions": substitutions,
                 "log_retention_days": retention,
                 **logging_settings(args),
@@ -195,6 +215,14 @@ class CallbackWorkflow(pulumi.ComponentResource):
         )
 
 
+def step_state_names(kind: str, steps: Sequence[StepArgs]) -> list[str]:
+    """The state name of each ``before``/``after`` step: its handler module, or ``Before<n>``/``After<n>``."""
+    return [
+        step["handler"] if isinstance(step, Mapping) and step.get("handler") is not None else f"{kind.capitalize()}{index + 1}"
+        for index, step in enumerate(steps)
+    ]
+
+
 def check_timeouts(timeout_seconds: Any, heartbeat_seconds: Any) -> tuple[int, Optional[int]]:
     """The wait's (timeout, heartbeat) when Step Functions accepts them; otherwise ``ValueError``.
 
@@ -219,7 +247,7 @@ def callback_definition(
     """
     names = list(before) + list(after)
     for module in names:
-        if not module.isidentifier():
+        if not isinstance(module, str) or not module.isidentifier():
             raise ValueError(f"handler module names must be Python identifiers, got {module!r}")
     if len(set(names)) != len(names) or _RESERVED_STATES & set(names):
         raise ValueError(f"before/after handlers must be distinct and not named {sorted(_RESERVED_STATES)}: {names}")

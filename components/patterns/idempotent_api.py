@@ -22,6 +22,7 @@ from typing import Optional, Required, TypedDict
 import pulumi
 
 from sfn_patterns.blocks import alarms, iam
+from sfn_patterns.blocks.args import check_args
 from sfn_patterns.blocks.function import HandlerFunction
 from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api, operations_routes
 from sfn_patterns.blocks.messaging import secure_table
@@ -83,6 +84,7 @@ class IdempotentApi(pulumi.ComponentResource):
     """Base URL of the HTTP API (``POST {url}/workflow``, ``GET {url}/workflow/{name}``)."""
 
     def __init__(self, name: str, args: IdempotentApiArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        check_args(f"IdempotentApi {name!r}", args, IdempotentApiArgs)
         state_machine_arn = args["state_machine_arn"]
         machine_type = known_type(state_machine_arn) or args.get("state_machine_type", "STANDARD")
         if machine_type != "STANDARD":

@@ -7,7 +7,8 @@ The state machine is one Parallel state with two branches:
   second live execution with the same key fails at once with ``DuplicateWorkflowKey``; the row
   expires with the monitor's timeout) and waits.
   No event within the monitor timeout ends it, through a Catch, with ``MonitorTimedOut``.
-- the work (a Wait by default, or states from a YAML file, or a handler module), then a direct
+- the work (a Wait by default, or states from the user's YAML file, or one Lambda step: a handler
+  module of the user's ``handlers_dir`` or an existing Lambda by ARN), then a direct
   ``events:putEvents`` Task that emits ``StopWorkflowMonitoring`` for the key on the bus.
 
 Two rules on the bus send ``StopWorkflowMonitoring`` and ``WorkflowError`` events to the
@@ -23,19 +24,22 @@ EventBridge rights. Its building blocks alarm (``alarms`` arg) to the stack's al
 
 import copy
 import json
-from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
 
 from sfn_patterns.blocks import alarms, iam
+from sfn_patterns.blocks.args import check_args
 from sfn_patterns.blocks.function import (
     HandlerFunction,
     HandlerSettings,
+    StepArgs,
+    check_step,
     handler_functions,
-    handler_placeholder,
     handler_substitutions,
+    pattern_function,
+    step_function,
 )
 from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api, operations_routes
 from sfn_patterns.blocks.messaging import dead_letter_queue, secure_table
@@ -61,7 +65,7 @@ from sfn_patterns.contracts.monitored import (
     KEY,
     TIMED_OUT_ERROR,
 )
-from sfn_patterns.patterns.workflow import WORKFLOWS_DIR, WorkflowDefinitionError, load_definition
+from sfn_patterns.patterns.workflow import WorkflowDefinitionError, definition_path, load_definition
 
 # The defaults of the monitor timeout and the events, the error names and the names the Lambdas
 # read are the contract's (``sfn_patterns.contracts.monitored``); the timeout rule and the token
@@ -75,6 +79,8 @@ PARALLEL_STATE = "MonitoredWork"
 MONITOR_STATE = "Monitor"
 TIMED_OUT_STATE = TIMED_OUT_ERROR
 WORK_STATE = "Work"
+#: Placeholder of the ARN of the ``work_step`` Lambda.
+WORK_PLACEHOLDER = "WorkFunction"
 STOP_STATE = "StopWorkflowMonitoring"
 #: The Fail state (and error) of a second live execution under the same key.
 DUPLICATE_ERROR = DUPLICATE_KEY_ERROR
@@ -86,7 +92,7 @@ TARGET_MAX_EVENT_AGE_SECONDS = 3600
 
 
 class MonitoredWorkflowArgs(ApiArgs, LoggingArgs, total=False):
-    """Arguments of :class:`MonitoredWorkflow`. Give at most one of ``work_seconds``, ``work_definition_file``, ``work_handler``.
+    """Arguments of :class:`MonitoredWorkflow`. Give at most one of ``work_seconds``, ``work_definition_file``, ``work_step``.
 
     ``authorization_type`` covers every route: ``POST /monitored``, ``GET /monitored/{workflowkey}``,
     ``POST /monitored/{workflowkey}/events`` and the operations routes (``GET /monitored``,
@@ -97,14 +103,23 @@ class MonitoredWorkflowArgs(ApiArgs, LoggingArgs, total=False):
     """The work is a Wait of this many seconds (the demo). Default 10 when no other work is given.
     A plain value, not an Output: it is written into the state machine definition when the component is constructed."""
     work_definition_file: str
-    """The work is the states of this YAML/JSON file (``StartAt`` + ``States``, absolute or relative to
-    ``workflows/``; ``handler:<module>`` resources become Lambdas). Its ending states go on to the stop event.
+    """The work is the states of your YAML/JSON file (``StartAt`` + ``States``; absolute, or relative to
+    ``workflows_dir`` or else to the program's working directory; its ``handler:<module>`` Tasks become
+    Lambdas of ``handlers_dir``). Its ending states go on to the stop event.
     A plain value, not an Output: it is written into the state machine definition when the component is constructed."""
-    work_handler: str
-    """The work is one Lambda Task running this handler module (``handlers/<module>.py``).
+    work_step: StepArgs
+    """The work is one Lambda Task: a handler module of ``handlers_dir`` (with its settings) or an existing
+    Lambda by ``function_arn``. It gets the execution input ``{"workflowkey", "input"}``.
     A plain value, not an Output: it is written into the state machine definition when the component is constructed."""
     work_handlers: Mapping[str, HandlerSettings]
-    """Settings (environment, statements, timeout) of the work's handler Lambdas, by module name. Default: none."""
+    """Settings (environment, statements, timeout) of the Lambdas of the work file's handlers, by module name. Default: none."""
+    handlers_dir: str
+    """Folder of your handler modules (absolute, or relative to the program's working directory). Required
+    when the work names a handler. A plain value, not an Output: the archives are built from its files
+    when the component is constructed."""
+    workflows_dir: str
+    """Folder of your workflow files, against which a relative ``work_definition_file`` is read. Default: the
+    program's working directory. A plain value, not an Output."""
     monitor_timeout_seconds: int
     """Seconds the monitor waits for a stop or error event before the execution fails with
     ``MonitorTimedOut``; also the token row's TTL. Default 3600.
@@ -143,6 +158,7 @@ class MonitoredWorkflow(pulumi.ComponentResource):
     """ARN of the SNS topic every alarm of the component notifies (the stack's alarm topic unless ``alarms.topic_arn``)."""
 
     def __init__(self, name: str, args: MonitoredWorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        check_args(f"MonitoredWorkflow {name!r}", args, MonitoredWorkflowArgs)
         super().__init__("sfn-patterns:index:MonitoredWorkflow", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         alarm_settings = alarms.settings_for(self, args.get("alarms"), opts)
@@ -153,6 +169,11 @@ class MonitoredWorkflow(pulumi.ComponentResource):
         error_type = args.get("error_detail_type", DEFAULT_ERROR_DETAIL_TYPE)
         if stop_type == error_type:
             raise ValueError(f"stop_detail_type and error_detail_type must differ, both are {stop_type!r}")
+
+        work, modules = work_branch(args)
+        handlers_dir = args.get("handlers_dir")
+        if args.get("work_step") is not None:
+            check_step(args["work_step"], handlers_dir, f"MonitoredWorkflow {name!r}: work_step")
 
         # The bus (the component's own, or one passed in) and the token table (TTL = the monitor's deadline).
         if args.get("event_bus_arn") is not None:
@@ -165,13 +186,20 @@ class MonitoredWorkflow(pulumi.ComponentResource):
         self.table: aws.dynamodb.Table = secure_table(f"{name}-tokens", child, hash_key=common.ROW_KEY, ttl_attribute=common.ROW_EXPIRES_AT)
 
         # The work and the state machine.
-        work, modules = work_branch(args)
-        self.work_functions: dict[str, HandlerFunction] = handler_functions(name, modules, args.get("work_handlers", {}), retention, child)
+        self.work_functions: dict[str, HandlerFunction] = handler_functions(
+            name, modules, args.get("work_handlers", {}), retention, child, handlers_dir
+        )
         substitutions: dict[str, pulumi.Input[str]] = {
             "TokenTableArn": self.table.arn,
             "EventBusArn": self.event_bus_arn,
         }
         substitutions.update(handler_substitutions(self.work_functions))
+        if args.get("work_step") is not None:
+            function, substitutions[WORK_PLACEHOLDER] = step_function(
+                f"{name}-work", args["work_step"], handlers_dir, retention, child, f"MonitoredWorkflow {name!r}: work_step"
+            )
+            if function is not None:
+                self.work_functions[WORK_STATE] = function
         self.state_machine: StateMachine = StateMachine(
             name,
             {
@@ -185,7 +213,7 @@ class MonitoredWorkflow(pulumi.ComponentResource):
         sm_arn = self.state_machine.arn
 
         # The rules' target: completes the monitor of an event's key.
-        self.events_function: HandlerFunction = HandlerFunction(
+        self.events_function: HandlerFunction = pattern_function(
             f"{name}-events",
             {
                 "handler": "monitor_events",
@@ -305,25 +333,17 @@ def event_pattern(source: str, detail_type: str) -> dict[str, Any]:
 
 def work_branch(args: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The work branch (``StartAt`` + ``States``, ending states not yet wired) and the handler modules it runs."""
-    given = [k for k in ("work_seconds", "work_definition_file", "work_handler") if args.get(k) is not None]
+    given = [k for k in ("work_seconds", "work_definition_file", "work_step") if args.get(k) is not None]
     if len(given) > 1:
-        raise ValueError(f"give at most one of work_seconds, work_definition_file, work_handler; got {given}")
-    if args.get("work_handler") is not None:
-        module = args["work_handler"]
-        if not isinstance(module, str) or not module.isidentifier():
-            raise ValueError(f"work_handler must be a handler module name, got {module!r}")
-        task = {
-            "Type": "Task",
-            "Resource": handler_placeholder(module),
-            "Retry": [lambda_retry()],
-            "End": True,
-        }
-        return {"StartAt": WORK_STATE, "States": {WORK_STATE: task}}, [module]
+        raise ValueError(f"give at most one of work_seconds, work_definition_file, work_step; got {given}")
+    if args.get("work_step") is not None:
+        task = {"Type": "Task", "Resource": "${" + WORK_PLACEHOLDER + "}", "Retry": [lambda_retry()], "End": True}
+        return {"StartAt": WORK_STATE, "States": {WORK_STATE: task}}, []
     if args.get("work_definition_file") is not None:
-        path = Path(args["work_definition_file"])
-        document, modules, refs = load_definition(path if path.is_absolute() else WORKFLOWS_DIR / path)
+        path = definition_path(args["work_definition_file"], args.get("workflows_dir"))
+        document, modules, refs = load_definition(path, args.get("handlers_dir"))
         if refs:
-            raise WorkflowDefinitionError(f"{path.name}: workflow: references are not supported in monitored work")
+            raise WorkflowDefinitionError(f"{path.name}: {sorted(refs)}: workflow:/function: references are not supported in monitored work")
         return document, modules
     seconds, _ = common.check_timeouts(args.get("work_seconds", DEFAULT_WORK_SECONDS), timeout_field="work_seconds", minimum=0)
     return {"StartAt": WORK_STATE, "States": {WORK_STATE: {"Type": "Wait", "Seconds": seconds, "End": True}}}, []

@@ -7,8 +7,9 @@ The state machine has three states on the happy path (as seed 004) and one Fail 
 ``lambda:invoke.waitForTaskToken`` task on the pause Lambda, result to ``$.result``) ->
 ``Postprocess`` (a handler Lambda; its result is the execution's output). ``Pause`` has
 ``TimeoutSeconds``; a timeout is caught into ``PauseTimedOut`` (a Fail state with that error).
-Either step can be left out (``preprocess=None`` / ``postprocess=None``): a job with neither is
-one state transition instead of three.
+Both steps are optional (no preprocessing or post-processing state unless given): a job with
+neither is one state transition instead of three. Each step, like the async service (required), is
+a handler module of the user's ``handlers_dir`` or an existing Lambda by ARN.
 
 The pause Lambda validates the manual flag (``InvalidManualFlag`` fails the execution), stores the
 task token in the pause table under the job id (the execution name) and, unless the job is manual,
@@ -19,13 +20,14 @@ anyone allowed to publish) answers on the resume topic with ``{"jobId", "status"
 publishes resumes for people.
 """
 
-from typing import Any, Mapping, Optional
+from typing import Any, Optional, Required
 
 import pulumi
 import pulumi_aws as aws
 
 from sfn_patterns.blocks import alarms, iam
-from sfn_patterns.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction, HandlerFunctionArgs
+from sfn_patterns.blocks.args import ArgsError, check_args
+from sfn_patterns.blocks.function import HandlerFunction, StepArgs, check_step, pattern_function, step_function
 from sfn_patterns.blocks.http_api import ApiArgs, HttpApi, api_function, function_api, operations_routes
 from sfn_patterns.blocks.messaging import secure_table, secure_topic, subscribe_lambda
 from sfn_patterns.blocks.state_machine import (
@@ -52,26 +54,27 @@ class PausableWorkflowArgs(ApiArgs, LoggingArgs, total=False):
     ``POST /jobs/{jobId}/redrive``).
     """
 
-    preprocess: Optional[str]
-    """Handler module of the preprocessing step (gets the execution input). Default: the demo
-    ``pausable_preprocess``. ``None``: no preprocessing state (nor its Lambda); the async service
-    gets the job's ``input``. Each step is a billed state transition ($25 per million executions).
+    async_service: Required[StepArgs]
+    """The async service that does the long job: a handler module of ``handlers_dir`` (the component
+    builds its Lambda, sets ``RESUME_TOPIC_ARN`` in its environment and lets it publish there; timeout
+    default 60 s) or an existing Lambda by ``function_arn`` (which must publish to the output
+    ``resume_topic_arn`` itself). It is invoked asynchronously with ``{"jobId", "input"}`` and answers
+    with ``{"jobId", "status", "output" | "error", "cause"}`` on the resume topic (it may also hand the
+    job id on to an outside service that publishes later).
+    A plain value, not an Output: a handler's archive is built from its module when the component is constructed."""
+    preprocess: StepArgs
+    """The preprocessing step (gets the execution input; its result goes to ``$.preprocessed``). Default:
+    none, no state nor Lambda, and the async service gets the job's ``input``. Each step is a billed state
+    transition ($25 per million executions).
     A plain value, not an Output: it is written into the state machine definition when the component is constructed."""
-    postprocess: Optional[str]
-    """Handler module of the post-processing step (gets the state after the pause). Default: the demo
-    ``pausable_postprocess``. ``None``: no post-processing state (nor its Lambda); the execution's
-    output is the resume's ``output``.
+    postprocess: StepArgs
+    """The post-processing step (gets the state after the pause, the resume's output at ``$.result``); its
+    result is the execution's output. Default: none, and the execution's output is the resume's ``output``.
     A plain value, not an Output: it is written into the state machine definition when the component is constructed."""
-    async_service: str
-    """Handler module of the async service that does the long job: invoked asynchronously with
-    ``{"jobId", "input"}``, it must publish the resume message to ``RESUME_TOPIC_ARN`` (it may
-    also hand the job id on to an outside service that publishes later). Default: the demo
-    ``pausable_async_service`` (seed 004's).
-    A plain value, not an Output: the Lambda's archive is built from that module when the component is constructed."""
-    async_service_environment: Mapping[str, pulumi.Input[str]]
-    """Extra environment of the async service Lambda (``RESUME_TOPIC_ARN`` is always set). Default: none."""
-    async_service_timeout: pulumi.Input[int]
-    """Seconds the async service Lambda may run. Default 60."""
+    handlers_dir: str
+    """Folder of your handler modules, which handler steps name (absolute, or relative to the program's
+    working directory). Required when a step names a handler. A plain value, not an Output: the archives
+    are built from its files when the component is constructed."""
     pause_timeout_seconds: int
     """Seconds a job may stay paused before the execution fails with ``PauseTimedOut``; the pause
     table's rows expire with it. Default 86400 (a day); at most a year.
@@ -143,6 +146,7 @@ class PausableWorkflow(pulumi.ComponentResource):
     """ARN of the Standard state machine; executions are named by job id."""
 
     def __init__(self, name: str, args: PausableWorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        check_args(f"PausableWorkflow {name!r}", args, PausableWorkflowArgs)
         super().__init__("sfn-patterns:index:PausableWorkflow", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         alarms.settings_for(self, args.get("alarms"), opts)
@@ -154,34 +158,38 @@ class PausableWorkflow(pulumi.ComponentResource):
         except ValueError as error:
             raise ValueError(f"PausableWorkflow {name!r}: {error}") from error
 
+        if args.get("async_service") is None:
+            raise ArgsError(f"PausableWorkflow {name!r}: async_service is required (a handler or a function_arn)")
+        for key in ("async_service", "preprocess", "postprocess"):
+            if args.get(key) is not None:
+                check_step(args[key], args.get("handlers_dir"), f"PausableWorkflow {name!r}: {key}")  # type: ignore[literal-required]
+
         # Storage and messaging: the pause table (token per job id, expiring with the pause) and the resume topic.
         table = secure_table(f"{name}-pauses", child, hash_key=common.ROW_KEY, ttl_attribute=common.ROW_EXPIRES_AT)
         topic = secure_topic(f"{name}-resume", child)
 
-        def function(suffix: str, settings: HandlerFunctionArgs) -> HandlerFunction:
-            return HandlerFunction(f"{name}-{suffix}", {"log_retention_days": retention, **settings}, opts=child)
+        def function(suffix: str, settings: dict[str, Any]) -> HandlerFunction:
+            return pattern_function(f"{name}-{suffix}", {"log_retention_days": retention, **settings}, opts=child)
 
-        # The steps and the async service.
-        async_service = function(
-            "async-service",
-            {
-                "handler": args.get("async_service", "pausable_async_service"),
-                "handlers_dir": str(DEMO_HANDLERS_DIR),
-                "environment": {**args.get("async_service_environment", {}), pausable.ENV_RESUME_TOPIC_ARN: topic.arn},
-                "statements": iam.grant_publish(topic.arn),
-                "timeout": args.get("async_service_timeout", 60),
-                "async_invocation": True,
-            },
-        )
-        # The optional steps: a handler module each, or None for no state at all.
-        steps = {
-            step: function(step, {"handler": module, "handlers_dir": str(DEMO_HANDLERS_DIR)})
-            for step, module in (
-                ("preprocess", args.get("preprocess", "pausable_preprocess")),
-                ("postprocess", args.get("postprocess", "pausable_postprocess")),
+        def step(key: str, **extra: Any) -> tuple[Optional[HandlerFunction], pulumi.Input[str]]:
+            return step_function(
+                f"{name}-{key.replace('_', '-')}", args[key], args.get("handlers_dir"), retention, child,  # type: ignore[literal-required]
+                f"PausableWorkflow {name!r}: {key}", default_timeout=60, extra=extra,  # type: ignore[arg-type]
             )
-            if module is not None
-        }
+
+        # The async service (a handler gets the resume topic and the rights to publish on it), and the
+        # optional steps (absent: no state at all).
+        async_service, async_service_arn = step(
+            "async_service",
+            environment={pausable.ENV_RESUME_TOPIC_ARN: topic.arn},
+            statements=iam.grant_publish(topic.arn),
+            async_invocation=True,
+        )
+        built = {"async_service": async_service}
+        steps: dict[str, pulumi.Input[str]] = {}
+        for key in ("preprocess", "postprocess"):
+            if args.get(key) is not None:
+                built[key], steps[key] = step(key)
         pause = function(
             "pause",
             {
@@ -189,10 +197,10 @@ class PausableWorkflow(pulumi.ComponentResource):
                 "environment": {
                     pausable.ENV_TABLE_NAME: table.name,
                     pausable.ENV_PAUSE_TIMEOUT_SECONDS: str(timeout),
-                    pausable.ENV_ASYNC_SERVICE_ARN: async_service.arn,
+                    pausable.ENV_ASYNC_SERVICE_ARN: async_service_arn,
                 },
                 # register() is a conditional PutItem; nothing else touches the table.
-                "statements": [iam.statement(["dynamodb:PutItem"], [table.arn])] + iam.grant_invoke(async_service.arn),
+                "statements": [iam.statement(["dynamodb:PutItem"], [table.arn])] + iam.grant_invoke(async_service_arn),
             },
         )
 
@@ -201,7 +209,7 @@ class PausableWorkflow(pulumi.ComponentResource):
             f"{name}-workflow",
             {
                 "definition": pausable_definition(timeout, "preprocess" in steps, "postprocess" in steps),
-                "substitutions": {"Pause": pause.arn, **{step.capitalize(): fn.arn for step, fn in steps.items()}},
+                "substitutions": {"Pause": pause.arn, **{key.capitalize(): arn for key, arn in steps.items()}},
                 "log_retention_days": retention,
                 **logging_settings(args),
             },
@@ -258,10 +266,10 @@ class PausableWorkflow(pulumi.ComponentResource):
         }
         self.http_api: HttpApi = function_api(f"{name}-api", api, routes, args, child)
 
+        # The Lambdas the component built (a step given by function_arn is not among them).
         self.functions: dict[str, HandlerFunction] = {
-            **steps,
+            **{key: fn for key, fn in built.items() if fn is not None},
             "pause": pause,
-            "async_service": async_service,
             "resume": resume,
             "api": api,
         }

@@ -1,10 +1,13 @@
 """``Workflow``: a state machine whose ASL definition lives in a YAML or JSON file (seed 002).
 
+The file and the handlers are the user's: ``definition_file`` is read from ``workflows_dir`` (or the
+program's working directory, the Pulumi project's folder), and nothing inside the library is assumed.
 In the file, a Task's ``Resource`` (or its ``Parameters.FunctionName``) may be written
-``handler:<module>``: the component builds a :class:`HandlerFunction` from ``handlers/<module>.py``
-and puts its ARN there. Any string written ``workflow:<name>`` becomes the ARN of that workflow of
-the stack, passed in ``workflows``. Other ``${Name}`` placeholders are filled from
-``substitutions``. The role then gets exactly what those references need.
+``handler:<module>``: the component builds a :class:`HandlerFunction` from
+``<handlers_dir>/<module>.py`` and puts its ARN there. ``function:<name>`` is an existing Lambda,
+whose ARN is passed in ``functions``; ``workflow:<name>`` is another workflow's ARN, passed in
+``workflows``. Other ``${Name}`` placeholders are filled from ``substitutions``. The role then gets
+exactly what those references need (``lambda:InvokeFunction`` on exactly the functions named).
 """
 
 from pathlib import Path
@@ -15,13 +18,14 @@ import pulumi
 from sfn_patterns import validate
 from sfn_patterns.blocks import alarms, iam
 from sfn_patterns.blocks.alarms import AlarmSettings
+from sfn_patterns.blocks.args import check_args
 from sfn_patterns.blocks.function import (
-    DEMO_HANDLERS_DIR,
     HandlerFunction,
     HandlerSettings,
     handler_functions,
     handler_placeholder,
     handler_substitutions,
+    user_dir,
 )
 from sfn_patterns.blocks.state_machine import (
     LoggingArgs,
@@ -33,8 +37,8 @@ from sfn_patterns.blocks.state_machine import (
     statements_for_definition,
 )
 
-#: Folder of the project's workflow definitions.
-WORKFLOWS_DIR = Path(__file__).resolve().parent.parent.parent / "workflows"
+#: The kinds of reference a definition may hold besides ``handler:<module>``, and their placeholder prefix.
+_REFERENCE_KINDS = {"workflow": "Workflow_", "function": "Function_"}
 
 
 class WorkflowDefinitionError(Exception):
@@ -45,8 +49,19 @@ class WorkflowArgs(LoggingArgs, total=False):
     """Arguments of :class:`Workflow`."""
 
     definition_file: Required[str]
-    """Path of the YAML/JSON definition, absolute or relative to ``workflows/``. A plain value: the file
-    is read, checked and turned into the state machine's definition when the component is constructed."""
+    """Path of your YAML/JSON definition: absolute, or relative to ``workflows_dir`` (when given) or else to
+    the program's working directory (the Pulumi project's folder). A plain value: the file is read, checked
+    and turned into the state machine's definition when the component is constructed."""
+    workflows_dir: str
+    """Folder of your workflow files, against which a relative ``definition_file`` is read. Default: the
+    program's working directory. A plain value, not an Output."""
+    handlers_dir: str
+    """Folder of your handler modules, the ``handler:<module>`` Tasks of the file (absolute, or relative to
+    the program's working directory). Required when the file names a handler. A plain value, not an
+    Output: the Lambda archives are built from its files when the component is constructed."""
+    functions: Mapping[str, pulumi.Input[str]]
+    """ARNs of existing Lambda functions, by the name used in ``function:<name>``; the role may invoke
+    exactly those. Default: none."""
     workflows: Mapping[str, pulumi.Input[str]]
     """ARNs of other workflows, by the name used in ``workflow:<name>``. Default: none."""
     substitutions: Mapping[str, pulumi.Input[str]]
@@ -59,9 +74,6 @@ class WorkflowArgs(LoggingArgs, total=False):
     """``STANDARD`` (default) or ``EXPRESS``."""
     log_retention_days: pulumi.Input[int]
     """Days every log group of the workflow keeps logs. Default 14."""
-    handlers_dir: str
-    """Folder of handler modules. Default: the demo's ``handlers/demo/``. A plain value, not an Output:
-    the Lambda archives are built from its files when the component is constructed."""
     alarms: AlarmSettings
     """The workflow's alarms (executions failed, timed out, aborted, throttled; every handler Lambda's
     errors and throttles): on/off, topic, period, thresholds. Default: on, to the stack's alarm topic."""
@@ -78,19 +90,21 @@ class Workflow(pulumi.ComponentResource):
     """Name of the state machine."""
 
     def __init__(self, name: str, args: WorkflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        path = Path(args["definition_file"])
-        if not path.is_absolute():
-            path = WORKFLOWS_DIR / path
-        handlers_dir = Path(args.get("handlers_dir") or DEMO_HANDLERS_DIR)
-        template, modules, workflow_refs = load_definition(path, handlers_dir)
+        check_args(f"Workflow {name!r}", args, WorkflowArgs)
+        path = definition_path(args["definition_file"], args.get("workflows_dir"))
+        handlers_dir = args.get("handlers_dir")
+        template, modules, refs = load_definition(path, handlers_dir)
 
-        known = dict(args.get("workflows", {}))
-        for ref, state_path in workflow_refs.items():
-            if ref not in known:
+        known = {"workflow": dict(args.get("workflows", {})), "function": dict(args.get("functions", {}))}
+        substitutions: dict[str, pulumi.Input[str]] = dict(args.get("substitutions", {}))
+        for ref, state_path in refs.items():
+            kind, _, target = ref.partition(":")
+            if target not in known[kind]:
                 raise WorkflowDefinitionError(
-                    f"{path.name}: state {state_path!r}: unknown workflow reference 'workflow:{ref}'"
-                    f" (known: {sorted(known) or 'none'})"
+                    f"{path.name}: state {state_path!r}: unknown {kind} reference {ref!r}"
+                    f" (given in {kind}s: {sorted(known[kind]) or 'none'})"
                 )
+            substitutions[_reference_key(ref)] = known[kind][target]
         machine_type = args.get("type", "STANDARD")
         # Everything that can be judged from the file is judged before anything is declared.
         check_definition(path.name, template, list(args.get("statements", [])), machine_type)
@@ -99,12 +113,9 @@ class Workflow(pulumi.ComponentResource):
         alarms.settings_for(self, args.get("alarms"), opts)
         retention = args.get("log_retention_days", 14)
         self.functions: dict[str, HandlerFunction] = handler_functions(
-            name, modules, args.get("handlers", {}), retention, child, handlers_dir=str(handlers_dir)
+            name, modules, args.get("handlers", {}), retention, child, handlers_dir
         )
-
-        substitutions: dict[str, pulumi.Input[str]] = dict(args.get("substitutions", {}))
         substitutions.update(handler_substitutions(self.functions))
-        substitutions.update({_workflow_key(w): known[w] for w in workflow_refs})
         missing = sorted(placeholders(template) - set(substitutions))
         if missing:
             raise WorkflowDefinitionError(f"{path.name}: no value for placeholder(s) {missing}")
@@ -138,16 +149,28 @@ def check_definition(
         raise WorkflowDefinitionError(f"{file}: {error}") from error
 
 
-def _workflow_key(workflow: str) -> str:
-    return "Workflow_" + "".join(c if c.isalnum() else "_" for c in workflow)
+def _reference_key(ref: str) -> str:
+    kind, _, target = ref.partition(":")
+    return _REFERENCE_KINDS[kind] + "".join(c if c.isalnum() else "_" for c in target)
 
 
-def load_definition(path: Path, handlers_dir: Path = DEMO_HANDLERS_DIR) -> tuple[dict[str, Any], list[str], dict[str, str]]:
-    """Parse and check a definition file; rewrite its ``handler:``/``workflow:`` references.
+def definition_path(definition_file: str, workflows_dir: Optional[str] = None) -> Path:
+    """Where a definition file is: absolute, or relative to ``workflows_dir`` or else to the working directory."""
+    path = Path(definition_file).expanduser()
+    if not path.is_absolute() and workflows_dir:
+        path = user_dir(workflows_dir) / path
+    return path.resolve()
+
+
+def load_definition(
+    path: Path, handlers_dir: Optional[str] = None
+) -> tuple[dict[str, Any], list[str], dict[str, str]]:
+    """Parse and check a definition file; rewrite its ``handler:``/``function:``/``workflow:`` references.
 
     Returns the template (references replaced by ``${...}`` placeholders), the handler modules it
-    uses (in order of appearance) and the workflow names it references (each with the first
-    state that does). Raises :class:`WorkflowDefinitionError` naming the file and the state.
+    uses (in order of appearance, each a file of ``handlers_dir``) and the other references it
+    holds (``"workflow:<name>"``/``"function:<name>"``, each with the first state that uses it).
+    Raises :class:`WorkflowDefinitionError` naming the file and the state.
     """
     try:
         document = validate.load(path)
@@ -158,24 +181,28 @@ def load_definition(path: Path, handlers_dir: Path = DEMO_HANDLERS_DIR) -> tuple
         raise WorkflowDefinitionError("\n".join(problem.line(path.name) for problem in found))
 
     modules: list[str] = []
-    workflow_refs: dict[str, str] = {}
+    refs: dict[str, str] = {}
+    folder = user_dir(handlers_dir) if handlers_dir else None
 
     def rewrite(value: Any, state_path: str) -> Any:
         if isinstance(value, str):
             if value.startswith("handler:"):
                 module = value[len("handler:"):]
-                if not module.isidentifier() or not (handlers_dir / f"{module}.py").is_file():
+                if folder is None:
                     raise WorkflowDefinitionError(
-                        f"{path.name}: state {state_path!r}: unknown handler {value!r}"
-                        f" (no handlers/{module}.py)"
+                        f"{path.name}: state {state_path!r}: {value!r} needs handlers_dir, the folder of your handler modules"
+                    )
+                if not module.isidentifier() or not (folder / f"{module}.py").is_file():
+                    raise WorkflowDefinitionError(
+                        f"{path.name}: state {state_path!r}: unknown handler {value!r} (no {module}.py in {folder})"
                     )
                 if module not in modules:
                     modules.append(module)
                 return handler_placeholder(module)
-            if value.startswith("workflow:"):
-                workflow = value[len("workflow:"):]
-                workflow_refs.setdefault(workflow, state_path)
-                return "${" + _workflow_key(workflow) + "}"
+            kind, _, target = value.partition(":")
+            if kind in _REFERENCE_KINDS and target:
+                refs.setdefault(value, state_path)
+                return "${" + _reference_key(value) + "}"
             return value
         if isinstance(value, dict):
             return {k: rewrite(v, state_path) for k, v in value.items()}
@@ -187,4 +214,4 @@ def load_definition(path: Path, handlers_dir: Path = DEMO_HANDLERS_DIR) -> tuple
         for key in ("Resource", "Parameters", "Arguments"):
             if key in state:
                 state[key] = rewrite(state[key], state_path)  # type: ignore[index]
-    return document, modules, workflow_refs
+    return document, modules, refs

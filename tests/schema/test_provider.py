@@ -183,7 +183,8 @@ def test_construct_monitored_workflow(engine: FakeEngine) -> None:
 
 
 def test_construct_pausable_workflow(engine: FakeEngine) -> None:
-    state = engine.construct(TOKEN.format("PausableWorkflow"), "pz", {"pauseTimeoutSeconds": 300})
+    fn = "arn:aws:lambda:us-east-1:123456789012:function:render"
+    state = engine.construct(TOKEN.format("PausableWorkflow"), "pz", {"pauseTimeoutSeconds": 300, "asyncService": {"functionArn": fn}})
     assert set(state) == OUTPUTS["PausableWorkflow"]
     assert URL.match(state["url"]) and state["resumeTopicArn"].startswith("arn:aws:sns:")
 
@@ -238,8 +239,9 @@ def test_construct_workflow_with_its_own_handlers(engine: FakeEngine, tmp_path: 
     assert any(r.type == "aws:lambda/function:Function" and r.name == "greeter-greet" for r in engine.cloud.declared)
 
 
-def test_construct_building_blocks(engine: FakeEngine) -> None:
-    function = engine.construct(TOKEN.format("HandlerFunction"), "fn", {"handler": "idempotent_api", "timeout": 5})
+def test_construct_building_blocks(engine: FakeEngine, tmp_path: Path) -> None:
+    (tmp_path / "hello.py").write_text("def handler(event, context):\n    return 'hello'\n")
+    function = engine.construct(TOKEN.format("HandlerFunction"), "fn", {"handler": "hello", "handlersDir": str(tmp_path), "timeout": 5})
     assert function["arn"].startswith("arn:aws:lambda:") and function["name"] == "fn"
     definition = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": "${Greeting}", "End": True}}}
     machine = engine.construct(

@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Callable
 
 from local.program import FakeCloud, ProgramRun, run_inline
+
+ROOT = Path(__file__).resolve().parents[2]
+#: The demo's own handler modules and workflow files, which the tests pass as a user passes theirs.
+DEMO_HANDLERS = str(ROOT / "handlers" / "demo")
+DEMO_WORKFLOWS = str(ROOT / "workflows")
+#: The demo's PausableWorkflow steps (in :data:`DEMO_HANDLERS`).
+DEMO_PAUSABLE_STEPS: dict[str, Any] = {
+    "handlers_dir": DEMO_HANDLERS,
+    "preprocess": {"handler": "pausable_preprocess"},
+    "async_service": {"handler": "pausable_async_service"},
+    "postprocess": {"handler": "pausable_postprocess"},
+}
 
 
 def build(fn: Callable[[], Any], config: dict[str, str] | None = None) -> ProgramRun:

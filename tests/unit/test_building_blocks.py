@@ -7,7 +7,8 @@ import json
 import pytest
 
 from sfn_patterns.blocks import iam
-from sfn_patterns.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
+from sfn_patterns.blocks.function import HandlerFunction
+from sfn_patterns.demo.external_service import DEMO_HANDLERS_DIR
 from sfn_patterns.blocks.http_api import HttpApi
 from sfn_patterns.blocks.state_machine import StateMachine, statements_for_definition
 from tests.unit.helpers import actions, build, policy_statements
@@ -72,7 +73,7 @@ def test_async_handler_function_gets_retry_policy_and_encrypted_dlq() -> None:
 
 def test_unknown_handler_module_stops_the_program() -> None:
     with pytest.raises(FileNotFoundError, match="nosuch"):
-        build(lambda: HandlerFunction("fn", {"handler": "nosuch"}))
+        build(lambda: HandlerFunction("fn", {"handler": "nosuch", "handlers_dir": str(DEMO_HANDLERS_DIR)}))
 
 
 def test_state_machine_logs_traces_and_derives_its_role() -> None:

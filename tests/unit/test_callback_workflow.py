@@ -11,7 +11,7 @@ import pytest
 from sfn_patterns.patterns.callback_workflow import CallbackWorkflow, callback_definition, check_timeouts
 from sfn_patterns.demo.external_service import DemoExternalService
 from local.program import FakeCloud, ProgramRun, run_program
-from tests.unit.helpers import component_resources, actions, build, policy_statements
+from tests.unit.helpers import DEMO_HANDLERS, component_resources, actions, build, policy_statements
 
 ACCOUNT_REGION = "us-east-1:123456789012"
 SM = f"arn:aws:states:{ACCOUNT_REGION}:stateMachine:cb"
@@ -209,8 +209,8 @@ def test_impossible_timeouts_are_refused(timeout: Any, heartbeat: Any) -> None:
 
 def test_before_and_after_handlers_become_lambda_states_around_the_wait() -> None:
     statements = [{"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": ["arn:aws:sqs:us-east-1:1:q"]}]
-    run = _callback({"before": ["reverse"], "after": ["shout"],
-                     "handlers": {"reverse": {"environment": {"MODE": "x"}, "statements": statements, "timeout": 20}}})
+    run = _callback({"before": [{"handler": "reverse", "environment": {"MODE": "x"}, "statements": statements, "timeout": 20}],
+                     "after": [{"handler": "shout"}], "handlers_dir": DEMO_HANDLERS})
     definition = _definition(run)
     reverse_arn = f"arn:aws:lambda:{ACCOUNT_REGION}:function:cb-reverse"
     shout_arn = f"arn:aws:lambda:{ACCOUNT_REGION}:function:cb-shout"

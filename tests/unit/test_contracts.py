@@ -13,7 +13,8 @@ from typing import Any, Iterator
 import pytest
 
 from local.program import FakeCloud, ProgramRun, run_program
-from sfn_patterns.blocks.function import DEMO_HANDLERS_DIR, HANDLERS_DIR
+from sfn_patterns.blocks.function import HANDLERS_DIR
+from sfn_patterns.demo.external_service import DEMO_HANDLERS_DIR
 from sfn_patterns.contracts import callback, common, idempotent, monitored, pausable
 from sfn_patterns.patterns.monitored_workflow import monitor_branch
 
@@ -87,7 +88,7 @@ def test_the_timeout_rule_refuses_the_rest_naming_the_field(timeout: Any, heartb
     [
         lambda: __import__("sfn_patterns").CallbackWorkflow("c", {"timeout_seconds": common.MAX_TIMEOUT_SECONDS + 1}),
         lambda: __import__("sfn_patterns").MonitoredWorkflow("m", {"monitor_timeout_seconds": common.MAX_TIMEOUT_SECONDS + 1}),
-        lambda: __import__("sfn_patterns").PausableWorkflow("p", {"pause_timeout_seconds": common.MAX_TIMEOUT_SECONDS + 1}),
+        lambda: __import__("sfn_patterns").PausableWorkflow("p", {"pause_timeout_seconds": common.MAX_TIMEOUT_SECONDS + 1, "async_service": {"function_arn": "arn:aws:lambda:us-east-1:1:function:f"}}),
     ],
 )
 def test_every_component_refuses_a_timeout_beyond_the_one_maximum(build: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator
 
@@ -202,10 +203,11 @@ def test_the_composites_child_names_cannot_be_chosen_by_a_caller(sfn: Any) -> No
     # workflows/composite.yaml's Map, on a Pass child: names <sha1(parent ARN)>.<redrive>.<index>.
     import hashlib
 
-    from sfn_patterns.patterns.workflow import WORKFLOWS_DIR, load_definition
+    from sfn_patterns.patterns.workflow import load_definition
+    from tests.unit.helpers import DEMO_HANDLERS, DEMO_WORKFLOWS
 
     child = machine(sfn, "child", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
-    definition = json.loads(json.dumps(load_definition(WORKFLOWS_DIR / "composite.yaml")[0]).replace("${Workflow_chain}", child))
+    definition = json.loads(json.dumps(load_definition(Path(DEMO_WORKFLOWS) / "composite.yaml")[0]).replace("${Workflow_chain}", child))
     parent = machine(sfn, "composite", definition)
     description = run(sfn, parent, "p1", {"items": [{"payload": "a"}, {"payload": "b"}]})
     assert description["status"] == "SUCCEEDED", description
@@ -220,9 +222,10 @@ def test_the_composites_child_names_cannot_be_chosen_by_a_caller(sfn: Any) -> No
 @pytest.mark.parametrize(("execution_input", "state"), [({"input": {}}, "NothingToDo"), ({"input": {"payload": 7}}, "NothingToDo"),
                                                          ({"input": {"payload": "ab"}}, "Reverse")])
 def test_the_monitored_works_choice_takes_input_without_payload(sfn: Any, execution_input: Any, state: str) -> None:
-    from sfn_patterns.patterns.workflow import WORKFLOWS_DIR, load_definition
+    from sfn_patterns.patterns.workflow import load_definition
+    from tests.unit.helpers import DEMO_HANDLERS, DEMO_WORKFLOWS
 
-    definition = load_definition(WORKFLOWS_DIR / "monitored_work.yaml")[0]
+    definition = load_definition(Path(DEMO_WORKFLOWS) / "monitored_work.yaml", DEMO_HANDLERS)[0]
     definition["States"]["Reverse"] = {"Type": "Pass", "Result": {"went": "Reverse"}, "End": True}
     definition["States"]["NothingToDo"] = {"Type": "Pass", "Result": {"went": "NothingToDo"}, "End": True}
     arn = machine(sfn, "work", definition)

@@ -10,7 +10,7 @@ import pytest
 from sfn_patterns.patterns.monitored_workflow import MonitoredWorkflow, monitored_definition, work_branch
 from sfn_patterns.patterns.workflow import WorkflowDefinitionError
 from local.program import ProgramRun
-from tests.unit.helpers import component_resources, actions, build, policy_statements
+from tests.unit.helpers import DEMO_HANDLERS, DEMO_WORKFLOWS, component_resources, actions, build, policy_statements
 
 ACCOUNT = "123456789012"
 
@@ -280,6 +280,8 @@ def test_every_knob_reaches_the_resources() -> None:
     def program() -> None:
         MonitoredWorkflow("m", {
             "work_definition_file": "monitored_work.yaml",
+            "workflows_dir": DEMO_WORKFLOWS,
+            "handlers_dir": DEMO_HANDLERS,
             "monitor_timeout_seconds": 45,
             "event_source": "shop.orders",
             "stop_detail_type": "OrderShipped",
@@ -323,10 +325,12 @@ def test_every_knob_reaches_the_resources() -> None:
 
 
 def test_a_handler_module_as_the_work() -> None:
-    run = build(lambda: MonitoredWorkflow("h", {"work_handler": "reverse"}))
+    run = build(lambda: MonitoredWorkflow("h", {"work_step": {"handler": "reverse", "timeout": 7}, "handlers_dir": DEMO_HANDLERS}))
     _, work = branches(run, "h")
     task = work["States"]["Work"]
-    assert task["Resource"] == arn_of(run, "aws:lambda/function:Function", "h-reverse")
+    assert task["Resource"] == arn_of(run, "aws:lambda/function:Function", "h-work")
+    assert run.named_of("aws:lambda/function:Function", "h-work").inputs["handler"] == "reverse.handler"
+    assert run.named_of("aws:lambda/function:Function", "h-work").inputs["timeout"] == 7
     assert task["Next"] == "StopWorkflowMonitoring"
     assert {e for r in task["Retry"] for e in r["ErrorEquals"]} == {
         "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"}
@@ -335,11 +339,14 @@ def test_a_handler_module_as_the_work() -> None:
 @pytest.mark.parametrize(
     "args, error",
     [
-        ({"work_seconds": 5, "work_handler": "reverse"}, "at most one"),
+        ({"work_seconds": 5, "work_step": {"handler": "reverse"}}, "at most one"),
         ({"work_seconds": -1}, "work_seconds"),
         ({"monitor_timeout_seconds": 0}, "monitor_timeout_seconds"),
         ({"monitor_timeout_seconds": "60"}, "monitor_timeout_seconds"),
-        ({"work_handler": "not-a-module"}, "work_handler"),
+        ({"work_step": {"handler": "not-a-module"}, "handlers_dir": DEMO_HANDLERS}, "work_step"),
+        ({"work_step": {"handler": "reverse"}}, "needs handlers_dir"),
+        ({"work_step": {"handler": "nosuch"}, "handlers_dir": DEMO_HANDLERS}, "no handler module nosuch.py"),
+        ({"work_step": {}}, "exactly one of handler, function_arn"),
         ({"stop_detail_type": "Same", "error_detail_type": "Same"}, "must differ"),
     ],
 )

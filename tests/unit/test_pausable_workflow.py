@@ -11,14 +11,14 @@ import pytest
 from sfn_patterns.patterns.pausable_workflow import PausableWorkflow, pausable_definition
 from sfn_patterns.blocks.state_machine import iter_states
 from local.program import FakeCloud, ProgramRun, run_program
-from tests.unit.helpers import component_resources, build, policy_statements
+from tests.unit.helpers import DEMO_HANDLERS, DEMO_PAUSABLE_STEPS, component_resources, build, policy_statements
 
 LAMBDA = "aws:lambda/function:Function"
 
 
 def _build(args: dict[str, Any] | None = None) -> ProgramRun:
     def program() -> None:
-        workflow = PausableWorkflow("pz", args or {})
+        workflow = PausableWorkflow("pz", {**DEMO_PAUSABLE_STEPS, **(args or {})})
         pulumi.export(
             "pz",
             {
@@ -221,8 +221,9 @@ def test_routes_and_their_authorization(run: ProgramRun) -> None:
 
 
 def test_defaults_and_custom_steps() -> None:
-    run = _build({"preprocess": "reverse", "postprocess": "shout", "async_service_environment": {"JOB_SECONDS": "3"},
-                  "async_service_timeout": 20, "authorization_type": "NONE"})
+    run = _build({"preprocess": {"handler": "reverse"}, "postprocess": {"handler": "shout"},
+                  "async_service": {"handler": "pausable_async_service", "environment": {"JOB_SECONDS": "3"}, "timeout": 20},
+                  "authorization_type": "NONE"})
     assert run.named_of(LAMBDA, "pz-preprocess").inputs["handler"] == "reverse.handler"
     assert run.named_of(LAMBDA, "pz-postprocess").inputs["handler"] == "shout.handler"
     service = run.named_of(LAMBDA, "pz-async-service")
@@ -234,7 +235,7 @@ def test_defaults_and_custom_steps() -> None:
 
 
 def test_steps_left_out_leave_the_pause_alone() -> None:
-    run = _build({"preprocess": None, "postprocess": None})
+    run = build(lambda: PausableWorkflow("pz", {"handlers_dir": DEMO_HANDLERS, "async_service": {"handler": "pausable_async_service"}}))
     functions = {f.name for f in run.of_type(LAMBDA)}
     assert functions == {"pz-pause", "pz-async-service", "pz-resume", "pz-api"}  # no step Lambdas
     definition = _definition(run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -160,10 +161,11 @@ def test_every_choice_rule_on_a_path_guards_with_is_present(program: ProgramRun)
     # IsPresent of that Variable.
     from sfn_patterns.blocks.state_machine import iter_states
 
-    from sfn_patterns.patterns.workflow import WORKFLOWS_DIR, load_definition
+    from sfn_patterns.patterns.workflow import load_definition
+    from tests.unit.helpers import DEMO_HANDLERS, DEMO_WORKFLOWS
 
     definitions = [json.loads(m.inputs["definition"]) for m in program.of_type("aws:sfn/stateMachine:StateMachine")]
-    definitions += [load_definition(path)[0] for path in sorted(WORKFLOWS_DIR.glob("*.yaml"))]
+    definitions += [load_definition(path, DEMO_HANDLERS)[0] for path in sorted(Path(DEMO_WORKFLOWS).glob("*.yaml"))]
     checked = 0
     for definition in definitions:
         for path, state in iter_states(definition):

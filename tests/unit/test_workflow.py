@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from sfn_patterns.patterns.workflow import Workflow, WorkflowDefinitionError, load_definition
-from tests.unit.helpers import actions, build, policy_statements
+from tests.unit.helpers import DEMO_HANDLERS, DEMO_WORKFLOWS, actions, build, policy_statements
+
+DEMO = {"handlers_dir": DEMO_HANDLERS, "workflows_dir": DEMO_WORKFLOWS}
 
 LAMBDA_SERVICE_ERRORS = [
     "Lambda.ServiceException",
@@ -19,7 +21,7 @@ LAMBDA_SERVICE_ERRORS = [
 
 
 def test_chain_builds_one_lambda_per_handler_and_derives_the_role() -> None:
-    run = build(lambda: Workflow("chain", {"definition_file": "chain.yaml"}))
+    run = build(lambda: Workflow("chain", {"definition_file": "chain.yaml", **DEMO}))
     functions = {f.name: f for f in run.of_type("aws:lambda/function:Function")}
     assert set(functions) == {"chain-reverse", "chain-shout"}
     assert functions["chain-reverse"].inputs["handler"] == "reverse.handler"
@@ -40,7 +42,7 @@ def test_chain_builds_one_lambda_per_handler_and_derives_the_role() -> None:
 
 def test_composite_references_the_chain_by_arn() -> None:
     chain_arn = "arn:aws:states:us-east-1:123456789012:stateMachine:chain-abc"
-    run = build(lambda: Workflow("composite", {"definition_file": "composite.yaml", "workflows": {"chain": chain_arn}}))
+    run = build(lambda: Workflow("composite", {"definition_file": "composite.yaml", "workflows": {"chain": chain_arn}, **DEMO}))
     assert not run.of_type("aws:lambda/function:Function")
     definition = json.loads(run.named_of("aws:sfn/stateMachine:StateMachine", "composite").inputs["definition"])
     task = definition["States"]["EachItem"]["ItemProcessor"]["States"]["RunChain"]
@@ -59,6 +61,8 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_unknown_handler_names_file_and_state(tmp_path: Path) -> None:
     path = _write(tmp_path, "StartAt: A\nStates:\n  A: {Type: Task, Resource: 'handler:nosuch', End: true}\n")
     with pytest.raises(WorkflowDefinitionError, match=r"wf\.yaml: state 'A': unknown handler 'handler:nosuch'"):
+        load_definition(path, DEMO_HANDLERS)
+    with pytest.raises(WorkflowDefinitionError, match=r"wf\.yaml: state 'A': 'handler:nosuch' needs handlers_dir"):
         load_definition(path)
 
 
@@ -110,6 +114,7 @@ def test_handler_settings_reach_the_lambda(tmp_path: Path) -> None:
             "wf",
             {
                 "definition_file": str(path),
+                "handlers_dir": DEMO_HANDLERS,
                 "handlers": {"reverse": {"environment": {"MODE": "x"}, "timeout": 3}},
                 "log_retention_days": 5,
             },
