@@ -15,9 +15,12 @@ import pytest
 from local.program import FakeCloud, ProgramRun, run_program
 from sfn_patterns.blocks import alarms
 from sfn_patterns.blocks.dashboard import StackDashboard
-from sfn_patterns.blocks.function import DEMO_HANDLERS_DIR, HandlerFunction
+from sfn_patterns.blocks.function import HandlerFunction
+from sfn_patterns.demo.external_service import DEMO_HANDLERS_DIR
 from sfn_patterns.blocks.state_machine import StateMachine
-from tests.unit.helpers import build
+from tests.unit.helpers import DEMO_HANDLERS, DEMO_WORKFLOWS, build
+
+DEMO_CODE = {"handlers_dir": DEMO_HANDLERS, "workflows_dir": DEMO_WORKFLOWS}
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
@@ -148,8 +151,8 @@ def test_a_component_s_settings_reach_its_building_blocks_and_can_switch_alarms_
     def program() -> None:
         from sfn_patterns import Workflow
 
-        Workflow("quiet", {"definition_file": "chain.yaml", "alarms": {"enabled": False}})
-        Workflow("tuned", {"definition_file": "chain.yaml",
+        Workflow("quiet", {"definition_file": "chain.yaml", **DEMO_CODE, "alarms": {"enabled": False}})
+        Workflow("tuned", {"definition_file": "chain.yaml", **DEMO_CODE,
                            "alarms": {"period_seconds": 60, "executions_failed_threshold": 5, "lambda_errors_threshold": 3}})
 
     run = build(program)

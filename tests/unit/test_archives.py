@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from local.cloud import zip_archive
-from sfn_patterns.blocks.function import DEMO_HANDLERS_DIR, HANDLERS_DIR, handler_archive
+from sfn_patterns.blocks.function import HANDLERS_DIR, handler_archive
+from sfn_patterns.demo.external_service import DEMO_HANDLERS_DIR
 from sfn_patterns.blocks.imports import Source, import_closure, imported_modules
 
 ROOT = Path(__file__).resolve().parents[2]
