@@ -234,7 +234,7 @@ def _handler_function(
     extra: Optional[HandlerFunctionArgs] = None,
 ) -> HandlerFunction:
     folder = check_module(module, handlers_dir, where)
-    extra = extra or {}
+    extra = extra if extra is not None else cast(HandlerFunctionArgs, {})
     args: HandlerFunctionArgs = {
         **extra,
         "handler": module,

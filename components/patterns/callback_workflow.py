@@ -103,7 +103,7 @@ class CallbackWorkflow(pulumi.ComponentResource):
         timeout, heartbeat = check_timeouts(
             args.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS), args.get("heartbeat_seconds", DEFAULT_HEARTBEAT_SECONDS)
         )
-        steps = {kind: list(args.get(kind, [])) for kind in ("before", "after")}
+        steps: dict[str, list[StepArgs]] = {"before": list(args.get("before", [])), "after": list(args.get("after", []))}
         for kind, kind_steps in steps.items():
             for index, step in enumerate(kind_steps):
                 check_step(step, args.get("handlers_dir"), f"CallbackWorkflow {name!r}: {kind}[{index}]")

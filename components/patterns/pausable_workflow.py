@@ -162,7 +162,7 @@ class PausableWorkflow(pulumi.ComponentResource):
             raise ArgsError(f"PausableWorkflow {name!r}: async_service is required (a handler or a function_arn)")
         for key in ("async_service", "preprocess", "postprocess"):
             if args.get(key) is not None:
-                check_step(args[key], args.get("handlers_dir"), f"PausableWorkflow {name!r}: {key}")  # type: ignore[literal-required]
+                check_step(args[key], args.get("handlers_dir"), f"PausableWorkflow {name!r}: {key}")
 
         # Storage and messaging: the pause table (token per job id, expiring with the pause) and the resume topic.
         table = secure_table(f"{name}-pauses", child, hash_key=common.ROW_KEY, ttl_attribute=common.ROW_EXPIRES_AT)
