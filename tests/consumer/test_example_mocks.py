@@ -1,0 +1,58 @@
+"""examples/consumer under Pulumi mocks, in the fresh venv that holds only the wheel: its outputs and resources."""
+
+import json
+from typing import Any
+
+from tests.consumer.conftest import EXAMPLE, ROOT, Installed
+
+# The mocks (local.program.FakeCloud) come from the repository; sfn_patterns from the wheel.
+RUN = f"""
+import json, sys
+sys.path.insert(0, {str(ROOT)!r})
+from pathlib import Path
+from local.program import FakeCloud, run_program
+import sfn_patterns
+run = run_program(FakeCloud(), Path({str(EXAMPLE / "__main__.py")!r}))
+print(json.dumps({{
+    "library": sfn_patterns.__file__,
+    "outputs": run.outputs,
+    "components": sorted({{r.type for r in run.resources if not r.custom}}),
+    "functions": {{r.name: {{"handler": r.inputs["handler"],
+                             "code": json.dumps({{k: getattr(v, "path", None) for k, v in r.inputs["code"].assets.items()}})}}
+                  for r in run.of_type("aws:lambda/function:Function")}},
+}}))
+"""
+
+
+def _run(installed: Installed) -> dict[str, Any]:
+    return json.loads(installed.run(RUN).stdout.strip().splitlines()[-1])
+
+
+def test_the_example_declares_every_component_with_its_own_code(installed: Installed) -> None:
+    found = _run(installed)
+    venv = str(installed.python.parent.parent)
+    assert found["library"].startswith(venv)
+    endpoints = found["outputs"]["endpoints"]
+    assert set(endpoints) == {"orders", "approval", "render", "shipping"}
+    assert all(url.startswith("https://") and url.endswith(".execute-api.us-east-1.amazonaws.com") for url in endpoints.values())
+    assert set(found["outputs"]["stateMachines"]) == {"orders", "approval", "render", "shipping"}
+    assert {f"sfn-patterns:index:{c}" for c in ("Workflow", "IdempotentApi", "CallbackWorkflow", "PausableWorkflow",
+                                                "MonitoredWorkflow")} <= set(found["components"])
+    functions = found["functions"]
+    own = {
+        "orders-validate-order": "validate_order.handler",
+        "orders-price-order": "price_order.handler",
+        "approval-prepare-approval": "prepare_approval.handler",
+        "approval-record-decision": "record_decision.handler",
+        "render-async-service": "render_job.handler",
+        "render-postprocess": "publish_render.handler",
+        "shipping-work": "ship.handler",
+    }
+    for name, handler in own.items():
+        assert functions[name]["handler"] == handler
+        # Built from the example's own handlers/ folder.
+        assert str(EXAMPLE / "handlers" / handler.split(".")[0]) + ".py" in functions[name]["code"], functions[name]
+    # The patterns' own Lambdas come from the installed package, never from the repository.
+    for name in ("approval-register", "approval-api", "render-pause", "shipping-events", "orders-api-handler"):
+        assert venv in functions[name]["code"] and str(ROOT / "handlers") not in functions[name]["code"], name
+    assert "render-preprocess" not in functions  # not given: no preprocessing step
