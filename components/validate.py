@@ -17,7 +17,7 @@ Each problem names the file, the state (``Outer/branch0/Inner`` for nested ones)
 command prints one line per problem and exits 1 if there is any, 0 otherwise. Only the standard
 library, PyYAML and jsonschema are imported (no Pulumi).
 
-``handler:<module>`` / ``workflow:<name>`` references and ``${Name}`` placeholders (the library's
+``handler:<module>`` / ``function:<name>`` / ``workflow:<name>`` references and ``${Name}`` placeholders (the library's
 own notations, filled in before deploy) are accepted wherever a string is.
 """
 
@@ -117,7 +117,7 @@ def jsonata_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _is_reference(value: Any) -> bool:
-    return isinstance(value, str) and ("${" in value or value.startswith(("handler:", "workflow:")))
+    return isinstance(value, str) and ("${" in value or value.startswith(("handler:", "function:", "workflow:")))
 
 
 def _locate(path: Sequence[Any]) -> tuple[Optional[str], Optional[str]]:

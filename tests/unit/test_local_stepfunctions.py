@@ -287,7 +287,7 @@ def composite_express(sfn: Any) -> str:
     """workflows/composite_express.yaml over an EXPRESS child that echoes its payload or fails on "bad"."""
     import yaml
 
-    from sfn_patterns.patterns.workflow import WORKFLOWS_DIR
+    from tests.unit.helpers import DEMO_WORKFLOWS
 
     child = sfn.create_state_machine(name="chain-express", type="EXPRESS", roleArn=ROLE, definition=json.dumps({
         "StartAt": "Check", "States": {
@@ -295,7 +295,7 @@ def composite_express(sfn: Any) -> str:
                       "Default": "Echo"},
             "Echo": {"Type": "Pass", "Parameters": {"body.$": "$.payload"}, "End": True},
             "Bad": {"Type": "Fail", "Error": "InvalidPayload", "Cause": "bad payload"}}}))["stateMachineArn"]
-    text = (WORKFLOWS_DIR / "composite_express.yaml").read_text().replace("workflow:chain", child)
+    text = (Path(DEMO_WORKFLOWS) / "composite_express.yaml").read_text().replace("workflow:chain", child)
     return machine(sfn, "composite-express", yaml.safe_load(text))
 
 

@@ -127,7 +127,7 @@ def test_handler_settings_reach_the_lambda(tmp_path: Path) -> None:
 
 
 def test_express_workflow_has_logging_and_refuses_what_express_cannot_run(tmp_path: Path) -> None:
-    run = build(lambda: Workflow("chain", {"definition_file": "chain.yaml", "type": "EXPRESS"}))
+    run = build(lambda: Workflow("chain", {"definition_file": "chain.yaml", **DEMO, "type": "EXPRESS"}))
     sm = run.named_of("aws:sfn/stateMachine:StateMachine", "chain")
     assert sm.inputs["type"] == "EXPRESS"
     # Express keeps no execution history: the log group is where executions are seen, so logging is ALL.
@@ -135,7 +135,7 @@ def test_express_workflow_has_logging_and_refuses_what_express_cannot_run(tmp_pa
     assert sm.inputs["loggingConfiguration"]["logDestination"].endswith(":*")
     assert "logs:CreateLogDelivery" in actions(policy_statements(run, "chain-policy"))
     with pytest.raises(WorkflowDefinitionError, match=r"composite\.yaml: state 'EachItem/RunChain': an EXPRESS state machine cannot wait"):
-        build(lambda: Workflow("c", {"definition_file": "composite.yaml", "type": "EXPRESS",
+        build(lambda: Workflow("c", {"definition_file": "composite.yaml", **DEMO, "type": "EXPRESS",
                                      "workflows": {"chain": "arn:aws:states:us-east-1:123456789012:stateMachine:x"}}))
 
 
@@ -143,8 +143,8 @@ def test_composite_express_runs_the_chain_as_an_express_child() -> None:
     from sfn_patterns.patterns.idempotent_api import IdempotentApi
 
     def program() -> None:
-        chain = Workflow("chain", {"definition_file": "chain.yaml", "type": "EXPRESS"})
-        composite = Workflow("composite", {"definition_file": "composite_express.yaml", "workflows": {"chain": chain.arn}})
+        chain = Workflow("chain", {"definition_file": "chain.yaml", **DEMO, "type": "EXPRESS"})
+        composite = Workflow("composite", {"definition_file": "composite_express.yaml", **DEMO, "workflows": {"chain": chain.arn}})
         IdempotentApi("api", {"state_machine_arn": composite.arn})
 
     run = build(program)
@@ -160,7 +160,7 @@ def test_idempotent_api_refuses_an_express_state_machine() -> None:
     from sfn_patterns.patterns.idempotent_api import IdempotentApi
 
     def program() -> None:
-        chain = Workflow("chain", {"definition_file": "chain.yaml", "type": "EXPRESS"})
+        chain = Workflow("chain", {"definition_file": "chain.yaml", **DEMO, "type": "EXPRESS"})
         IdempotentApi("api", {"state_machine_arn": chain.arn})
 
     mocks = FakeCloud()
