@@ -216,7 +216,9 @@ def test_construct_with_outputs_of_the_calling_program_inside_maps_and_lists(eng
     assert state["arn"].startswith("arn:aws:states:") and ARN in machine.inputs["definition"]
 
     table = upstream("orders-table", "urn:pulumi:dev::consumer::aws:dynamodb/table:Table::orders")
-    engine.construct(TOKEN.format("HandlerFunction"), "env-fn", {"handler": "idempotent_api", "environment": {"TABLE": table}})
+    (tmp_path / "env_probe.py").write_text("def handler(event, context):\n    return None\n")
+    engine.construct(TOKEN.format("HandlerFunction"), "env-fn",
+                     {"handler": "env_probe", "handlersDir": str(tmp_path), "environment": {"TABLE": table}})
     function = next(r for r in engine.cloud.declared if r.type == "aws:lambda/function:Function" and r.name == "env-fn")
     assert function.inputs["environment"] == {"variables": {"TABLE": "orders-table"}}
 
