@@ -18,7 +18,9 @@ are wrong in one or more ways, drawn from these families:
 Every request must be refused with a 4xx and a JSON body naming the problem (never a 5xx, never
 accepted), and a route's whole batch of refused requests must start no execution and change no
 table row, no queue, no topic (an SQS probe subscribed to every topic) and no event bus (a probe
-rule on every custom bus): the embedded AWS is snapshotted before and after each batch.
+rule on every custom bus): the embedded AWS is snapshotted before and after. The batches of routes that
+need no waiting task/job are sent together (4 threads) between one pair of snapshots; each route that
+acts on a waiting task/job gets its own pair, so its target's timers do not run out during the others.
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ def wrong_object(route: Route) -> st.SearchStrategy[dict[str, Any]]:
         # a valid fresh name with an input that is no JSON object (null included)
         st.builds(lambda n, i: {field: n, "input": i}, unknown_ids, non_objects),
     ]
-    if field != "jobId":  # POST /jobs without a jobId is valid (the id is generated)
+    if field not in ("jobId", "taskId"):  # POST /jobs and POST /tasks without an id are valid (the id is generated)
         objects.append(st.builds(lambda e, i: {**e, "input": i}, extras(route), st.dictionaries(st.text(max_size=5), json_scalars, max_size=2)))
     if field == "jobId":
         objects.append(st.builds(lambda n, m: {"jobId": n, "manual": m}, unknown_ids,
@@ -340,12 +342,93 @@ def _needs_target(route: Route) -> bool:
         route.pattern == "pausable" and route.path.endswith("/resume"))
 
 
-#: Routes that need a waiting task/job last: their targets time out in the background meanwhile.
-ORDERED_ROUTES = sorted(ROUTES, key=_needs_target)
+#: Routes whose requests need no waiting task/job: their batches are sent together, between one
+#: settled snapshot before and one after (a route's responses are still judged in its own test).
+FREE_ROUTES = [r for r in ROUTES if not _needs_target(r)]
+#: Routes that need a waiting task/job: one batch at a time, each between its own snapshots, so its
+#: targets are fresh (their timers run meanwhile).
+TARGET_ROUTES = [r for r in ROUTES if _needs_target(r)]
+#: Threads sending the free routes' requests.
+SENDERS = 4
 
 
-@pytest.mark.parametrize("route", ORDERED_ROUTES, ids=[r.label for r in ORDERED_ROUTES])
-def test_hostile_requests_are_refused_and_change_nothing(local_stack: Any, probe: Probe, route: Route) -> None:
+def _examples(route: Route, waiting: list[str]) -> list[HostileRequest]:
+    """The route's ``EXAMPLES_PER_ROUTE`` derandomized examples (the same on every run), generated up front."""
+    generated: list[HostileRequest] = []
+
+    @settings(max_examples=EXAMPLES_PER_ROUTE, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(request=requests_for(route, waiting))
+    def collect(request: HostileRequest) -> None:
+        generated.append(request)
+
+    collect()
+    return generated
+
+
+def _refusal_problem(route: Route, request: HostileRequest, status: int, body: Any) -> Optional[str]:
+    """Why the answer is not a clear refusal (None: it is)."""
+    if not 400 <= status < 500:
+        return f"{route.label}: {status} {str(body)[:300]} for {request.describe()}"
+    if not (isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"]):
+        return f"{route.label}: {status} without a JSON message: {str(body)[:200]} for {request.describe()}"
+    if "error" in body and not (isinstance(body["error"], str) and re.fullmatch(r"[A-Za-z]+", body["error"])):
+        return f"{route.label}: error code {body['error']!r} is no name, for {request.describe()}"
+    return None
+
+
+def _suspects(diff: str, sent: dict[str, list[HostileRequest]]) -> list[str]:
+    """The routes whose requests carry a name that appears in the diff (which route changed what)."""
+    words = set(re.findall(r"[A-Za-z0-9_-]{6,}", diff))
+    return sorted(label for label, requests in sent.items()
+                  if any(w in (r.path_id or "") or w.encode() in (r.body or b"") for r in requests for w in words))
+
+
+@dataclass
+class FreeBatch:
+    """The free routes' batches, sent together: what each request got, and the embedded AWS before and after."""
+
+    sent: dict[str, list[HostileRequest]]
+    problems: dict[str, list[str]]
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def free_batch(local_stack: Any, probe: Probe) -> FreeBatch:
+    """Every free route's hostile requests, sent concurrently between two snapshots of the embedded AWS."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sent = {route.label: _examples(route, []) for route in FREE_ROUTES}
+    jobs = [(route, request) for route in FREE_ROUTES for request in sent[route.label]]
+    before = probe.settled()
+    with ThreadPoolExecutor(SENDERS) as pool:
+        answers = list(pool.map(lambda job: _send(local_stack, *job), jobs))
+    time.sleep(0.2)  # anything a request set off asynchronously (a publish, an event) has landed
+    after = probe.snapshot()
+    problems: dict[str, list[str]] = {route.label: [] for route in FREE_ROUTES}
+    for (route, request), (status, body) in zip(jobs, answers):
+        problem = _refusal_problem(route, request, status, body)
+        if problem:
+            problems[route.label].append(problem)
+    return FreeBatch(sent, problems, before, after)
+
+
+@pytest.mark.parametrize("route", FREE_ROUTES, ids=[r.label for r in FREE_ROUTES])
+def test_hostile_requests_are_refused_and_change_nothing(free_batch: FreeBatch, route: Route) -> None:
+    requests = free_batch.sent[route.label]
+    assert len(requests) == EXAMPLES_PER_ROUTE, len(requests)
+    assert not free_batch.problems[route.label], "\n".join(free_batch.problems[route.label])
+    diff = _diff(free_batch.before, free_batch.after)
+    assert free_batch.after == free_batch.before, (
+        f"{route.label}: the refused requests of {len(FREE_ROUTES)} routes (sent together) changed the embedded AWS;"
+        f" routes whose requests name what changed: {_suspects(diff, free_batch.sent) or 'none'}:\n{diff}")
+    assert len({r.family for r in requests}) >= 6, {r.family for r in requests}
+
+
+@pytest.mark.parametrize("route", TARGET_ROUTES, ids=[r.label for r in TARGET_ROUTES])
+def test_hostile_requests_on_a_waiting_target_are_refused_and_change_nothing(local_stack: Any, probe: Probe,
+                                                                            route: Route) -> None:
     waiting = _waiting_targets(local_stack, route)
     before = probe.settled(idle=not waiting)
     families: dict[str, int] = {}
@@ -356,14 +439,12 @@ def test_hostile_requests_are_refused_and_change_nothing(local_stack: Any, probe
     def refused(request: HostileRequest) -> None:
         status, body = _send(local_stack, route, request)
         families[request.family] = families.get(request.family, 0) + 1
-        assert 400 <= status < 500, f"{route.label}: {status} {str(body)[:300]} for {request.describe()}"
-        assert isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"], (
-            f"{route.label}: {status} without a JSON message: {str(body)[:200]} for {request.describe()}")
-        if "error" in body:
-            assert isinstance(body["error"], str) and re.fullmatch(r"[A-Za-z]+", body["error"]), body
+        problem = _refusal_problem(route, request, status, body)
+        assert problem is None, problem
 
     refused()
     time.sleep(0.2)  # anything a request set off asynchronously (a publish, an event) has landed
     after = probe.snapshot()
     assert after == before, f"{route.label}: refused requests changed the embedded AWS:\n{_diff(before, after)}"
     assert len(families) >= 6, families
+
