@@ -74,14 +74,32 @@ def _put_on_bus(local_stack: Any, bus: str, detail_type: str, detail: dict[str, 
     assert response["FailedEntryCount"] == 0
 
 
-def test_work_done_ends_monitoring_and_the_execution_succeeds_with_the_work_output(local_stack: Any, base: str) -> None:
-    key = _key("graceful")
-    status, body = _start(local_stack, base, key, {"order": 1})
+@pytest.fixture(scope="module")
+def work_bound(local_stack: Any, base: str) -> dict[str, Any]:
+    """The two scenarios that wait for the demo work (``WORK`` s), started together when the module begins:
+    the graceful key's three starts (create, same again, other input) and the duplicate key's two executions."""
+    graceful, duplicate = _key("graceful"), _key("duplicate")
+    starts = [_start(local_stack, base, graceful, {"order": 1}), _start(local_stack, base, graceful, {"order": 1}),
+              _start(local_stack, base, graceful, {"order": 2})]
+    first = _start(local_stack, base, duplicate, {"n": 1})
+    assert first[0] == 202, first
+    # While the duplicate key's first execution monitors (its work lasts WORK s), a second one starts.
+    local_stack.wait_for(lambda: _get(local_stack, base, duplicate)[1].get("monitor") == "WAITING", 10)
+    second = local_stack.client("stepfunctions").start_execution(
+        stateMachineArn=local_stack.outputs["stateMachines"]["monitored"], name=f"{duplicate}-again",
+        input=json.dumps({"workflowkey": duplicate, "input": {"n": 2}}))["executionArn"]
+    return {"graceful": graceful, "starts": starts, "duplicate": duplicate, "second": second}
+
+
+def test_work_done_ends_monitoring_and_the_execution_succeeds_with_the_work_output(
+    local_stack: Any, base: str, work_bound: dict[str, Any]
+) -> None:
+    key = work_bound["graceful"]
+    (status, body), again, (conflict_status, conflict) = work_bound["starts"]
     assert status == 202 and body["workflowkey"] == key and body["created"] is True
     # Same key and input: same execution, and this caller did not create it.
-    assert _start(local_stack, base, key, {"order": 1}) == (202, {**body, "created": False})
-    status, conflict = _start(local_stack, base, key, {"order": 2})
-    assert status == 409 and conflict["error"] == "NameConflict"
+    assert again == (202, {**body, "created": False})
+    assert conflict_status == 409 and conflict["error"] == "NameConflict"
     result = _final(local_stack, base, key, WORK + 10)
     assert result["status"] == "SUCCEEDED" and result["monitor"] == "SUCCEEDED"
     assert result["output"] == {"workflowkey": key, "input": {"order": 1}}
@@ -109,14 +127,11 @@ def test_workflow_error_put_on_the_bus_fails_the_execution(local_stack: Any, bas
     assert result["status"] == "FAILED" and result["error"] == "OrderCancelled"
 
 
-def test_second_execution_with_a_live_key_fails_fast_and_the_first_completes(local_stack: Any, base: str) -> None:
-    key = _key("duplicate")
-    _monitoring(local_stack, base, key, {"n": 1})
+def test_second_execution_with_a_live_key_fails_fast_and_the_first_completes(
+    local_stack: Any, base: str, work_bound: dict[str, Any]
+) -> None:
+    key, duplicate = work_bound["duplicate"], work_bound["second"]
     sfn = local_stack.client("stepfunctions")
-    state_machine = local_stack.outputs["stateMachines"]["monitored"]
-    duplicate = sfn.start_execution(
-        stateMachineArn=state_machine, name=f"{key}-again", input=json.dumps({"workflowkey": key, "input": {"n": 2}})
-    )["executionArn"]
     described = local_stack.wait_for(
         lambda: (d := sfn.describe_execution(executionArn=duplicate))["status"] in FINAL and d, 10
     )
