@@ -102,20 +102,16 @@ def test_demo_service_fails_a_task_with_its_error(local_stack: Any, base: str) -
     assert task["status"] == "FAILED" and task["error"] == "ExternalServiceFailed" and "output" not in task
 
 
-def test_ignored_task_times_out_and_a_late_callback_is_410(local_stack: Any, base: str,
-                                                            inbox: Callable[..., dict[str, Any]]) -> None:
+@pytest.fixture(scope="module", autouse=True)
+def ignored(local_stack: Any, base: str, inbox: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """A task nobody calls back, started when the module begins so its heartbeat runs out during the other
+    tests: its id, start time, start status, notification and status once notified."""
     task_id = _id("ignored")
     started = time.time()
-    assert _start(local_stack, base, task_id, {"simulate": "ignore"})[0] == 202
+    status = _start(local_stack, base, task_id, {"simulate": "ignore"})[0]
     message = inbox(task_id)
-    assert local_stack.request("GET", f"{base}/tasks/{task_id}")[1]["status"] == "WAITING"
-    task = _final(local_stack, base, task_id, timeout=TIMEOUT + 10)
-    assert task["status"] == "TIMED_OUT" and task["error"] == "CallbackTimedOut"
-    assert HEARTBEAT - 0.5 <= time.time() - started  # not before the heartbeat expired
-    status, body = _put(local_stack, base, task_id, {"status": "SUCCEEDED", "output": {}}, message["secret"])
-    assert status == 410 and body["error"] == "TaskTimedOut"
-    assert local_stack.request("POST", f"{base}/tasks/{task_id}/heartbeat",
-                               headers={"X-Task-Secret": message["secret"]})[0] == 410
+    waiting = local_stack.request("GET", f"{base}/tasks/{task_id}")[1]["status"]
+    return {"taskId": task_id, "started": started, "status": status, "message": message, "waiting": waiting}
 
 
 def test_twice_completes_exactly_once(local_stack: Any, base: str) -> None:
@@ -234,3 +230,17 @@ def test_bad_requests_are_4xx_and_start_nothing(local_stack: Any, base: str) -> 
     assert _put(local_stack, base, _id("nobody"), {"status": "SUCCEEDED"}, "s")[0] == 404
     assert local_stack.request("POST", f"{base}/tasks/{_id('nobody')}/heartbeat",
                                headers={"X-Task-Secret": "s"})[0] == 404
+
+
+# Last in the module: its task's heartbeat ran out while the tests above ran.
+def test_ignored_task_times_out_and_a_late_callback_is_410(local_stack: Any, base: str, ignored: dict[str, Any]) -> None:
+    task_id, started, message = ignored["taskId"], ignored["started"], ignored["message"]
+    assert ignored["status"] == 202
+    assert ignored["waiting"] == "WAITING"
+    task = _final(local_stack, base, task_id, timeout=TIMEOUT + 10)
+    assert task["status"] == "TIMED_OUT" and task["error"] == "CallbackTimedOut"
+    assert HEARTBEAT - 0.5 <= time.time() - started  # not before the heartbeat expired
+    status, body = _put(local_stack, base, task_id, {"status": "SUCCEEDED", "output": {}}, message["secret"])
+    assert status == 410 and body["error"] == "TaskTimedOut"
+    assert local_stack.request("POST", f"{base}/tasks/{task_id}/heartbeat",
+                               headers={"X-Task-Secret": message["secret"]})[0] == 410
