@@ -158,26 +158,42 @@ def test_async_service_unavailable_once_is_retried_and_the_job_completes(local_s
 # --- An AWS call failing inside a handler gives a retry, not a lost task ------------------------------
 
 
-@pytest.mark.parametrize("operation, task_errors", [
+#: The monitor path's DynamoDB operations throttled once, and the Task errors each leaves in the history.
+THROTTLED = {
     # The stop event's handler claims the monitor's row: Lambda retries the event; no Task fails.
-    ("UpdateItem", []),
+    "UpdateItem": [],
     # The monitor Task writes its token row itself (an SDK integration): its Retry writes it again.
-    ("PutItem", ["DynamoDb.ProvisionedThroughputExceededException"]),
-])
-def test_dynamodb_throttling_in_the_monitor_path_is_retried(
-    local_stack: Any, faults: Faults, operation: str, task_errors: list[str]
-) -> None:
-    key = _id(f"ddb-throttle-{operation.lower()}")
+    "PutItem": ["DynamoDb.ProvisionedThroughputExceededException"],
+}
+
+
+@pytest.fixture(scope="module")
+def throttled(local_stack: Any) -> dict[str, tuple[str, str]]:
+    """One monitored execution per throttled operation, all started together under one plan holding a rule
+    per operation (each matching only its own key): operation -> (key, rule id). The plan is cleared by
+    the next test's ``faults`` fixture; the tests using this one run back to back."""
+    injector = Faults(local_stack)
+    keys = {operation: _id(f"ddb-throttle-{operation.lower()}") for operation in THROTTLED}
     # "executionArn": the monitor's row (its write and its claim), not the API's start claim of the key.
-    faults.inject({"service": "dynamodb", "operation": operation, "match": [key, "executionArn"],
-                   "error": "ProvisionedThroughputExceededException", "status": 400, "times": 1})
+    injector.inject(*({"service": "dynamodb", "operation": operation, "match": [key, "executionArn"],
+                       "error": "ProvisionedThroughputExceededException", "status": 400, "times": 1}
+                      for operation, key in keys.items()))
     base = local_stack.endpoints["monitored"].rstrip("/")
-    assert local_stack.request("POST", f"{base}/monitored", json={"workflowkey": key, "input": {}})[0] == 202
+    for key in keys.values():
+        assert local_stack.request("POST", f"{base}/monitored", json={"workflowkey": key, "input": {}})[0] == 202
+    return {operation: (key, rule["id"]) for (operation, key), rule in zip(keys.items(), injector.rules)}
+
+
+@pytest.mark.parametrize("operation", list(THROTTLED))
+def test_dynamodb_throttling_in_the_monitor_path_is_retried(
+    local_stack: Any, throttled: dict[str, tuple[str, str]], operation: str
+) -> None:
+    key, rule_id = throttled[operation]
     execution = _final(local_stack, "monitored", key, timeout=20)
     assert execution["status"] == "SUCCEEDED", execution
-    assert faults.fired(faults.rules[0]["id"]) == 1
+    assert Faults(local_stack).fired(rule_id) == 1
     errors = [e["taskFailedEventDetails"]["error"] for e in _history(local_stack, "monitored", key) if e["type"] == "TaskFailed"]
-    assert errors == task_errors
+    assert errors == THROTTLED[operation]
 
 
 def test_send_task_success_failing_in_the_resume_path_is_retried(local_stack: Any, faults: Faults) -> None:
