@@ -37,6 +37,11 @@
 - **``$$.Execution.RedriveCount``**: moto's context object has no ``RedriveCount`` (it implements no
   RedriveExecution), so a path to it fails the state. Here every execution starts with 0, as a
   never-redriven execution does on AWS; a redrive (:mod:`local.sfn_operations`) sets its count.
+- **The parser's query-language scopes are one list shared by every parse** (a class attribute of
+  moto's ``Preprocessor``): a definition refused inside a JSONata scope left that scope behind, so
+  every later JSONPath definition was refused ("Unsupported declaration in QueryLanguage=JSONPath
+  block", and an execution started or redriven then never ran), and two parses on two threads
+  mixed their scopes. Here each parse has its own list.
 - **Distributed Map**: ``ItemBatcher``, result files and an integer ``ToleratedFailurePercentage``, see
   :mod:`local.distributed_map`.
 - **StartExecution atomicity**: moto checks for an execution of that name and then appends the
@@ -273,6 +278,16 @@ def install() -> None:
             raise query_evaluation_error(env, self.expression, error.details or "") from error
 
     _patch(string_expression.StringJSONata, "_eval_body", jsonata_body)
+    # moto 5.2.5 gap: Preprocessor._query_language_per_scope is a class-level list (see the module docstring).
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    original_preprocessor_init = Preprocessor.__init__
+
+    def preprocessor_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_preprocessor_init(self, *args, **kwargs)
+        self._query_language_per_scope = []
+
+    _patch(Preprocessor, "__init__", preprocessor_init)
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
     original_environment = ExecutionWorker._get_evaluation_environment

@@ -327,3 +327,35 @@ def test_composite_express_fails_naming_the_child_error(sync_sfn: Any) -> None:
     description = run(sync_sfn, composite_express(sync_sfn), "bad", {"items": [{"payload": "a"}, {"payload": "bad"}]})
     assert (description["status"], description["error"]) == ("FAILED", "States.QueryEvaluationError"), description
     assert "FAILED InvalidPayload: bad payload" in description["cause"]
+
+
+JSONPATH_RESULT_PATH = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 1, "ResultPath": "$.x", "End": True}}}
+#: Refused by the parser inside its JSONata scope (ResultPath is JSONPath only).
+JSONATA_WITH_RESULT_PATH = {"QueryLanguage": "JSONata", **JSONPATH_RESULT_PATH}
+
+
+def test_a_refused_jsonata_definition_leaves_later_jsonpath_definitions_running(sfn: Any) -> None:
+    # moto alone: the refused parse left its JSONata scope in a list shared by every parse, so each
+    # later JSONPath definition was refused too (its executions never ran).
+    with pytest.raises(sfn.exceptions.ClientError, match="Unsupported declaration"):
+        machine(sfn, "refused", JSONATA_WITH_RESULT_PATH)
+    description = run(sfn, machine(sfn, "after", JSONPATH_RESULT_PATH), "a", {})
+    assert description["status"] == "SUCCEEDED" and json.loads(description["output"]) == {"x": 1}, description
+
+
+def test_concurrent_parses_keep_their_own_query_language() -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    stepfunctions.install()
+    try:
+        jsonata = json.dumps({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "Output": "{% 1 %}", "End": True}}})
+        jsonpath = json.dumps(JSONPATH_RESULT_PATH)
+
+        def parse(index: int) -> bool:
+            AmazonStateLanguageParser.parse(jsonata if index % 2 else jsonpath)
+            return True
+
+        with ThreadPoolExecutor(8) as pool:
+            assert all(pool.map(parse, range(64)))
+    finally:
+        stepfunctions.uninstall()
