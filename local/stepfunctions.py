@@ -42,7 +42,8 @@
   every later JSONPath definition was refused ("Unsupported declaration in QueryLanguage=JSONPath
   block", and an execution started or redriven then never ran), and two parses on two threads
   mixed their scopes. Here each parse has its own list.
-- **Distributed Map**: ``ItemBatcher``, result files and an integer ``ToleratedFailurePercentage``, see
+- **Distributed Map**: ``ItemBatcher`` (after ``ItemSelector``), the tolerated failure threshold,
+  result files, Map Run counts and an integer ``ToleratedFailurePercentage``, see
   :mod:`local.distributed_map`.
 - **StartExecution atomicity**: moto checks for an execution of that name and then appends the
   new one without a lock, so two concurrent starts with one name could both start an execution.
@@ -256,7 +257,7 @@ def install() -> None:
         return
     from local import distributed_map
 
-    distributed_map.install()  # moto 5.2.5 gaps: ItemBatcher, integer ToleratedFailurePercentage
+    distributed_map.install()  # moto 5.2.5 gaps: ItemBatcher, failure tolerance, result files, Map Run counts
     _originals.append((distributed_map, "uninstall", None))
     # moto 5.2.5 gap: no JSONata evaluator without LocalStack's JVM (see the module docstring).
     from moto.stepfunctions.parser.asl.component.common.string import string_expression
