@@ -30,7 +30,15 @@ from common import documents, env, executions, operations
 from common.callback import check_documents
 from common.failures import refuse_reserved
 from common.http import HttpError, Request, Response, Router, bad_request, json_response, not_found, too_large
-from common.tokens import TIMED_OUT, WAITING, CallbackTaskFinalizer, TokenError, TokenStore, secret_matches
+from common.tokens import (
+    TIMED_OUT,
+    WAITING,
+    CallbackTaskFinalizer,
+    TokenError,
+    TokenStore,
+    classify_execution,
+    secret_matches,
+)
 from common.validation import one_of, optional_object, optional_string, require_name
 from sfn_patterns.contracts import callback
 from sfn_patterns.contracts.common import ROW_STATUS
@@ -52,17 +60,13 @@ def _task_id(request: Request) -> str:
 
 
 def _task_status(description: dict[str, Any]) -> str:
-    """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED, from the execution alone."""
-    status = description["status"]
-    if status == "RUNNING":
-        return "RUNNING"
-    if status == "SUCCEEDED":
-        return "SUCCEEDED"
-    if status == "TIMED_OUT" or (status == "FAILED" and description.get("error") == TIMED_OUT_ERROR):
-        return TIMED_OUT
-    if status == "ABORTED":
-        return "ABORTED"
-    return "FAILED"
+    """RUNNING, SUCCEEDED, FAILED, TIMED_OUT (also a wait caught into ``CallbackTimedOut``) or ABORTED."""
+    return classify_execution(description, TIMED_OUT_ERROR)
+
+
+def _finalizer() -> CallbackTaskFinalizer:
+    """Completes this workflow's tasks; an execution failed with ``CallbackTimedOut`` is a timed-out task (410)."""
+    return CallbackTaskFinalizer(env.require(callback.ENV_TABLE_NAME), timed_out_error=TIMED_OUT_ERROR)
 
 
 @router.route("POST /tasks")
@@ -118,11 +122,11 @@ def _proven_task(request: Request) -> str:
     """The task id of a completion request whose ``X-Task-Secret`` proves it was handed the task.
 
     404 unknown task; 409/410 when the task has no row to prove against (not waiting yet, or its
-    row expired); 401 no secret; 403 wrong secret.
+    row expired); 401 no secret; 403 wrong secret. Whether a row that says ``WAITING`` still waits
+    is the finalizer's to judge, from the execution (one ``DescribeExecution`` per completion).
     """
     task_id = _task_id(request)
-    store = TokenStore(env.require(callback.ENV_TABLE_NAME))
-    row = store.get(task_id)
+    row = TokenStore(env.require(callback.ENV_TABLE_NAME)).get(task_id)
     if row is None:
         _refuse_ended(task_id, executions.describe(env.require(callback.ENV_STATE_MACHINE_ARN), task_id))
         raise HttpError(409, "NotWaiting", f"the task {task_id!r} is not waiting for a callback yet")
@@ -131,19 +135,14 @@ def _proven_task(request: Request) -> str:
         raise HttpError(401, "MissingSecret", "send the task's secret from its notification in the X-Task-Secret header")
     if not secret_matches(secret, row.get(callback.SECRET_HASH_ATTRIBUTE)):
         raise HttpError(403, "WrongSecret", f"the X-Task-Secret header does not match task {task_id!r}")
-    if row[ROW_STATUS] == WAITING:
-        # The row says WAITING but the execution may be over (its wait timed out a moment ago, or it
-        # was stopped): answer from the execution instead of spending the token on it.
-        description = executions.describe(env.require(callback.ENV_STATE_MACHINE_ARN), task_id)
-        if description is not None and description["status"] != "RUNNING":
-            if _task_status(description) == TIMED_OUT:
-                store.mark(task_id, TIMED_OUT)
-            _refuse_ended(task_id, description)
     return task_id
 
 
 def _refuse_ended(task_id: str, description: Optional[dict[str, Any]]) -> None:
-    """Raise the answer for a completion of a task that is unknown (404) or whose execution ended (409/410)."""
+    """Raise the answer for a completion of a task without a row that is unknown (404) or whose execution ended (409/410).
+
+    Without a row there is no wait to end: an execution that ended otherwise is ``AlreadyCompleted``.
+    """
     if description is None:
         raise not_found(f"no task {task_id!r}")
     status = _task_status(description)
@@ -180,7 +179,7 @@ def complete(request: Request) -> Response:
     """Complete the waiting task with the caller's outcome, exactly once."""
     task_id = _proven_task(request)
     status, output, error, cause = _completion(request.json_object())
-    finalizer = CallbackTaskFinalizer(env.require(callback.ENV_TABLE_NAME))
+    finalizer = _finalizer()
     try:
         if status == "SUCCEEDED":
             finalizer.success(task_id, output)
@@ -196,7 +195,7 @@ def heartbeat(request: Request) -> Response:
     """Tell the workflow the task is still being worked on (resets the heartbeat clock)."""
     task_id = _proven_task(request)
     try:
-        CallbackTaskFinalizer(env.require(callback.ENV_TABLE_NAME)).heartbeat(task_id)
+        _finalizer().heartbeat(task_id)
     except TokenError as refused:
         raise _answer_token_error(refused) from refused
     return json_response(200, {"taskId": task_id, "status": WAITING})

@@ -59,7 +59,9 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     if not documents.finite(detail):
         return _dropped(key, detail_type, "the detail holds NaN or Infinity, which are not JSON")
 
-    finalizer = CallbackTaskFinalizer(env.require(monitored.ENV_TABLE_NAME), reserved_errors=reserved_names())
+    finalizer = CallbackTaskFinalizer(
+        env.require(monitored.ENV_TABLE_NAME), reserved_errors=reserved_names(), timed_out_error=monitored.TIMED_OUT_ERROR
+    )
     sender = detail.get(monitored.DETAIL_EXECUTION_ARN)
     if not (isinstance(sender, str) and sender):
         sender = None

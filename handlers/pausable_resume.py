@@ -26,7 +26,9 @@ from sfn_patterns.contracts import pausable
 
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, int]:
     """Apply every resume message of an SNS event; returns counts of resumed and dropped messages."""
-    finalizer = CallbackTaskFinalizer(env.require(pausable.ENV_TABLE_NAME), reserved_errors=reserved_names())
+    finalizer = CallbackTaskFinalizer(
+        env.require(pausable.ENV_TABLE_NAME), reserved_errors=reserved_names(), timed_out_error=pausable.PAUSE_TIMED_OUT
+    )
     counts = {"resumed": 0, "dropped": 0}
     for record in event.get("Records") or []:
         sns = record.get("Sns") or {}

@@ -20,8 +20,10 @@ token is sent, so of two concurrent completions one wins and the other gets
 :class:`AlreadyCompleted`. If Step Functions then refuses the token because the task timed out,
 the row is marked ``TIMED_OUT`` and :class:`TaskTimedOut` is raised; any other AWS failure puts the
 row back to ``WAITING`` (token restored) and re-raises, so the caller's retry can complete it.
-Before the token is sent the execution itself is asked whether it still runs: one that ended while
-its row said ``WAITING`` marks the row ``ENDED`` (or ``TIMED_OUT``) and the completion is refused.
+Before the token is sent the execution itself is asked whether it still runs (one
+``DescribeExecution`` per completion or heartbeat, nowhere else): one that ended while its row said
+``WAITING`` is classified by :func:`classify_execution` (with the pattern's timed-out error name) and
+the completion refused accordingly, the row marked ``TIMED_OUT``, ``RELEASED`` or ``ENDED``.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ from common.failures import outside_failure
 __all__ = [
     "AlreadyCompleted", "CallbackTaskFinalizer", "ENDED", "ExecutionEnded", "FAILED", "KeyInUse", "MAX_CAUSE_CHARS",
     "MAX_ERROR_CHARS", "NotHeld", "OutputTooLarge", "RELEASED", "SUCCEEDED", "TIMED_OUT", "TaskReleased",
-    "TaskTimedOut", "TokenError", "TokenStore", "UnknownTask", "WAITING", "new_secret", "secret_hash", "secret_matches",
+    "TaskTimedOut", "TokenError", "TokenStore", "UnknownTask", "WAITING", "classify_execution", "new_secret", "secret_hash",
+    "secret_matches",
 ]
 
 #: Errors with which Step Functions refuses a token whose task is over.
@@ -97,6 +100,7 @@ class TaskTimedOut(TokenError):
 
     status = 410
     code = "TaskTimedOut"
+    row_status = TIMED_OUT
 
 
 class TaskReleased(TokenError):
@@ -104,6 +108,7 @@ class TaskReleased(TokenError):
 
     status = 410
     code = "TaskReleased"
+    row_status = RELEASED
 
 
 class ExecutionEnded(TokenError):
@@ -111,6 +116,7 @@ class ExecutionEnded(TokenError):
 
     status = 409
     code = "ExecutionEnded"
+    row_status = ENDED
 
 
 class OutputTooLarge(TokenError):
@@ -132,6 +138,20 @@ class KeyInUse(TokenError):
 
     status = 409
     code = "KeyInUse"
+
+
+def classify_execution(description: Mapping[str, Any], timed_out_error: Optional[str] = None) -> str:
+    """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED: how the execution of a task stands.
+
+    ``TIMED_OUT`` also when it ``FAILED`` with ``timed_out_error``, the pattern's Fail state that its
+    wait's timeout is caught into (``CallbackTimedOut``, ``PauseTimedOut``, ``MonitorTimedOut``, from
+    its contract): for whoever would complete the task, that wait timed out. The one classification
+    of an ended execution, shared by :class:`CallbackTaskFinalizer` and the routes that show a task.
+    """
+    status = str(description["status"])
+    if status == "FAILED" and timed_out_error is not None and description.get("error") == timed_out_error:
+        return TIMED_OUT
+    return status if status in ("RUNNING", "SUCCEEDED", "TIMED_OUT", "ABORTED") else "FAILED"
 
 
 def new_secret() -> str:
@@ -331,8 +351,10 @@ class CallbackTaskFinalizer:
     :class:`ExecutionEnded` when the task cannot take it, and re-raises AWS errors (after undoing its
     claim) so the caller retries. Whether the task can still be completed is judged from the
     execution (``DescribeExecution``), not from the row alone: a row left ``WAITING`` by an execution
-    that has ended is marked and refused. A failure's error name never steers the workflow: a name
-    its waits retry or catch becomes ``ExternalFailure`` (``common.failures``).
+    that has ended is marked and refused (:func:`classify_execution` with ``timed_out_error``, the
+    pattern's timed-out Fail error: such an execution's task is :class:`TaskTimedOut`; a stopped one
+    :class:`TaskReleased`; any other end :class:`ExecutionEnded`). A failure's error name never steers
+    the workflow: a name its waits retry or catch becomes ``ExternalFailure`` (``common.failures``).
     """
 
     def __init__(
@@ -341,10 +363,12 @@ class CallbackTaskFinalizer:
         dynamodb: Any = None,
         stepfunctions: Any = None,
         reserved_errors: Optional[frozenset[str]] = None,
+        timed_out_error: Optional[str] = None,
     ) -> None:
         self.store = TokenStore(table_name, dynamodb)
         self.sfn = stepfunctions or client("stepfunctions")
         self.reserved_errors = reserved_errors
+        self.timed_out_error = timed_out_error
 
     def success(self, task_key: str, result: Any, execution_arn: Optional[str] = None) -> None:
         """Complete the task under ``task_key`` successfully with ``result`` (JSON-serializable).
@@ -391,21 +415,22 @@ class CallbackTaskFinalizer:
         if not arn:
             return
         try:
-            status = self.sfn.describe_execution(executionArn=arn)["status"]
+            status = classify_execution(self.sfn.describe_execution(executionArn=arn), self.timed_out_error)
         except ClientError as error:
             if error.response["Error"]["Code"] != "ExecutionDoesNotExist":
                 raise
             status = "ABORTED"
         if status == "RUNNING":
             return
-        if status == "TIMED_OUT":
-            self.store.mark(task_key, TIMED_OUT)
-            raise TaskTimedOut(f"the execution of task {task_key!r} timed out")
-        if status == "ABORTED":  # stopped (cancelled) outside the API: as a cancel would have released it
-            self.store.mark(task_key, RELEASED)
-            raise TaskReleased(f"the execution of task {task_key!r} was stopped: this wait can no longer be completed")
-        self.store.mark(task_key, ENDED)
-        raise ExecutionEnded(f"the execution of task {task_key!r} has ended ({status}); it can no longer be completed")
+        refusal: TaskTimedOut | TaskReleased | ExecutionEnded
+        if status == TIMED_OUT:
+            refusal = TaskTimedOut(f"the task {task_key!r} timed out and can no longer be completed")
+        elif status == "ABORTED":  # stopped (cancelled) outside the API: as a cancel would have released it
+            refusal = TaskReleased(f"the execution of task {task_key!r} was stopped: this wait can no longer be completed")
+        else:
+            refusal = ExecutionEnded(f"the execution of task {task_key!r} has ended ({status}); it can no longer be completed")
+        self.store.mark(task_key, refusal.row_status)
+        raise refusal
 
     def _complete(self, task_key: str, outcome: str, send: Any, execution_arn: Optional[str] = None) -> None:
         row = self.store.claim(task_key, outcome, execution_arn)

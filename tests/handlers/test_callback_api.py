@@ -7,6 +7,7 @@ subscribed to the topic, as an external party would receive them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -21,6 +22,7 @@ import callback_api
 import callback_register
 import reverse
 import shout
+from common.clients import client
 from common.tokens import CallbackTaskFinalizer, TokenStore, secret_hash
 from sfn_patterns.patterns.callback_workflow import callback_definition
 from sfn_patterns.blocks.state_machine import RESERVED_ERRORS_ENV, render, reserved_error_names
@@ -375,6 +377,36 @@ def test_heartbeats_keep_a_task_alive_past_its_heartbeat(make_stack: Callable[..
     assert stack.execution("beat")["status"] == "SUCCEEDED"
 
 
+@contextlib.contextmanager
+def describe_calls() -> Iterator[list[str]]:
+    """The executions the handlers' Step Functions client describes while inside (one entry per call)."""
+    calls: list[str] = []
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        calls.append(params["executionArn"])
+
+    events = client("stepfunctions").meta.events
+    events.register("provide-client-params.sfn.DescribeExecution", count, unique_id="count-describe")
+    try:
+        yield calls
+    finally:
+        events.unregister("provide-client-params.sfn.DescribeExecution", unique_id="count-describe")
+
+
+def test_a_completion_and_a_heartbeat_each_describe_the_execution_once(make_stack: Callable[..., CallbackStack]) -> None:
+    stack = make_stack(timeout=30, heartbeat=10)
+    message = _waiting(stack, "once-1")
+    with describe_calls() as calls:
+        assert stack.heartbeat("once-1", message["secret"])[0] == 200
+    assert len(calls) == 1
+    with describe_calls() as calls:
+        assert stack.put("once-1", {"status": "SUCCEEDED", "output": {"n": 1}}, message["secret"])[0] == 200
+    assert len(calls) == 1 and calls[0].endswith(":once-1")
+    with describe_calls() as calls:  # the row says it is done: nothing to ask the execution
+        assert stack.put("once-1", {"status": "SUCCEEDED"}, message["secret"])[1]["error"] == "AlreadyCompleted"
+    assert calls == []
+
+
 def test_missed_heartbeat_times_out_and_completion_is_410(make_stack: Callable[..., CallbackStack]) -> None:
     stack = make_stack(timeout=30, heartbeat=1)
     message = _waiting(stack, "silent")
@@ -382,8 +414,11 @@ def test_missed_heartbeat_times_out_and_completion_is_410(make_stack: Callable[.
     assert description["status"] == "FAILED" and description["error"] == "CallbackTimedOut"
     status, body = stack.get("silent")
     assert body["status"] == "TIMED_OUT" and body["error"] == "CallbackTimedOut"
-    status, body = stack.put("silent", {"status": "SUCCEEDED", "output": {}}, message["secret"])
+    assert stack.row("silent")["status"] == "WAITING"  # only the execution knows the wait is over
+    with describe_calls() as calls:
+        status, body = stack.put("silent", {"status": "SUCCEEDED", "output": {}}, message["secret"])
     assert status == 410 and body["error"] == "TaskTimedOut"
+    assert len(calls) == 1
     assert stack.row("silent")["status"] == "TIMED_OUT"
     assert stack.heartbeat("silent", message["secret"])[0] == 410
     assert stack.put("silent", {"status": "SUCCEEDED", "output": {}}, "wrong")[0] == 403  # proof still checked
@@ -479,8 +514,10 @@ def test_a_cancelled_wait_whose_row_was_not_released_is_still_410(stack: Callbac
     message = _waiting(stack, "cancel-raw")
     boto3.client("stepfunctions").stop_execution(  # stopped outside the API: the row still says WAITING
         executionArn=stack.state_machine_arn.replace(":stateMachine:", ":execution:") + ":cancel-raw")
-    status, body = stack.put("cancel-raw", {"status": "SUCCEEDED", "output": {}}, message["secret"])
-    assert status == 410 and body["error"] == "TaskReleased"
+    with describe_calls() as calls:
+        status, body = stack.put("cancel-raw", {"status": "SUCCEEDED", "output": {}}, message["secret"])
+    assert status == 410 and body["error"] == "TaskReleased" and len(calls) == 1
+    assert stack.row("cancel-raw")["status"] == "RELEASED"
 
 
 def test_a_redriven_wait_registers_afresh_with_a_new_secret(stack: CallbackStack) -> None:

@@ -399,7 +399,9 @@ def test_a_pause_that_outlives_its_timeout_fails_with_pause_timed_out(
     status, answer = stack.resume("slow", {"status": "SUCCEEDED"})
     assert status == 409 and answer["error"] == "NotPaused"
     late = json.dumps({"jobId": "slow", "status": "SUCCEEDED", "output": {}})
+    assert stack.row("slow")["status"] == "WAITING"  # only the execution knows the pause is over
     assert pausable_resume.handler(sns_event(late)) == {"resumed": 0, "dropped": 1}
+    assert stack.row("slow")["status"] == "TIMED_OUT"  # PauseTimedOut: the finalizer's timed-out wait
 
 
 # --- what an execution costs ---------------------------------------------------------------------

@@ -22,6 +22,7 @@ from common.tokens import (
     TaskTimedOut,
     TokenStore,
     UnknownTask,
+    classify_execution,
 )
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"
@@ -152,6 +153,37 @@ def test_a_row_left_waiting_by_an_ended_execution_is_refused_from_the_execution(
     for call in (lambda: finalizer.success("task-5", {}), lambda: finalizer.failure("task-5", "E")):
         with pytest.raises(ExecutionEnded):
             call()
+
+
+def test_an_execution_failed_with_the_patterns_timed_out_error_is_a_timed_out_task(aws: None) -> None:
+    table, execution, token = _waiting_execution(timeout=1)
+    TokenStore(table).register("task-5c", token, 60, execution)
+    ended = _status(execution)
+    assert ended["status"] == "FAILED"
+    # The pattern names the error its timed-out wait ends the execution with (here the bare wait's own).
+    finalizer = CallbackTaskFinalizer(table, reserved_errors=frozenset(), timed_out_error=ended["error"])
+    with pytest.raises(TaskTimedOut):
+        finalizer.success("task-5c", {})
+    assert TokenStore(table).get("task-5c")["status"] == "TIMED_OUT"
+    with pytest.raises(TaskTimedOut):  # now refused from the row, as a heartbeat is
+        finalizer.heartbeat("task-5c")
+
+
+@pytest.mark.parametrize("description, timed_out_error, expected", [
+    ({"status": "RUNNING"}, "CallbackTimedOut", "RUNNING"),
+    ({"status": "SUCCEEDED"}, "CallbackTimedOut", "SUCCEEDED"),
+    ({"status": "FAILED", "error": "CallbackTimedOut"}, "CallbackTimedOut", "TIMED_OUT"),
+    ({"status": "FAILED", "error": "CallbackTimedOut"}, None, "FAILED"),
+    ({"status": "FAILED", "error": "PaymentDeclined"}, "CallbackTimedOut", "FAILED"),
+    ({"status": "FAILED"}, "CallbackTimedOut", "FAILED"),
+    ({"status": "TIMED_OUT"}, None, "TIMED_OUT"),
+    ({"status": "ABORTED", "error": "CallbackTimedOut"}, "CallbackTimedOut", "ABORTED"),
+    ({"status": "PENDING_REDRIVE"}, None, "FAILED"),
+])
+def test_classify_execution_tells_a_timed_out_wait_from_other_ends(
+    description: dict[str, Any], timed_out_error: Any, expected: str
+) -> None:
+    assert classify_execution(description, timed_out_error) == expected
 
 
 def test_token_refused_by_step_functions_marks_timed_out(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
