@@ -38,6 +38,10 @@ forms are parsed and shown by ``DescribeMapRun``), with these gaps, filled here
   ``BatchInput`` only when given; the ``...Path`` forms are read from the Map's input).
 - **An integer ``ToleratedFailurePercentage`` is refused by its grammar** (it takes only a decimal
   literal); here it is written as a decimal.
+- **A JSONata ``ToleratedFailureCount`` (``"{% ... %}"``) is parsed as a percentage** (moto's
+  ``Preprocessor.visitTolerated_failure_count_string_jsonata`` builds a
+  ``ToleratedFailurePercentageStringJSONata``): the count stayed 0 and its value became the
+  percentage. Here it is the count.
 
 :func:`install` is called by :func:`local.stepfunctions.install`.
 """
@@ -59,6 +63,7 @@ _RUN = "_sfn_patterns_map_run"
 EXCEEDED_ERROR = "States.ExceedToleratedFailureThreshold"
 EXCEEDED_CAUSE = "The specified tolerated failure threshold was exceeded"
 FAILED_STATUSES = ("FAILED", "TIMED_OUT")
+MAX_WORKERS = 100
 _BATCHER_FIELDS = {"MaxItemsPerBatch", "MaxItemsPerBatchPath", "MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath",
                    "BatchInput"}
 
@@ -141,6 +146,9 @@ def _check_batcher(name: str, batcher: Any) -> None:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"state {name!r}: ItemBatcher.{key} must be a positive integer here "
                              "(JSONata expressions are not emulated by the local stack)")
+    if "{%" in json.dumps(batcher.get("BatchInput")):
+        raise ValueError(f"state {name!r}: ItemBatcher.BatchInput: JSONata expressions are not emulated by the "
+                         "local stack (give a fixed value)")
 
 
 def _maps(machine: Any) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -346,7 +354,9 @@ def map_run(self: Any, env: Any, eval_input: Any) -> None:
 
     pool = _make_pool(self._get_iteration_program(), children, judge)
     workers = len(children) if record.max_concurrency == DEFAULT_MAX_CONCURRENCY_VALUE else record.max_concurrency
-    for _ in range(min(workers, len(children))):
+    # moto starts a thread per child when MaxConcurrency is 0 (AWS: up to 10,000 at once); here at most
+    # MAX_WORKERS, which only orders the children differently (each still runs once).
+    for _ in range(min(workers, len(children), MAX_WORKERS)):
         self._launch_worker(env=env, eval_input=eval_input, job_pool=pool)
     pool.await_jobs()
     worker_exception = pool.get_worker_exception()
@@ -483,7 +493,17 @@ def install() -> None:
             _attach(program, configs, set())
         return program, tree
 
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.tolerated_failure import (
+        ToleratedFailureCountStringJSONata,
+    )
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    def jsonata_count(visitor: Any, ctx: Any) -> ToleratedFailureCountStringJSONata:
+        # moto 5.2.5 gap: it returned a ToleratedFailurePercentageStringJSONata (see the module docstring).
+        return ToleratedFailureCountStringJSONata(string_jsonata=visitor.visitString_jsonata(ctx=ctx.string_jsonata()))
+
     patches: list[tuple[Any, str, Any]] = [
+        (Preprocessor, "visitTolerated_failure_count_string_jsonata", jsonata_count),
         (ResourceEvalS3, "_handle_put_object", staticmethod(write_results)),
         (AmazonStateLanguageParser, "parse", staticmethod(parse)),
         (DistributedIterationComponent, "_map_run", map_run),

@@ -64,6 +64,15 @@ MACHINES = {
         ItemBatcher={"MaxItemsPerBatchPath": "$.size", "BatchInput": {"job": "j-1"}},
         ItemProcessor={"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "Echo",
                        "States": {"Echo": {"Type": "Pass", "End": True}}}),
+    "jsonata": {"QueryLanguage": "JSONata", "StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "Items": "{% $states.input.items %}", "ToleratedFailureCount": "{% $states.input.tolerate %}",
+        "ItemSelector": {"n": "{% $states.context.Map.Item.Value.n %}", "ok": "{% $states.context.Map.Item.Value.ok %}"},
+        "ItemBatcher": {"MaxItemsPerBatch": 2}, "End": True,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "Check", "States": {
+            "Check": {"Type": "Choice", "Default": "Done",
+                      "Choices": [{"Condition": "{% $count($states.input.Items[ok = false]) > 0 %}", "Next": "Reject"}]},
+            "Done": {"Type": "Pass", "End": True},
+            "Reject": {"Type": "Fail", "Error": "Bad", "Cause": "batch refused"}}}}}},
 }
 MACHINES["count"]["States"]["TooMany"] = {"Type": "Pass", "End": True}
 
@@ -140,6 +149,9 @@ def runs(stack: dict[str, str]) -> dict[str, dict[str, Any]]:
         "all_fail": (stack["all"], {"items": _items(False, False)}),
         "batched": (stack["batched"], {"size": 2, "tag": "t", "items": _items(True, True, True)}),
         "legacy_parameters": (stack["legacy_parameters"], {"items": _items(True, True)}),
+        # batches [0, 1] [2, 3] [4]: the second fails, its 2 items counted.
+        "jsonata_at": (stack["jsonata"], {"tolerate": 2, "items": _items(True, True, False, True, True)}),
+        "jsonata_above": (stack["jsonata"], {"tolerate": 1, "items": _items(True, True, False, True, True)}),
     })
 
 
@@ -271,6 +283,18 @@ def test_no_tolerance_fails_at_the_first_failure_and_leaves_the_rest_pending(
         "total": 4, "succeeded": 1, "failed": 1, "pending": 2, "running": 0}
 
 
+def test_jsonata_count_counts_every_item_of_a_failed_batch(runs: dict[str, dict[str, Any]]) -> None:
+    description = runs["jsonata_at"]
+    assert description["status"] == "SUCCEEDED", description
+    first, failed, last = json.loads(description["output"])
+    assert (first, last) == ({"Items": _items(True, True)}, {"Items": [{"n": 4, "ok": True}]})
+    assert (failed["Status"], failed["Error"], json.loads(failed["Input"])) == (
+        "FAILED", "Bad", {"Items": [{"n": 2, "ok": False}, {"n": 3, "ok": True}]})
+    counts = _map_run(description)
+    assert (counts["toleratedFailureCount"], counts["itemCounts"]["failed"], counts["executionCounts"]["failed"]) == (2, 2, 1)
+    assert (runs["jsonata_above"]["status"], runs["jsonata_above"]["error"]) == ("FAILED", EXCEEDED)
+
+
 def test_both_given_fails_when_either_is_exceeded_and_100_percent_never_fails(runs: dict[str, dict[str, Any]]) -> None:
     assert (runs["both"]["status"], runs["both"]["error"]) == ("FAILED", EXCEEDED)
     assert runs["all_fail"]["status"] == "SUCCEEDED", runs["all_fail"]
@@ -318,6 +342,6 @@ def test_rewrite_takes_item_batcher_out_notes_the_tolerance_and_makes_it_decimal
     assert state["ItemSelector"] == {"x.$": "$$.Map.Item.Value"}
     assert (configs["Each"].batcher, configs["Each"].percentage_given, configs["Each"].count_given) == (
         {"MaxItemsPerBatch": 3}, True, False)
-    for bad in ({"MaxItemsPerBatch": "{% 3 %}"}, {"MaxItemsPerBatch": 0}, {"MaxItems": 3}):
+    for bad in ({"MaxItemsPerBatch": "{% 3 %}"}, {"MaxItemsPerBatch": 0}, {"MaxItems": 3}, {"BatchInput": {"a": "{% 1 %}"}}):
         with pytest.raises(ValueError, match="ItemBatcher"):
             distributed_map.rewrite(json.dumps(_machine(ItemBatcher=bad)))
