@@ -7,8 +7,11 @@ endpoints over HTTP and inspect the embedded AWS with boto3 (``local_stack.clien
 
 from __future__ import annotations
 
+import json
 import subprocess
+import threading
 import time
+import uuid
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -119,6 +122,47 @@ class LocalStackProcess:
         return self.log_path.read_text(errors="replace")
 
 
+class FaultPlan:
+    """The stack's fault plan (``--faults``, see ``local/faults.py``), shared by the whole session.
+
+    A test adds the rules it needs, each matching only its own traffic (a job id, a key), and removes
+    them when done; the plan file always holds every rule added and not removed, so tests whose
+    scenarios run at the same time keep each other's faults. ``fired`` counts from the plan's log."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.log = path.with_name(path.name + ".log")
+        self._rules: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, **rule: Any) -> str:
+        """Add one rule (``service``, ``operation``, ``match``, ``error``, ``status``, ``times``); its id."""
+        rule_id = str(rule.setdefault("id", uuid.uuid4().hex[:8]))
+        with self._lock:
+            self._rules[rule_id] = rule
+            self._write()
+        return rule_id
+
+    def remove(self, *rule_ids: str) -> None:
+        """Take these rules out of the plan (unknown ids are ignored)."""
+        with self._lock:
+            for rule_id in rule_ids:
+                self._rules.pop(rule_id, None)
+            self._write()
+
+    def fired(self, rule_id: str) -> int:
+        """How many calls the rule made fail so far."""
+        if not self.log.exists():
+            return 0
+        return sum(1 for line in self.log.read_text().splitlines() if json.loads(line)["id"] == rule_id)
+
+    def _write(self) -> None:
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(list(self._rules.values())))
+        temporary.replace(self.path)
+        time.sleep(0.01)  # a new mtime for the next plan (the stack re-reads it when mtime or size change)
+
+
 def _start(tmp: Path) -> LocalStackProcess:
     options = [
         "--retry-delay", "0.1",  # asynchronous Lambda retries after 0.1 s, 0.2 s (AWS: 1 and 2 minutes)
@@ -149,3 +193,9 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         yield stack
     finally:
         launcher.stop(stack.process)
+
+
+@pytest.fixture(scope="session")
+def fault_plan(local_stack: LocalStackProcess) -> FaultPlan:
+    """The running stack's fault plan (empty until a test adds a rule)."""
+    return FaultPlan(Path(local_stack.log_path).parent / "faults.json")

@@ -16,10 +16,11 @@ import time
 import urllib.request
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+
+from tests.e2e.conftest import FaultPlan
 
 #: Seconds an alarm may take to follow its datapoints (local evaluation runs four times a second).
 REACT_SECONDS = 10
@@ -66,7 +67,9 @@ class Incident:
 
     chain_arn: str
     failed_execution: str
-    fault_plan: Path
+    fault_plan: FaultPlan
+    fault_rule: str
+    """The plan's rule failing the chain's Shout once (removed by the repair)."""
     function_name: str
     queue_name: str
     queue_url: str
@@ -87,7 +90,7 @@ def transitions(stack: Any) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def incident(local_stack: Any) -> Iterator[Incident]:
+def incident(local_stack: Any, fault_plan: FaultPlan) -> Iterator[Incident]:
     sqs, sns, sfn = local_stack.client("sqs"), local_stack.client("sns"), local_stack.client("stepfunctions")
     chain_arn = local_stack.outputs["stateMachines"]["chain"]
     function_name, queue_name = external_service_dlq(local_stack)
@@ -112,17 +115,14 @@ def incident(local_stack: Any) -> Iterator[Incident]:
     topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if ":callback-tasks" in t["TopicArn"])
     sns.publish(TopicArn=topic, Message=json.dumps({"poisoned": True}))
     name = f"alarm-{uuid.uuid4().hex[:8]}"
-    plan = Path(local_stack.log_path).parent / "faults.json"  # the stack's --faults plan (local/faults.py)
-    rule = {"id": name, "service": "lambda", "operation": "Invoke", "match": ["shout", name[::-1]],
-            "error": "ServiceUnavailable", "status": 503, "times": 1}
-    temporary = plan.with_suffix(".alarms.tmp")
-    temporary.write_text(json.dumps([rule]))
-    temporary.replace(plan)
+    rule = fault_plan.add(id=name, service="lambda", operation="Invoke", match=["shout", name[::-1]],
+                          error="ServiceUnavailable", status=503, times=1)
     failed = sfn.start_execution(stateMachineArn=chain_arn, name=name, input=json.dumps({"payload": name}))
     yield Incident(
         chain_arn=chain_arn,
         failed_execution=failed["executionArn"],
-        fault_plan=plan,
+        fault_plan=fault_plan,
+        fault_rule=rule,
         function_name=function_name,
         queue_name=queue_name,
         queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
@@ -133,7 +133,7 @@ def incident(local_stack: Any) -> Iterator[Incident]:
         inbox_subscription=subscription,
         repaired={},
     )
-    plan.write_text("[]")
+    fault_plan.remove(rule)
 
 
 def test_a_poisoned_delivery_lands_in_its_dead_letter_queue_and_raises_its_alarm(local_stack: Any, incident: Incident) -> None:
@@ -171,7 +171,7 @@ def test_a_redrive_to_success_keeps_the_failure_in_the_history(local_stack: Any,
     wait_state(local_stack, incident.failed_alarm, "ALARM")
     wait_state(local_stack, incident.dlq_alarm, "ALARM")
     # The operator's fix: the dead letter is removed, and the execution is redriven from Shout.
-    incident.fault_plan.write_text("[]")
+    incident.fault_plan.remove(incident.fault_rule)
     incident.repaired["queue"] = time.time()
     sqs.purge_queue(QueueUrl=incident.queue_url)
     incident.repaired["redrive"] = time.time()

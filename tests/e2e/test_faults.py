@@ -1,10 +1,15 @@
 """Injected faults through the local stack: failing dependencies never lose work.
 
-Faults come from ``local/faults.py``: the e2e fixture starts the stack with ``--faults <plan>``, and
-a test writes rules into that plan to make chosen AWS API calls INSIDE the stack fail (as errors
-that outlasted the SDK's own retries), matched to its own job/task/key so nothing else is hit. The
-plan's log proves each fault really fired. Timings come from ``E2E_CONFIG`` and the stack's
-shortened asynchronous retry delay (0.5 s, then 1 s; Lambda's defaults: 2 retries).
+Faults come from ``local/faults.py``: the stack runs with ``--faults <plan>``, and each scenario adds
+rules to that plan (the session's :class:`~tests.e2e.conftest.FaultPlan`) to make chosen AWS API
+calls INSIDE the stack fail (as errors that outlasted the SDK's own retries), matched to its own
+job/task/key so nothing else is hit. The plan's log proves each fault really fired. Timings come
+from ``E2E_CONFIG`` and the stack's shortened asynchronous retry delay (0.1 s, then 0.2 s; Lambda's
+defaults: 2 retries).
+
+The scenarios wait on retries, dead-letter queues, the monitored work's 2 s and the losers of a race,
+so they all start at once in one module fixture, each in its own thread, and each test asserts the
+outcome of its own scenario: the module costs about as long as its slowest scenario.
 """
 
 from __future__ import annotations
@@ -13,47 +18,15 @@ import json
 import threading
 import time
 import uuid
-from pathlib import Path
-from typing import Any, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
+from typing import Any, Callable, Iterator
 
 import pytest
 
+from tests.e2e.conftest import FaultPlan, LocalStackProcess
+
 FINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
-
-
-class Faults:
-    """Writes the stack's fault plan and reads what fired."""
-
-    def __init__(self, stack: Any) -> None:
-        self.plan = Path(stack.log_path).parent / "faults.json"
-        self.log = self.plan.with_name(self.plan.name + ".log")
-
-    def inject(self, *rules: dict[str, Any]) -> None:
-        """Replace the plan with ``rules`` (each gets a fresh id unless it has one)."""
-        rules = tuple({"id": uuid.uuid4().hex[:8], **rule} for rule in rules)
-        temporary = self.plan.with_suffix(".tmp")
-        temporary.write_text(json.dumps(list(rules)))
-        temporary.replace(self.plan)
-        self.rules = rules
-        time.sleep(0.01)  # a new mtime for the next plan
-
-    def clear(self) -> None:
-        """No faults."""
-        self.inject()
-
-    def fired(self, rule_id: str) -> int:
-        """How many calls the rule made fail so far."""
-        if not self.log.exists():
-            return 0
-        return sum(1 for line in self.log.read_text().splitlines() if json.loads(line)["id"] == rule_id)
-
-
-@pytest.fixture()
-def faults(local_stack: Any) -> Any:
-    injector = Faults(local_stack)
-    injector.clear()
-    yield injector
-    injector.clear()
 
 
 def _id(prefix: str) -> str:
@@ -126,33 +99,29 @@ def _start_manual_job(stack: Any, job_id: str) -> str:
 # --- A Lambda that fails transiently is retried and the execution succeeds --------------------------
 
 
-def test_throttled_lambda_invoke_is_retried_by_the_state_machine(local_stack: Any, faults: Faults) -> None:
-    # The callback wait invokes its register Lambda; Lambda answers 429 TooManyRequestsException once.
+def _throttled_lambda(stack: LocalStackProcess, plan: FaultPlan) -> dict[str, Any]:
+    """The callback wait invokes its register Lambda; Lambda answers 429 TooManyRequestsException once."""
     task_id = _id("throttled")
-    faults.inject({"service": "lambda", "operation": "Invoke", "match": task_id,
-                   "error": "TooManyRequestsException", "status": 429, "times": 1})
-    base = local_stack.endpoints["callback"].rstrip("/")
-    assert local_stack.request("POST", f"{base}/tasks", json={"taskId": task_id, "input": {"simulate": "succeed"}})[0] == 202
-    execution = _final(local_stack, "callback", task_id)
-    assert execution["status"] == "SUCCEEDED"
-    assert faults.fired(faults.rules[0]["id"]) == 1
-    failures = [e for e in _history(local_stack, "callback", task_id) if e["type"] == "TaskFailed"]
-    assert [e["taskFailedEventDetails"]["error"] for e in failures] == ["Lambda.TooManyRequestsException"]
+    rule = plan.add(service="lambda", operation="Invoke", match=task_id, error="TooManyRequestsException",
+                    status=429, times=1)
+    base = stack.endpoints["callback"].rstrip("/")
+    start = stack.request("POST", f"{base}/tasks", json={"taskId": task_id, "input": {"simulate": "succeed"}})[0]
+    execution = _final(stack, "callback", task_id)
+    failures = [e for e in _history(stack, "callback", task_id) if e["type"] == "TaskFailed"]
+    return {"start": start, "execution": execution, "fired": plan.fired(rule),
+            "errors": [e["taskFailedEventDetails"]["error"] for e in failures]}
 
 
-def test_async_service_unavailable_once_is_retried_and_the_job_completes(local_stack: Any, faults: Faults) -> None:
-    # The pause Lambda's asynchronous invoke of the async service fails once: the pause fails with
-    # AsyncServiceUnavailable, the state machine retries it (re-registering the job), the job completes.
+def _async_service_unavailable(stack: LocalStackProcess, plan: FaultPlan) -> dict[str, Any]:
+    """The pause Lambda's asynchronous invoke of the async service fails once."""
     job_id = _id("async-down")
-    faults.inject({"service": "lambda", "operation": "Invoke", "match": [job_id, '"InvocationType": "Event"'],
-                   "error": "ServiceException", "status": 500, "times": 1})
-    base = local_stack.endpoints["pausable"].rstrip("/")
-    assert local_stack.request("POST", f"{base}/jobs", json={"jobId": job_id, "input": {"n": 2}})[0] == 202
-    execution = _final(local_stack, "pausable", job_id)
-    assert execution["status"] == "SUCCEEDED", execution
-    assert faults.fired(faults.rules[0]["id"]) == 1
-    errors = [e["taskFailedEventDetails"]["error"] for e in _history(local_stack, "pausable", job_id) if e["type"] == "TaskFailed"]
-    assert errors == ["AsyncServiceUnavailable"]
+    rule = plan.add(service="lambda", operation="Invoke", match=[job_id, '"InvocationType": "Event"'],
+                    error="ServiceException", status=500, times=1)
+    base = stack.endpoints["pausable"].rstrip("/")
+    start = stack.request("POST", f"{base}/jobs", json={"jobId": job_id, "input": {"n": 2}})[0]
+    execution = _final(stack, "pausable", job_id)
+    errors = [e["taskFailedEventDetails"]["error"] for e in _history(stack, "pausable", job_id) if e["type"] == "TaskFailed"]
+    return {"start": start, "execution": execution, "fired": plan.fired(rule), "errors": errors}
 
 
 # --- An AWS call failing inside a handler gives a retry, not a lost task ------------------------------
@@ -167,59 +136,42 @@ THROTTLED = {
 }
 
 
-@pytest.fixture(scope="module")
-def throttled(local_stack: Any) -> dict[str, tuple[str, str]]:
-    """One monitored execution per throttled operation, all started together under one plan holding a rule
-    per operation (each matching only its own key): operation -> (key, rule id). The plan is cleared by
-    the next test's ``faults`` fixture; the tests using this one run back to back."""
-    injector = Faults(local_stack)
-    keys = {operation: _id(f"ddb-throttle-{operation.lower()}") for operation in THROTTLED}
+def _throttled_dynamodb(stack: LocalStackProcess, plan: FaultPlan, operation: str) -> dict[str, Any]:
+    """A monitored execution whose monitor path has ``operation`` throttled once (matching only its key)."""
+    key = _id(f"ddb-throttle-{operation.lower()}")
     # "executionArn": the monitor's row (its write and its claim), not the API's start claim of the key.
-    injector.inject(*({"service": "dynamodb", "operation": operation, "match": [key, "executionArn"],
-                       "error": "ProvisionedThroughputExceededException", "status": 400, "times": 1}
-                      for operation, key in keys.items()))
-    base = local_stack.endpoints["monitored"].rstrip("/")
-    for key in keys.values():
-        assert local_stack.request("POST", f"{base}/monitored", json={"workflowkey": key, "input": {}})[0] == 202
-    return {operation: (key, rule["id"]) for (operation, key), rule in zip(keys.items(), injector.rules)}
+    rule = plan.add(service="dynamodb", operation=operation, match=[key, "executionArn"],
+                    error="ProvisionedThroughputExceededException", status=400, times=1)
+    base = stack.endpoints["monitored"].rstrip("/")
+    start = stack.request("POST", f"{base}/monitored", json={"workflowkey": key, "input": {}})[0]
+    execution = _final(stack, "monitored", key, timeout=20)
+    errors = [e["taskFailedEventDetails"]["error"] for e in _history(stack, "monitored", key) if e["type"] == "TaskFailed"]
+    return {"start": start, "execution": execution, "fired": plan.fired(rule), "errors": errors}
 
 
-@pytest.mark.parametrize("operation", list(THROTTLED))
-def test_dynamodb_throttling_in_the_monitor_path_is_retried(
-    local_stack: Any, throttled: dict[str, tuple[str, str]], operation: str
-) -> None:
-    key, rule_id = throttled[operation]
-    execution = _final(local_stack, "monitored", key, timeout=20)
-    assert execution["status"] == "SUCCEEDED", execution
-    assert Faults(local_stack).fired(rule_id) == 1
-    errors = [e["taskFailedEventDetails"]["error"] for e in _history(local_stack, "monitored", key) if e["type"] == "TaskFailed"]
-    assert errors == THROTTLED[operation]
-
-
-def test_send_task_success_failing_in_the_resume_path_is_retried(local_stack: Any, faults: Faults) -> None:
-    # The resume Lambda claims the pause, then Step Functions fails SendTaskSuccess once: the claim is
-    # undone, the invocation fails, Lambda retries it and the job completes with the resume's output.
+def _send_task_success_in_the_resume_path(stack: LocalStackProcess, plan: FaultPlan) -> dict[str, Any]:
+    """The resume Lambda claims the pause, then Step Functions fails SendTaskSuccess once: the claim is
+    undone, the invocation fails, Lambda retries it and the job completes with the resume's output."""
     job_id = _id("sfn-down")
-    _start_manual_job(local_stack, job_id)
-    faults.inject({"service": "stepfunctions", "operation": "SendTaskSuccess", "match": job_id,
-                   "error": "ServiceUnavailable", "status": 503, "times": 1})
-    local_stack.client("sns").publish(TopicArn=_topic(local_stack, ":pausable-resume"), Message=json.dumps(
+    _start_manual_job(stack, job_id)
+    rule = plan.add(service="stepfunctions", operation="SendTaskSuccess", match=job_id,
+                    error="ServiceUnavailable", status=503, times=1)
+    stack.client("sns").publish(TopicArn=_topic(stack, ":pausable-resume"), Message=json.dumps(
         {"jobId": job_id, "status": "SUCCEEDED", "output": {"resumedBy": job_id}}))
-    execution = _final(local_stack, "pausable", job_id)
-    assert execution["status"] == "SUCCEEDED", execution
-    assert faults.fired(faults.rules[0]["id"]) == 1
-    assert json.loads(execution["output"])["result"] == {"resumedBy": job_id}
+    execution = _final(stack, "pausable", job_id)
+    return {"job": job_id, "execution": execution, "fired": plan.fired(rule)}
 
 
-def test_callback_completion_hit_by_an_aws_error_answers_5xx_and_can_be_retried(local_stack: Any, faults: Faults) -> None:
-    base = local_stack.endpoints["callback"].rstrip("/")
-    sns, sqs = local_stack.client("sns"), local_stack.client("sqs")
+def _callback_completion_hit_by_an_aws_error(stack: LocalStackProcess, plan: FaultPlan) -> dict[str, Any]:
+    """A PUT completing a waiting task while SendTaskSuccess fails once, then the same PUT again."""
+    base = stack.endpoints["callback"].rstrip("/")
+    sns, sqs = stack.client("sns"), stack.client("sqs")
     inbox = sqs.create_queue(QueueName=_id("faults-inbox"))["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    subscription = sns.subscribe(TopicArn=_topic(local_stack, ":callback-tasks"), Protocol="sqs",
+    subscription = sns.subscribe(TopicArn=_topic(stack, ":callback-tasks"), Protocol="sqs",
                                  Endpoint=inbox_arn)["SubscriptionArn"]
     task_id = _id("retry-put")
-    assert local_stack.request("POST", f"{base}/tasks", json={"taskId": task_id, "input": {"simulate": "ignore"}})[0] == 202
+    assert stack.request("POST", f"{base}/tasks", json={"taskId": task_id, "input": {"simulate": "ignore"}})[0] == 202
 
     def notification() -> Any:
         for message in sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", []):
@@ -228,92 +180,89 @@ def test_callback_completion_hit_by_an_aws_error_answers_5xx_and_can_be_retried(
                 return body
         return None
 
-    secret = local_stack.wait_for(notification, 10)["secret"]
-    faults.inject({"service": "stepfunctions", "operation": "SendTaskSuccess", "match": "paid-once",
-                   "error": "ServiceUnavailable", "status": 503, "times": 1})
-    put = {"status": "SUCCEEDED", "output": {"paid-once": True}}
-    status, body, _ = local_stack.request("PUT", f"{base}/tasks/{task_id}", json=put, headers={"X-Task-Secret": secret})
-    assert status >= 500 and "token" not in json.dumps(body).lower()  # an AWS failure, not the caller's: 5xx, nothing leaked
-    assert local_stack.request("GET", f"{base}/tasks/{task_id}")[1]["status"] == "WAITING"  # not lost: still completable
-    assert local_stack.request("PUT", f"{base}/tasks/{task_id}", json=put, headers={"X-Task-Secret": secret})[:2] == (
-        200, {"taskId": task_id, "status": "SUCCEEDED"})
-    assert json.loads(_final(local_stack, "callback", task_id)["output"]) == {"paid-once": True}
-    sns.unsubscribe(SubscriptionArn=subscription)  # moto gap: a publish to a deleted SQS subscriber fails
-    sqs.delete_queue(QueueUrl=inbox)
+    try:
+        secret = stack.wait_for(notification, 10)["secret"]
+        plan.add(service="stepfunctions", operation="SendTaskSuccess", match=f"paid-once-{task_id}",
+                 error="ServiceUnavailable", status=503, times=1)
+        put = {"status": "SUCCEEDED", "output": {f"paid-once-{task_id}": True}}
+        failed = stack.request("PUT", f"{base}/tasks/{task_id}", json=put, headers={"X-Task-Secret": secret})
+        after_failure = stack.request("GET", f"{base}/tasks/{task_id}")[1]
+        retried = stack.request("PUT", f"{base}/tasks/{task_id}", json=put, headers={"X-Task-Secret": secret})
+        execution = _final(stack, "callback", task_id)
+    finally:
+        sns.unsubscribe(SubscriptionArn=subscription)  # moto gap: a publish to a deleted SQS subscriber fails
+        sqs.delete_queue(QueueUrl=inbox)
+    return {"task": task_id, "failed": failed[:2], "after_failure": after_failure, "retried": retried[:2],
+            "execution": execution}
 
 
-def test_sns_publish_failing_once_in_the_callback_register_is_retried(local_stack: Any, faults: Faults) -> None:
+def _sns_publish_in_the_callback_register(stack: LocalStackProcess, plan: FaultPlan) -> dict[str, Any]:
+    """The register Lambda's Publish of the task notification fails once."""
     task_id = _id("publish-down")
-    faults.inject({"service": "sns", "operation": "Publish", "match": task_id,
-                   "error": "InternalError", "status": 500, "times": 1})
-    base = local_stack.endpoints["callback"].rstrip("/")
-    assert local_stack.request("POST", f"{base}/tasks", json={"taskId": task_id, "input": {"simulate": "succeed"}})[0] == 202
-    execution = _final(local_stack, "callback", task_id)
-    assert faults.fired(faults.rules[0]["id"]) == 1
-    assert execution["status"] == "SUCCEEDED", execution.get("error")
+    rule = plan.add(service="sns", operation="Publish", match=task_id, error="InternalError", status=500, times=1)
+    base = stack.endpoints["callback"].rstrip("/")
+    start = stack.request("POST", f"{base}/tasks", json={"taskId": task_id, "input": {"simulate": "succeed"}})[0]
+    execution = _final(stack, "callback", task_id)
+    return {"start": start, "execution": execution, "fired": plan.fired(rule)}
 
 
 # --- A handler that keeps failing on an SNS / EventBridge delivery ends in its dead-letter queue -------
 
 
-def test_resume_that_keeps_failing_is_dead_lettered_intact_and_can_be_replayed(local_stack: Any, faults: Faults) -> None:
+def _resume_dead_lettered_and_replayed(stack: LocalStackProcess, plan: FaultPlan) -> dict[str, Any]:
+    """A resume whose SendTaskSuccess always fails is dead-lettered; replayed once the fault is gone."""
     job_id = _id("sns-dlq")
-    _start_manual_job(local_stack, job_id)
-    dlq = _dead_letter_queue(local_stack, "pausable_resume")
-    faults.inject({"service": "stepfunctions", "operation": "SendTaskSuccess", "match": job_id,
-                   "error": "ServiceUnavailable", "status": 503})  # every time
+    base = _start_manual_job(stack, job_id)
+    dlq = _dead_letter_queue(stack, "pausable_resume")
+    rule = plan.add(service="stepfunctions", operation="SendTaskSuccess", match=job_id,
+                    error="ServiceUnavailable", status=503)  # every time
     message = json.dumps({"jobId": job_id, "status": "SUCCEEDED", "output": {"replayed": job_id, "text": "ünïcödé ✓"}})
-    topic = _topic(local_stack, ":pausable-resume")
-    local_stack.client("sns").publish(TopicArn=topic, Message=message)
-
-    record = _dead_letter(local_stack, dlq, lambda payload: job_id in json.dumps(payload))
-    assert record["requestContext"]["condition"] == "RetriesExhausted"
-    assert record["requestContext"]["approximateInvokeCount"] == 3  # the first try and Lambda's 2 retries
-    assert record["requestPayload"]["Records"][0]["Sns"]["Message"] == message  # intact, byte for byte
-    assert faults.fired(faults.rules[0]["id"]) == 3
-    base = local_stack.endpoints["pausable"].rstrip("/")
-    assert local_stack.request("GET", f"{base}/jobs/{job_id}")[1]["status"] == "PAUSED"  # each claim was undone
-
-    faults.clear()  # the dependency is back: replaying the dead letter completes the job
-    local_stack.client("sns").publish(TopicArn=topic, Message=record["requestPayload"]["Records"][0]["Sns"]["Message"])
-    execution = _final(local_stack, "pausable", job_id)
-    assert execution["status"] == "SUCCEEDED", execution
-    assert json.loads(execution["output"])["result"] == {"replayed": job_id, "text": "ünïcödé ✓"}
+    topic = _topic(stack, ":pausable-resume")
+    try:
+        stack.client("sns").publish(TopicArn=topic, Message=message)
+        record = _dead_letter(stack, dlq, lambda payload: job_id in json.dumps(payload))
+        fired = plan.fired(rule)
+        paused = stack.request("GET", f"{base}/jobs/{job_id}")[1]["status"]
+    finally:
+        plan.remove(rule)  # the dependency is back: replaying the dead letter completes the job
+    stack.client("sns").publish(TopicArn=topic, Message=record["requestPayload"]["Records"][0]["Sns"]["Message"])
+    execution = _final(stack, "pausable", job_id)
+    return {"job": job_id, "message": message, "record": record, "fired": fired, "paused": paused,
+            "execution": execution}
 
 
-def test_monitor_event_that_keeps_failing_is_dead_lettered_intact(local_stack: Any, faults: Faults) -> None:
+def _monitor_event_dead_lettered(stack: LocalStackProcess, plan: FaultPlan) -> dict[str, Any]:
+    """A WorkflowError event whose SendTaskFailure always fails is dead-lettered; the work's own stop
+    event then still completes the monitor."""
     key = _id("eb-dlq")
-    base = local_stack.endpoints["monitored"].rstrip("/")
-    dlq = _dead_letter_queue(local_stack, "monitor_events")
+    base = stack.endpoints["monitored"].rstrip("/")
+    dlq = _dead_letter_queue(stack, "monitor_events")
     boom = f"BoomFromOutside{uuid.uuid4().hex[:6]}"
-    faults.inject({"service": "stepfunctions", "operation": "SendTaskFailure", "match": boom,
-                   "error": "ServiceUnavailable", "status": 503})  # every time, for this key's error event only
-    assert local_stack.request("POST", f"{base}/monitored", json={"workflowkey": key, "input": {}})[0] == 202
-    local_stack.wait_for(lambda: local_stack.request("GET", f"{base}/monitored/{key}")[1].get("monitor") == "WAITING", 10)
-    status, body, _ = local_stack.request("POST", f"{base}/monitored/{key}/events",
-                                          json={"message": "WorkflowError", "error": boom, "cause": "c"})
-    assert status == 202, body
-
-    record = _dead_letter(local_stack, dlq, lambda payload: (payload.get("detail") or {}).get("workflowkey") == key)
-    event = record["requestPayload"]
-    assert event["detail-type"] == "WorkflowError" and event["source"] == "sfn-patterns.monitored"
-    assert event["detail"]["error"] == boom and event["detail"]["cause"] == "c"
-    assert event["id"] == body["eventId"]  # the very event the API put
-    assert record["requestContext"]["approximateInvokeCount"] == 3
-    assert faults.fired(faults.rules[0]["id"]) == 3
-    # Each failed try gave the claim back: the work's own stop event still completes the monitor.
-    faults.clear()
-    assert _final(local_stack, "monitored", key, timeout=20)["status"] == "SUCCEEDED"
+    rule = plan.add(service="stepfunctions", operation="SendTaskFailure", match=boom,
+                    error="ServiceUnavailable", status=503)  # every time, for this key's error event only
+    try:
+        assert stack.request("POST", f"{base}/monitored", json={"workflowkey": key, "input": {}})[0] == 202
+        stack.wait_for(lambda: stack.request("GET", f"{base}/monitored/{key}")[1].get("monitor") == "WAITING", 10)
+        status, body, _ = stack.request("POST", f"{base}/monitored/{key}/events",
+                                        json={"message": "WorkflowError", "error": boom, "cause": "c"})
+        assert status == 202, body
+        record = _dead_letter(stack, dlq, lambda payload: (payload.get("detail") or {}).get("workflowkey") == key)
+        fired = plan.fired(rule)
+    finally:
+        plan.remove(rule)
+    return {"boom": boom, "event_id": body["eventId"], "record": record, "fired": fired,
+            "execution": _final(stack, "monitored", key, timeout=20)}
 
 
 # --- Completions racing each other complete once -----------------------------------------------------
 
 
-def test_racing_resumes_from_the_topic_and_the_api_complete_a_job_once(local_stack: Any) -> None:
+def _racing_resumes(stack: LocalStackProcess) -> dict[str, Any]:
+    """Three resumes from the topic and two from the API, let go at once."""
     job_id = _id("race-job")
-    base = _start_manual_job(local_stack, job_id)
-    topic = _topic(local_stack, ":pausable-resume")
-    sns = local_stack.client("sns")
+    base = _start_manual_job(stack, job_id)
+    topic = _topic(stack, ":pausable-resume")
+    sns = stack.client("sns")
     answers: list[int] = []
     barrier = threading.Barrier(5)
 
@@ -323,42 +272,156 @@ def test_racing_resumes_from_the_topic_and_the_api_complete_a_job_once(local_sta
 
     def http() -> None:
         barrier.wait()
-        answers.append(local_stack.request("POST", f"{base}/jobs/{job_id}/resume",
-                                           json={"status": "FAILED", "error": "ByHand"})[0])
+        answers.append(stack.request("POST", f"{base}/jobs/{job_id}/resume", json={"status": "FAILED", "error": "ByHand"})[0])
 
     threads = [threading.Thread(target=publish, args=(n,)) for n in range(3)] + [threading.Thread(target=http) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    execution = _final(local_stack, "pausable", job_id)
+    execution = _final(stack, "pausable", job_id)
     time.sleep(1.5)  # the losing resumes (and their retries) have run
-    assert _token_completions(local_stack, "pausable", job_id) == 1  # the pause's token was used exactly once
-    assert execution["status"] in ("SUCCEEDED", "FAILED")
-    assert all(a in (202, 409) for a in answers), answers
+    return {"execution": execution, "answers": answers, "completions": _token_completions(stack, "pausable", job_id)}
 
 
-def test_racing_stop_and_error_events_end_a_monitored_execution_once(local_stack: Any) -> None:
+def _racing_stop_and_error_events(stack: LocalStackProcess) -> dict[str, Any]:
+    """Three stop and three error events for one waiting monitor, let go at once."""
     key = _id("race-key")
-    base = local_stack.endpoints["monitored"].rstrip("/")
-    assert local_stack.request("POST", f"{base}/monitored", json={"workflowkey": key, "input": {}})[0] == 202
-    local_stack.wait_for(lambda: local_stack.request("GET", f"{base}/monitored/{key}")[1].get("monitor") == "WAITING", 10)
+    base = stack.endpoints["monitored"].rstrip("/")
+    assert stack.request("POST", f"{base}/monitored", json={"workflowkey": key, "input": {}})[0] == 202
+    stack.wait_for(lambda: stack.request("GET", f"{base}/monitored/{key}")[1].get("monitor") == "WAITING", 10)
     answers: list[int] = []
     barrier = threading.Barrier(6)
 
     def send(message: str) -> None:
         barrier.wait()
-        answers.append(local_stack.request("POST", f"{base}/monitored/{key}/events",
-                                           json={"message": message, "error": "Raced"})[0])
+        answers.append(stack.request("POST", f"{base}/monitored/{key}/events", json={"message": message, "error": "Raced"})[0])
 
     threads = [threading.Thread(target=send, args=(m,)) for m in ["StopWorkflowMonitoring", "WorkflowError"] * 3]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    execution = _final(local_stack, "monitored", key, timeout=20)
+    execution = _final(stack, "monitored", key, timeout=20)
     time.sleep(1.0)  # the losing events have been handled (dropped as already completed)
-    outcomes = _token_completions(local_stack, "monitored", key, detail=True)
-    assert len(outcomes) == 1, outcomes  # the monitor's token was used exactly once
-    assert execution["status"] == ("SUCCEEDED" if outcomes == ["TaskSucceeded"] else "FAILED")
-    assert all(a in (202, 404) for a in answers), answers
+    return {"execution": execution, "answers": answers,
+            "outcomes": _token_completions(stack, "monitored", key, detail=True)}
+
+
+@pytest.fixture(scope="module")
+def outcomes(local_stack: LocalStackProcess, fault_plan: FaultPlan) -> Iterator[dict[str, Future]]:
+    """Every scenario, started at once (each adding only rules that match its own traffic); tests read
+    their own one's result."""
+    scenarios: dict[str, Callable[[], dict[str, Any]]] = {
+        "throttled_lambda": lambda: _throttled_lambda(local_stack, fault_plan),
+        "async_service_unavailable": lambda: _async_service_unavailable(local_stack, fault_plan),
+        **{f"throttled_{operation}": partial(_throttled_dynamodb, local_stack, fault_plan, operation)
+           for operation in THROTTLED},
+        "send_task_success": lambda: _send_task_success_in_the_resume_path(local_stack, fault_plan),
+        "callback_completion": lambda: _callback_completion_hit_by_an_aws_error(local_stack, fault_plan),
+        "sns_publish": lambda: _sns_publish_in_the_callback_register(local_stack, fault_plan),
+        "resume_dead_letter": lambda: _resume_dead_lettered_and_replayed(local_stack, fault_plan),
+        "monitor_dead_letter": lambda: _monitor_event_dead_lettered(local_stack, fault_plan),
+        "racing_resumes": lambda: _racing_resumes(local_stack),
+        "racing_events": lambda: _racing_stop_and_error_events(local_stack),
+    }
+    for service in ("sns", "sqs", "stepfunctions", "lambda"):
+        local_stack.client(service)  # created here: building boto3 clients from many threads at once is not safe
+    pool = ThreadPoolExecutor(max_workers=len(scenarios))
+    futures = {name: pool.submit(scenario) for name, scenario in scenarios.items()}
+    yield futures
+    pool.shutdown(wait=True)
+
+
+def result(outcomes: dict[str, Future], name: str) -> dict[str, Any]:
+    return outcomes[name].result(timeout=90)
+
+
+def test_throttled_lambda_invoke_is_retried_by_the_state_machine(outcomes: dict[str, Future]) -> None:
+    run = result(outcomes, "throttled_lambda")
+    assert run["start"] == 202
+    assert run["execution"]["status"] == "SUCCEEDED"
+    assert run["fired"] == 1
+    assert run["errors"] == ["Lambda.TooManyRequestsException"]
+
+
+def test_async_service_unavailable_once_is_retried_and_the_job_completes(outcomes: dict[str, Future]) -> None:
+    # The pause fails with AsyncServiceUnavailable, the state machine retries it (re-registering the
+    # job), the job completes.
+    run = result(outcomes, "async_service_unavailable")
+    assert run["start"] == 202
+    assert run["execution"]["status"] == "SUCCEEDED", run["execution"]
+    assert run["fired"] == 1
+    assert run["errors"] == ["AsyncServiceUnavailable"]
+
+
+@pytest.mark.parametrize("operation", list(THROTTLED))
+def test_dynamodb_throttling_in_the_monitor_path_is_retried(outcomes: dict[str, Future], operation: str) -> None:
+    run = result(outcomes, f"throttled_{operation}")
+    assert run["start"] == 202
+    assert run["execution"]["status"] == "SUCCEEDED", run["execution"]
+    assert run["fired"] == 1
+    assert run["errors"] == THROTTLED[operation]
+
+
+def test_send_task_success_failing_in_the_resume_path_is_retried(outcomes: dict[str, Future]) -> None:
+    run = result(outcomes, "send_task_success")
+    assert run["execution"]["status"] == "SUCCEEDED", run["execution"]
+    assert run["fired"] == 1
+    assert json.loads(run["execution"]["output"])["result"] == {"resumedBy": run["job"]}
+
+
+def test_callback_completion_hit_by_an_aws_error_answers_5xx_and_can_be_retried(outcomes: dict[str, Future]) -> None:
+    run = result(outcomes, "callback_completion")
+    status, body = run["failed"]
+    assert status >= 500 and "token" not in json.dumps(body).lower()  # an AWS failure, not the caller's: 5xx, nothing leaked
+    assert run["after_failure"]["status"] == "WAITING"  # not lost: still completable
+    assert run["retried"] == (200, {"taskId": run["task"], "status": "SUCCEEDED"})
+    assert json.loads(run["execution"]["output"]) == {f"paid-once-{run['task']}": True}
+
+
+def test_sns_publish_failing_once_in_the_callback_register_is_retried(outcomes: dict[str, Future]) -> None:
+    run = result(outcomes, "sns_publish")
+    assert run["start"] == 202
+    assert run["fired"] == 1
+    assert run["execution"]["status"] == "SUCCEEDED", run["execution"].get("error")
+
+
+def test_resume_that_keeps_failing_is_dead_lettered_intact_and_can_be_replayed(outcomes: dict[str, Future]) -> None:
+    run = result(outcomes, "resume_dead_letter")
+    record = run["record"]
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3  # the first try and Lambda's 2 retries
+    assert record["requestPayload"]["Records"][0]["Sns"]["Message"] == run["message"]  # intact, byte for byte
+    assert run["fired"] == 3
+    assert run["paused"] == "PAUSED"  # each claim was undone
+    # Replayed once the dependency was back: the job completed with the dead letter's output.
+    assert run["execution"]["status"] == "SUCCEEDED", run["execution"]
+    assert json.loads(run["execution"]["output"])["result"] == {"replayed": run["job"], "text": "ünïcödé ✓"}
+
+
+def test_monitor_event_that_keeps_failing_is_dead_lettered_intact(outcomes: dict[str, Future]) -> None:
+    run = result(outcomes, "monitor_dead_letter")
+    event = run["record"]["requestPayload"]
+    assert event["detail-type"] == "WorkflowError" and event["source"] == "sfn-patterns.monitored"
+    assert event["detail"]["error"] == run["boom"] and event["detail"]["cause"] == "c"
+    assert event["id"] == run["event_id"]  # the very event the API put
+    assert run["record"]["requestContext"]["approximateInvokeCount"] == 3
+    assert run["fired"] == 3
+    # Each failed try gave the claim back: the work's own stop event still completed the monitor.
+    assert run["execution"]["status"] == "SUCCEEDED"
+
+
+def test_racing_resumes_from_the_topic_and_the_api_complete_a_job_once(outcomes: dict[str, Future]) -> None:
+    run = result(outcomes, "racing_resumes")
+    assert run["completions"] == 1  # the pause's token was used exactly once
+    assert run["execution"]["status"] in ("SUCCEEDED", "FAILED")
+    assert all(a in (202, 409) for a in run["answers"]), run["answers"]
+
+
+def test_racing_stop_and_error_events_end_a_monitored_execution_once(outcomes: dict[str, Future]) -> None:
+    run = result(outcomes, "racing_events")
+    outcomes_ = run["outcomes"]
+    assert len(outcomes_) == 1, outcomes_  # the monitor's token was used exactly once
+    assert run["execution"]["status"] == ("SUCCEEDED" if outcomes_ == ["TaskSucceeded"] else "FAILED")
+    assert all(a in (202, 404) for a in run["answers"]), run["answers"]

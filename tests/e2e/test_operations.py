@@ -12,12 +12,11 @@ import json
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import pytest
 
-from tests.e2e.conftest import LocalStackProcess
+from tests.e2e.conftest import FaultPlan, LocalStackProcess
 
 
 def _id(prefix: str) -> str:
@@ -71,26 +70,16 @@ class Scenario:
         return answers[-1]
 
 
-def _plan(path: Path, rules: list[dict[str, Any]]) -> None:
-    """Replace the stack's fault plan (local/faults.py) in one step."""
-    temporary = path.with_suffix(".ops.tmp")
-    temporary.write_text(json.dumps(rules))
-    temporary.replace(path)
-    time.sleep(0.01)  # a new mtime for the next plan
-
-
-def _chain(stack: LocalStackProcess) -> dict[str, Any]:
+def _chain(stack: LocalStackProcess, plan: FaultPlan) -> dict[str, Any]:
     """IdempotentApi: Shout fails once (an injected Lambda fault), the redrive runs Shout only, to success."""
     api, name = Scenario(stack, "chain"), _id("redrive")
-    plan = Path(stack.log_path).parent / "faults.json"
-    rule = {"id": name, "service": "lambda", "operation": "Invoke", "match": ["shout", name[::-1]],
-            "error": "ServiceUnavailable", "status": 503, "times": 1}
-    _plan(plan, [rule])
+    rule = plan.add(id=name, service="lambda", operation="Invoke", match=["shout", name[::-1]],
+                    error="ServiceUnavailable", status=503, times=1)
     try:
         assert api.call("POST", "/workflow", {"name": name, "input": {"payload": name}})[0] == 201
         failed = api.until(f"/workflow/{name}", lambda b: b["status"] != "RUNNING")
     finally:
-        _plan(plan, [])
+        plan.remove(rule)
     listed = api.call("GET", "/workflow?status=FAILED&limit=1000")[1]
     redrive = api.call("POST", f"/workflow/{name}/redrive")
     done = api.until(f"/workflow/{name}", lambda b: b["status"] != "RUNNING")
@@ -181,12 +170,12 @@ def _monitored_cancel(stack: LocalStackProcess) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def outcomes(local_stack: LocalStackProcess) -> dict[str, Future]:
+def outcomes(local_stack: LocalStackProcess, fault_plan: FaultPlan) -> Iterator[dict[str, Future]]:
     """Every scenario, started at once; tests read their own one's result."""
     inbox = Inbox(local_stack)
     pool = ThreadPoolExecutor(max_workers=7)
     futures = {
-        "chain": pool.submit(_chain, local_stack),
+        "chain": pool.submit(_chain, local_stack, fault_plan),
         "callback_redrive": pool.submit(_callback_redrive, local_stack, inbox),
         "pausable_redrive": pool.submit(_pausable_redrive, local_stack),
         "pausable_cancel": pool.submit(_pausable_cancel, local_stack),
