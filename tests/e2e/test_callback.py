@@ -12,7 +12,8 @@ import json
 import threading
 import time
 import uuid
-from typing import Any, Callable, Optional
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Iterator, Optional
 
 import pytest
 
@@ -102,6 +103,46 @@ def test_demo_service_fails_a_task_with_its_error(local_stack: Any, base: str) -
     assert task["status"] == "FAILED" and task["error"] == "ExternalServiceFailed" and "output" not in task
 
 
+def _heartbeating(local_stack: Any, base: str, inbox: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """The test as the external party of one task: proofs refused, bad bodies, heartbeats past the heartbeat
+    interval, then the completion; what each step answered."""
+    task_id = _id("manual")
+    seen: dict[str, Any] = {"taskId": task_id}
+    seen["start"] = _start(local_stack, base, task_id, {"simulate": "ignore", "order": 7})[0]
+    message = seen["message"] = inbox(task_id)
+    url, secret = message["callbackUrl"], message["secret"]
+    seen["heartbeat"] = local_stack.request("POST", f"{url}/heartbeat", headers={"X-Task-Secret": secret})[0]
+    seen["no_secret"] = _put(local_stack, base, task_id, {"status": "SUCCEEDED", "output": {}}, None)
+    seen["wrong_secret"] = _put(local_stack, base, task_id, {"status": "SUCCEEDED", "output": {}}, "guess")
+    seen["wrong_secret_heartbeat"] = local_stack.request("POST", f"{url}/heartbeat", headers={"X-Task-Secret": "guess"})[0]
+    seen["after_refusals"] = local_stack.request("GET", f"{base}/tasks/{task_id}")[1]["status"]
+    status, body, _ = local_stack.request("PUT", url, data=b"{nope", headers={"X-Task-Secret": secret,
+                                                                              "content-type": "application/json"})
+    seen["malformed"] = (status, body)
+    seen["bad_status"] = _put(local_stack, base, task_id, {"status": "MAYBE"}, secret)
+    seen["missing_field"] = _put(local_stack, base, task_id, {"status": "FAILED"}, secret)
+    seen["heartbeats"] = []
+    for _ in range(3):
+        status, body, _ = local_stack.request("POST", f"{url}/heartbeat", headers={"X-Task-Secret": secret})
+        seen["heartbeats"].append((status, body))
+        time.sleep(HEARTBEAT / 2)
+    seen["after_heartbeats"] = local_stack.request("GET", f"{base}/tasks/{task_id}")[1]["status"]
+    seen["complete"] = _put(local_stack, base, task_id, {"status": "SUCCEEDED", "output": {"paid": True}}, secret)
+    seen["late"] = _put(local_stack, base, task_id, {"status": "FAILED", "error": "Late"}, secret)
+    seen["final"] = _final(local_stack, base, task_id)
+    return seen
+
+
+@pytest.fixture(scope="module", autouse=True)
+def heartbeating(local_stack: Any, base: str, inbox: Callable[..., dict[str, Any]]) -> Iterator[Future]:
+    """:func:`_heartbeating`, started when the module begins (in a thread) so its heartbeats, spaced over
+    more than the heartbeat interval, run during the other tests."""
+    local_stack.client("sqs")  # the inbox's client, created before the thread shares it
+    pool = ThreadPoolExecutor(max_workers=1)
+    yield pool.submit(_heartbeating, local_stack, base, inbox)
+    pool.shutdown(wait=True)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def ignored(local_stack: Any, base: str, inbox: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     """A task nobody calls back, started when the module begins so its heartbeat runs out during the other
@@ -123,47 +164,6 @@ def test_twice_completes_exactly_once(local_stack: Any, base: str) -> None:
     arn = local_stack.outputs["stateMachines"]["callback"].replace(":stateMachine:", ":execution:") + f":{task_id}"
     events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
     assert [e["type"] for e in events].count("TaskSucceeded") == 1
-
-
-def test_external_party_heartbeats_and_completes_with_proof(local_stack: Any, base: str,
-                                                             inbox: Callable[..., dict[str, Any]]) -> None:
-    task_id = _id("manual")
-    assert _start(local_stack, base, task_id, {"simulate": "ignore", "order": 7})[0] == 202
-    message = inbox(task_id)
-    assert message["callbackUrl"] == f"{base}/tasks/{task_id}"
-    assert message["input"] == {"simulate": "ignore", "order": 7}
-    assert "token" not in json.dumps(message).lower()
-    url, secret = message["callbackUrl"], message["secret"]
-    assert local_stack.request("POST", f"{url}/heartbeat", headers={"X-Task-Secret": secret})[0] == 200
-
-    # Knowing the task id is not enough: no proof 401, wrong proof 403, and the task still waits.
-    status, body = _put(local_stack, base, task_id, {"status": "SUCCEEDED", "output": {}}, None)
-    assert status == 401 and body["error"] == "MissingSecret"
-    status, body = _put(local_stack, base, task_id, {"status": "SUCCEEDED", "output": {}}, "guess")
-    assert status == 403 and body["error"] == "WrongSecret"
-    assert local_stack.request("POST", f"{url}/heartbeat", headers={"X-Task-Secret": "guess"})[0] == 403
-    assert local_stack.request("GET", f"{base}/tasks/{task_id}")[1]["status"] == "WAITING"
-
-    # Bad bodies: 400, the task still waits.
-    status, body, _ = local_stack.request("PUT", url, data=b"{nope", headers={"X-Task-Secret": secret,
-                                                                              "content-type": "application/json"})
-    assert status == 400 and body["error"] == "MalformedJson"
-    assert _put(local_stack, base, task_id, {"status": "MAYBE"}, secret)[0] == 400
-    assert _put(local_stack, base, task_id, {"status": "FAILED"}, secret)[1]["error"] == "MissingField"
-
-    # Heartbeats keep it alive past its heartbeat interval.
-    for _ in range(3):
-        status, body, _ = local_stack.request("POST", f"{url}/heartbeat", headers={"X-Task-Secret": secret})
-        assert (status, body) == (200, {"taskId": task_id, "status": "WAITING"})
-        time.sleep(HEARTBEAT / 2)
-    assert local_stack.request("GET", f"{base}/tasks/{task_id}")[1]["status"] == "WAITING"
-
-    assert _put(local_stack, base, task_id, {"status": "SUCCEEDED", "output": {"paid": True}}, secret) == (
-        200, {"taskId": task_id, "status": "SUCCEEDED"})
-    status, body = _put(local_stack, base, task_id, {"status": "FAILED", "error": "Late"}, secret)
-    assert status == 409 and body["error"] == "AlreadyCompleted"
-    task = _final(local_stack, base, task_id)
-    assert task["status"] == "SUCCEEDED" and task["output"] == {"paid": True}
 
 
 def test_concurrent_manual_completions_give_one_200_and_one_409(local_stack: Any, base: str,
@@ -230,6 +230,40 @@ def test_bad_requests_are_4xx_and_start_nothing(local_stack: Any, base: str) -> 
     assert _put(local_stack, base, _id("nobody"), {"status": "SUCCEEDED"}, "s")[0] == 404
     assert local_stack.request("POST", f"{base}/tasks/{_id('nobody')}/heartbeat",
                                headers={"X-Task-Secret": "s"})[0] == 404
+
+
+# Near the end: its heartbeats ran while the tests above ran.
+def test_external_party_heartbeats_and_completes_with_proof(local_stack: Any, base: str, heartbeating: Future) -> None:
+    seen = heartbeating.result(timeout=60)
+    task_id, message = seen["taskId"], seen["message"]
+    assert seen["start"] == 202
+    assert message["callbackUrl"] == f"{base}/tasks/{task_id}"
+    assert message["input"] == {"simulate": "ignore", "order": 7}
+    assert "token" not in json.dumps(message).lower()
+    assert seen["heartbeat"] == 200
+
+    # Knowing the task id is not enough: no proof 401, wrong proof 403, and the task still waits.
+    status, body = seen["no_secret"]
+    assert status == 401 and body["error"] == "MissingSecret"
+    status, body = seen["wrong_secret"]
+    assert status == 403 and body["error"] == "WrongSecret"
+    assert seen["wrong_secret_heartbeat"] == 403
+    assert seen["after_refusals"] == "WAITING"
+
+    # Bad bodies: 400, the task still waits.
+    status, body = seen["malformed"]
+    assert status == 400 and body["error"] == "MalformedJson"
+    assert seen["bad_status"][0] == 400
+    assert seen["missing_field"][1]["error"] == "MissingField"
+
+    # Heartbeats keep it alive past its heartbeat interval.
+    assert seen["heartbeats"] == [(200, {"taskId": task_id, "status": "WAITING"})] * 3
+    assert seen["after_heartbeats"] == "WAITING"
+
+    assert seen["complete"] == (200, {"taskId": task_id, "status": "SUCCEEDED"})
+    status, body = seen["late"]
+    assert status == 409 and body["error"] == "AlreadyCompleted"
+    assert seen["final"]["status"] == "SUCCEEDED" and seen["final"]["output"] == {"paid": True}
 
 
 # Last in the module: its task's heartbeat ran out while the tests above ran.

@@ -74,10 +74,32 @@ def _put_on_bus(local_stack: Any, bus: str, detail_type: str, detail: dict[str, 
     assert response["FailedEntryCount"] == 0
 
 
+def _stop_event_put(local_stack: Any, key: str) -> bool:
+    """Whether the execution of ``key`` has put its work's stop event on the bus (its putEvents Task succeeded)."""
+    arn = local_stack.outputs["stateMachines"]["monitored"].replace(":stateMachine:", ":execution:") + f":{key}"
+    events = local_stack.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return any(e["type"] == "TaskSucceeded" and e["taskSucceededEventDetails"].get("resourceType") == "events"
+               for e in events)
+
+
 @pytest.fixture(scope="module")
-def work_bound(local_stack: Any, base: str) -> dict[str, Any]:
-    """The two scenarios that wait for the demo work (``WORK`` s), started together when the module begins:
-    the graceful key's three starts (create, same again, other input) and the duplicate key's two executions."""
+def timers(local_stack: Any, base: str, bus: str) -> dict[str, Any]:
+    """The module's timer-bound scenarios, started when it begins so their waits overlap the other tests.
+
+    First the monitor no event reaches: its execution starts with the stop rule disabled, and the rule
+    is enabled again as soon as that execution's work has put its stop event (lost: a disabled rule
+    matches nothing), so its monitor times out while the tests below run. Then the two scenarios that
+    wait for the demo work (``WORK`` s): the graceful key's three starts (create, same again, other
+    input) and the duplicate key's two executions."""
+    events = local_stack.client("events")
+    stop_rule = next(r["Name"] for r in events.list_rules(EventBusName=bus)["Rules"] if "monitored-stop" in r["Name"])
+    lost = _key("timeout")
+    events.disable_rule(Name=stop_rule, EventBusName=bus)
+    try:
+        _monitoring(local_stack, base, lost)
+        local_stack.wait_for(lambda: _stop_event_put(local_stack, lost), WORK + 10)
+    finally:
+        events.enable_rule(Name=stop_rule, EventBusName=bus)
     graceful, duplicate = _key("graceful"), _key("duplicate")
     starts = [_start(local_stack, base, graceful, {"order": 1}), _start(local_stack, base, graceful, {"order": 1}),
               _start(local_stack, base, graceful, {"order": 2})]
@@ -88,14 +110,14 @@ def work_bound(local_stack: Any, base: str) -> dict[str, Any]:
     second = local_stack.client("stepfunctions").start_execution(
         stateMachineArn=local_stack.outputs["stateMachines"]["monitored"], name=f"{duplicate}-again",
         input=json.dumps({"workflowkey": duplicate, "input": {"n": 2}}))["executionArn"]
-    return {"graceful": graceful, "starts": starts, "duplicate": duplicate, "second": second}
+    return {"lost": lost, "graceful": graceful, "starts": starts, "duplicate": duplicate, "second": second}
 
 
 def test_work_done_ends_monitoring_and_the_execution_succeeds_with_the_work_output(
-    local_stack: Any, base: str, work_bound: dict[str, Any]
+    local_stack: Any, base: str, timers: dict[str, Any]
 ) -> None:
-    key = work_bound["graceful"]
-    (status, body), again, (conflict_status, conflict) = work_bound["starts"]
+    key = timers["graceful"]
+    (status, body), again, (conflict_status, conflict) = timers["starts"]
     assert status == 202 and body["workflowkey"] == key and body["created"] is True
     # Same key and input: same execution, and this caller did not create it.
     assert again == (202, {**body, "created": False})
@@ -128,9 +150,9 @@ def test_workflow_error_put_on_the_bus_fails_the_execution(local_stack: Any, bas
 
 
 def test_second_execution_with_a_live_key_fails_fast_and_the_first_completes(
-    local_stack: Any, base: str, work_bound: dict[str, Any]
+    local_stack: Any, base: str, timers: dict[str, Any]
 ) -> None:
-    key, duplicate = work_bound["duplicate"], work_bound["second"]
+    key, duplicate = timers["duplicate"], timers["second"]
     sfn = local_stack.client("stepfunctions")
     described = local_stack.wait_for(
         lambda: (d := sfn.describe_execution(executionArn=duplicate))["status"] in FINAL and d, 10
@@ -163,17 +185,11 @@ def test_bad_requests_are_400(local_stack: Any, base: str) -> None:
     assert status == 400 and answer["error"] == "InvalidField"
 
 
-def test_a_monitor_no_event_reaches_times_out(local_stack: Any, base: str, bus: str) -> None:
-    """With the stop rule disabled (the stop event is lost), the monitor gives up at its timeout."""
-    events = local_stack.client("events")
-    stop_rule = next(r["Name"] for r in events.list_rules(EventBusName=bus)["Rules"] if "monitored-stop" in r["Name"])
-    key = _key("timeout")
-    events.disable_rule(Name=stop_rule, EventBusName=bus)
-    try:
-        _monitoring(local_stack, base, key)
-        result = _final(local_stack, base, key, TIMEOUT + 10)
-    finally:
-        events.enable_rule(Name=stop_rule, EventBusName=bus)
+# Last in the module: its monitor's timeout ran out while the tests above ran.
+def test_a_monitor_no_event_reaches_times_out(local_stack: Any, base: str, timers: dict[str, Any]) -> None:
+    """Its work's stop event was put while the stop rule was disabled (lost): the monitor gives up at its timeout."""
+    key = timers["lost"]
+    result = _final(local_stack, base, key, TIMEOUT + 10)
     assert result["status"] == "FAILED" and result["error"] == "MonitorTimedOut"
     # The token row reads TIMED_OUT once its deadline (registration + timeout) has passed too.
     local_stack.wait_for(lambda: _get(local_stack, base, key)[1]["monitor"] == "TIMED_OUT", 3)
