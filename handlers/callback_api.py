@@ -28,17 +28,11 @@ from typing import Any, Optional
 
 from common import documents, env, executions, operations
 from common.callback import check_documents
-from common.failures import refuse_reserved
+from common.completion import CallbackTaskFinalizer, TokenError, classify_execution
 from common.http import HttpError, Request, Response, Router, bad_request, json_response, not_found, too_large
-from common.tokens import (
-    TIMED_OUT,
-    WAITING,
-    CallbackTaskFinalizer,
-    TokenError,
-    TokenStore,
-    classify_execution,
-    secret_matches,
-)
+from common.route_failures import refuse_reserved
+from common.task_secret import secret_matches
+from common.tokens import TIMED_OUT, WAITING, TokenStore
 from common.validation import one_of, optional_object, optional_string, require_name
 from sfn_patterns.contracts import callback
 from sfn_patterns.contracts.common import ROW_STATUS

@@ -20,7 +20,8 @@ from common import documents, env, log
 from common.callback import notification
 from common.clients import client
 from common.errors import aws_calls
-from common.tokens import TokenStore, new_secret, secret_hash
+from common.task_secret import new_secret, secret_hash
+from common.tokens import TokenStore
 from sfn_patterns.contracts import callback
 
 __all__ = ["NotificationTooLarge", "handler", "notification"]

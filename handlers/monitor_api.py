@@ -28,8 +28,8 @@ from typing import Any
 
 from common import env, executions, log, operations
 from common.clients import client
-from common.failures import refuse_reserved
 from common.http import HttpError, Request, Response, Router, conflict, json_response, not_found
+from common.route_failures import refuse_reserved
 from common.tokens import WAITING, TokenStore
 from common.validation import one_of, optional_object, optional_string, require_name
 from sfn_patterns.contracts import monitored

@@ -35,7 +35,7 @@ from botocore.exceptions import ClientError
 from common import documents, env, log
 from common.clients import client
 from common.failures import reserved_names
-from common.tokens import CallbackTaskFinalizer, NotHeld, TokenError
+from common.completion import CallbackTaskFinalizer, NotHeld, TokenError
 from sfn_patterns.contracts import monitored
 from sfn_patterns.contracts.common import execution_arn
 from sfn_patterns.contracts.common import valid_execution_name as valid_name

@@ -34,9 +34,10 @@ from botocore.exceptions import ClientError
 
 from common import documents, env, executions, log, operations
 from common.clients import client
-from common.failures import refuse_reserved
 from common.http import Request, Response, Router, bad_request, conflict, json_response, not_found, too_large
-from common.pausable import InvalidManualFlag, InvalidResumeMessage, parse_resume, resolve_manual
+from common.manual import InvalidManualFlag, resolve_manual
+from common.pausable import InvalidResumeMessage, parse_resume
+from common.route_failures import refuse_reserved
 from common.tokens import RELEASED, WAITING, TokenStore
 from common.validation import optional_object, require_name
 from sfn_patterns.contracts import pausable

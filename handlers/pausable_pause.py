@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from common import env, log
 from common.clients import client
 from common.errors import aws_calls
-from common.pausable import InvalidManualFlag, resolve_manual
+from common.manual import InvalidManualFlag, resolve_manual
 from common.tokens import TokenStore
 from sfn_patterns.contracts import pausable
 from sfn_patterns.contracts.pausable import AsyncServiceUnavailable

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 from common import documents, env, log
 from common.failures import reserved_names
 from common.pausable import parse_resume
-from common.tokens import CallbackTaskFinalizer, TokenError
+from common.completion import CallbackTaskFinalizer, TokenError
 from sfn_patterns.contracts import pausable
 
 

@@ -10,9 +10,9 @@
   Tasks of the components retry it by this name (``sfn_patterns.blocks.state_machine.lambda_retry``).
 - **The token row** of a token table (``secure_table(hash_key=ROW_KEY, ttl_attribute=ROW_EXPIRES_AT)``):
   written by ``handlers/common/tokens.py``'s ``TokenStore.register`` and by the monitor's JSONata
-  ``putItem`` (generated from :func:`token_row` and :data:`REGISTER_CONDITION`), read and claimed by
-  ``TokenStore``.
-- **The timeout rule**: :func:`check_timeouts`, the one validator of every wait/timeout arg.
+  ``putItem`` (generated from :func:`token_row` and :data:`REGISTER_CONDITION`), read by ``TokenStore``
+  and claimed by ``handlers/common/completion.py``.
+- **The timeout rule** is :mod:`sfn_patterns.contracts.timeouts`' (only the components apply it).
 - **Environment variables** that more than one pattern sets: :data:`ENV_STATE_MACHINE_ARN`,
   :data:`ENV_TABLE_NAME`. Each pattern's module re-exports the ones its Lambdas get.
 """
@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Optional, TypeGuard
+from typing import Any, TypeGuard
 
 # --- Execution names -----------------------------------------------------------------------------
 
@@ -163,42 +163,3 @@ def token_row(key: Any, token: Any, execution_arn: Any, created_at: Any, expires
         ROW_CREATED_AT: created_at,
         ROW_EXPIRES_AT: expires_at,
     }
-
-
-# --- Timeouts ------------------------------------------------------------------------------------
-
-#: Step Functions' largest ``TimeoutSeconds`` (a Standard execution lasts at most a year).
-MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
-
-
-def _whole_seconds(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def check_timeouts(
-    timeout: Any,
-    heartbeat: Any = None,
-    *,
-    timeout_field: str = "timeout_seconds",
-    heartbeat_field: str = "heartbeat_seconds",
-    minimum: int = 1,
-) -> tuple[int, Optional[int]]:
-    """``(timeout, heartbeat)`` when Step Functions accepts them; otherwise ``ValueError`` naming the field.
-
-    The one timeout rule of every component: ``timeout`` is a whole number of seconds from
-    ``minimum`` (1; 0 for a Wait) to :data:`MAX_TIMEOUT_SECONDS`; ``heartbeat`` is ``None``/0 (none,
-    returned as ``None``) or a whole number from 1 to ``timeout - 1`` (a heartbeat at or above the
-    timeout would never fire).
-    """
-    if not _whole_seconds(timeout) or not minimum <= timeout <= MAX_TIMEOUT_SECONDS:
-        raise ValueError(
-            f"{timeout_field} must be an integer from {minimum} to {MAX_TIMEOUT_SECONDS}, got {timeout!r}"
-        )
-    if heartbeat is None or (_whole_seconds(heartbeat) and heartbeat == 0):
-        return timeout, None
-    if not _whole_seconds(heartbeat) or not 1 <= heartbeat < timeout:
-        raise ValueError(
-            f"{heartbeat_field} must be an integer from 1 to {timeout_field} - 1 ({timeout - 1}), "
-            f"or 0/None for no heartbeat; got {heartbeat!r}"
-        )
-    return timeout, heartbeat

@@ -41,9 +41,9 @@ from sfn_patterns.blocks.state_machine import (
     lambda_retry,
     logging_settings,
 )
-from sfn_patterns.contracts import callback, common
+from sfn_patterns.contracts import callback, common, timeouts
 from sfn_patterns.contracts.callback import DEFAULT_HEARTBEAT_SECONDS, DEFAULT_TIMEOUT_SECONDS, TIMED_OUT_ERROR
-from sfn_patterns.contracts.common import MAX_TIMEOUT_SECONDS
+from sfn_patterns.contracts.timeouts import MAX_TIMEOUT_SECONDS
 
 # The defaults, the timeout error and the names the Lambdas read are the contract's
 # (``sfn_patterns.contracts.callback``): DEFAULT_TIMEOUT_SECONDS, DEFAULT_HEARTBEAT_SECONDS, TIMED_OUT_ERROR.
@@ -226,10 +226,10 @@ def step_state_names(kind: str, steps: Sequence[StepArgs]) -> list[str]:
 def check_timeouts(timeout_seconds: Any, heartbeat_seconds: Any) -> tuple[int, Optional[int]]:
     """The wait's (timeout, heartbeat) when Step Functions accepts them; otherwise ``ValueError``.
 
-    The contract's one timeout rule (:func:`sfn_patterns.contracts.common.check_timeouts`), at most
+    The contract's one timeout rule (:func:`sfn_patterns.contracts.timeouts.check_timeouts`), at most
     :data:`MAX_TIMEOUT_SECONDS`.
     """
-    return common.check_timeouts(timeout_seconds, heartbeat_seconds)
+    return timeouts.check_timeouts(timeout_seconds, heartbeat_seconds)
 
 
 def callback_definition(

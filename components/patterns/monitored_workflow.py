@@ -53,8 +53,8 @@ from sfn_patterns.blocks.state_machine import (
     lambda_retry,
     logging_settings,
 )
-from sfn_patterns.contracts import common, monitored
-from sfn_patterns.contracts.common import MAX_TIMEOUT_SECONDS
+from sfn_patterns.contracts import common, monitored, timeouts
+from sfn_patterns.contracts.timeouts import MAX_TIMEOUT_SECONDS
 from sfn_patterns.contracts.monitored import (
     DEFAULT_ERROR_DETAIL_TYPE,
     DEFAULT_EVENT_SOURCE,
@@ -323,7 +323,7 @@ class MonitoredWorkflow(pulumi.ComponentResource):
 
 def check_timeout(timeout_seconds: Any) -> int:
     """The monitor timeout when Step Functions accepts it; otherwise ``ValueError`` (the contract's one timeout rule)."""
-    return common.check_timeouts(timeout_seconds, timeout_field="monitor_timeout_seconds")[0]
+    return timeouts.check_timeouts(timeout_seconds, timeout_field="monitor_timeout_seconds")[0]
 
 
 def event_pattern(source: str, detail_type: str) -> dict[str, Any]:
@@ -345,7 +345,7 @@ def work_branch(args: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         if refs:
             raise WorkflowDefinitionError(f"{path.name}: {sorted(refs)}: workflow:/function: references are not supported in monitored work")
         return document, modules
-    seconds, _ = common.check_timeouts(args.get("work_seconds", DEFAULT_WORK_SECONDS), timeout_field="work_seconds", minimum=0)
+    seconds, _ = timeouts.check_timeouts(args.get("work_seconds", DEFAULT_WORK_SECONDS), timeout_field="work_seconds", minimum=0)
     return {"StartAt": WORK_STATE, "States": {WORK_STATE: {"Type": "Wait", "Seconds": seconds, "End": True}}}, []
 
 

@@ -39,7 +39,7 @@ from sfn_patterns.blocks.state_machine import (
     lambda_retry,
     logging_settings,
 )
-from sfn_patterns.contracts import common, pausable
+from sfn_patterns.contracts import common, pausable, timeouts
 from sfn_patterns.contracts.pausable import DEFAULT_PAUSE_TIMEOUT_SECONDS, PAUSE_TIMED_OUT
 
 # The default pause, its timeout error, its longest value (Step Functions' limit, checked by the
@@ -152,7 +152,7 @@ class PausableWorkflow(pulumi.ComponentResource):
         alarms.settings_for(self, args.get("alarms"), opts)
         retention = args.get("log_retention_days", 14)
         try:
-            timeout, _ = common.check_timeouts(
+            timeout, _ = timeouts.check_timeouts(
                 args.get("pause_timeout_seconds", DEFAULT_PAUSE_TIMEOUT_SECONDS), timeout_field="pause_timeout_seconds"
             )
         except ValueError as error:

@@ -10,7 +10,7 @@ re-run the wait (a new token, a new notification) or take a branch meant for som
   ``RESERVED_ERROR_NAMES`` (a JSON list; the names are ``sfn_patterns.contracts.common``'s), so a
   Retry added later is reserved at once;
 - ``States.`` names are Step Functions' own and reserved too;
-- an HTTP route refuses a reserved name with 400 (:func:`refuse_reserved`); a topic message or a
+- an HTTP route refuses a reserved name with 400 (``common.route_failures.refuse_reserved``); a topic message or a
   bus event cannot be answered, so it fails the wait once with :data:`EXTERNAL_FAILURE`, the
   reported name kept in the cause (:func:`outside_failure`).
 """
@@ -21,14 +21,13 @@ import json
 from typing import Iterable, Optional
 
 from common import env
-from common.http import bad_request
 from sfn_patterns.contracts.common import ENV_RESERVED_ERROR_NAMES as RESERVED_ERRORS_ENV
 from sfn_patterns.contracts.common import EXTERNAL_FAILURE_ERROR as EXTERNAL_FAILURE
 from sfn_patterns.contracts.common import MAX_CAUSE_CHARS, MAX_ERROR_CHARS
 from sfn_patterns.contracts.common import RESERVED_ERROR_PREFIX as RESERVED_PREFIX
 
 __all__ = ["EXTERNAL_FAILURE", "MAX_CAUSE_CHARS", "MAX_ERROR_CHARS", "RESERVED_ERRORS_ENV", "RESERVED_PREFIX",
-           "describe_reserved", "is_reserved", "outside_failure", "refuse_reserved", "reserved_names"]
+           "describe_reserved", "is_reserved", "outside_failure", "reserved_names"]
 
 
 def reserved_names() -> frozenset[str]:
@@ -49,17 +48,6 @@ def describe_reserved(reserved: Optional[Iterable[str]] = None) -> str:
     """The reserved set in words, for an error message."""
     names = sorted(reserved_names() if reserved is None else set(reserved))
     return f"names starting with {RESERVED_PREFIX!r} and {', '.join(names) or 'no others'}"
-
-
-def refuse_reserved(name: str, field: str = "error") -> None:
-    """A 400 ``ReservedError`` when ``name`` is reserved (HTTP routes: the caller can pick another)."""
-    reserved = reserved_names()
-    if is_reserved(name, reserved):
-        raise bad_request(
-            "ReservedError",
-            f"{field!r} may not be {name[:100]!r}: the workflow reserves {describe_reserved(reserved)} "
-            "(its own retries, catches and failures)",
-        )
 
 
 def outside_failure(name: str, cause: str, reserved: Optional[Iterable[str]] = None) -> tuple[str, str]:

@@ -1,61 +1,23 @@
-"""The PausableWorkflow's contracts, shared by its route, pause and resume handlers.
+"""The PausableWorkflow's resume message, shared by its route and resume handlers.
 
-- The manual flag of a job: ``"manual": true|false`` (default false), or seed 004's
-  ``"IsManualCallback": "True"|"False"``. Anything else is :class:`InvalidManualFlag`.
-- The resume message on the resume topic: ``{"jobId", "status": "SUCCEEDED", "output": {...}}`` or
-  ``{"jobId", "status": "FAILED", "error": "...", "cause": "..."}``. Anything else is
-  :class:`InvalidResumeMessage`.
-
-Both errors are ``ValueError`` subclasses whose class names are the error names callers see (a
-Lambda error's ``errorType`` becomes the Step Functions error name).
+The resume message on the resume topic: ``{"jobId", "status": "SUCCEEDED", "output": {...}}`` or
+``{"jobId", "status": "FAILED", "error": "...", "cause": "..."}``. Anything else is
+:class:`InvalidResumeMessage`, a ``ValueError``. The job's manual flag is ``common.manual``'s.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from common import documents
-from common.validation import valid_name
 from sfn_patterns.contracts.common import EXECUTION_NAME_RULE
-from sfn_patterns.contracts.pausable import MANUAL_ATTRIBUTE, MAX_CAUSE_CHARS, MAX_ERROR_CHARS, RESUME_STATUSES
-
-_SEED_FLAG = {"True": True, "False": False}
-
-
-class InvalidManualFlag(ValueError):
-    """The job's ``manual`` / ``IsManualCallback`` flag is neither absent nor a valid value."""
+from sfn_patterns.contracts.common import valid_execution_name as valid_name
+from sfn_patterns.contracts.pausable import MAX_CAUSE_CHARS, MAX_ERROR_CHARS, RESUME_STATUSES
 
 
 class InvalidResumeMessage(ValueError):
     """A resume message (or resume request body) that breaks the topic contract."""
-
-
-def resolve_manual(document: Any) -> bool:
-    """Whether the job described by ``document`` (execution input or request body) is manual.
-
-    ``manual`` must be a JSON boolean; seed 004's ``IsManualCallback`` must be the string
-    ``"True"`` or ``"False"``; both absent means not manual; both present must agree.
-    """
-    if not isinstance(document, Mapping):
-        return False
-    flags: list[bool] = []
-    if MANUAL_ATTRIBUTE in document:
-        value = document[MANUAL_ATTRIBUTE]
-        if not isinstance(value, bool):
-            raise InvalidManualFlag(f"'manual' must be true or false (got {json.dumps(value)[:100]})")
-        flags.append(value)
-    if "IsManualCallback" in document:
-        value = document["IsManualCallback"]
-        if not isinstance(value, str) or value not in _SEED_FLAG:
-            raise InvalidManualFlag(
-                f"'IsManualCallback' must be the string \"True\" or \"False\" (got {json.dumps(value)[:100]})"
-            )
-        flags.append(_SEED_FLAG[value])
-    if len(set(flags)) > 1:
-        raise InvalidManualFlag("'manual' and 'IsManualCallback' disagree")
-    return bool(flags and flags[0])
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,9 @@ import callback_register
 import reverse
 import shout
 from common.clients import client
-from common.tokens import CallbackTaskFinalizer, TokenStore, secret_hash
+from common.completion import CallbackTaskFinalizer
+from common.task_secret import secret_hash
+from common.tokens import TokenStore
 from sfn_patterns.patterns.callback_workflow import callback_definition
 from sfn_patterns.blocks.state_machine import RESERVED_ERRORS_ENV, render, reserved_error_names
 from tests.handlers.conftest import (

@@ -11,7 +11,8 @@ import pytest
 
 import callback_register
 from common.env import ConfigurationError
-from common.tokens import KeyInUse, TokenStore, secret_hash
+from common.task_secret import secret_hash
+from common.tokens import KeyInUse, TokenStore
 from tests.handlers.conftest import token_table, topic_with_inbox
 
 TOKEN = "AAAA-the-raw-task-token-" + "x" * 40

@@ -17,7 +17,8 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 import monitor_events
-from common import tokens
+from common import completion, tokens
+from common.completion import ClaimingStore
 from common.tokens import TokenStore
 from sfn_patterns.blocks.state_machine import reserved_error_names
 from tests.handlers.conftest import scheduled_tasks
@@ -60,7 +61,7 @@ def test_the_monitor_task_stores_the_token_row_the_finalizer_reads(stack: Monito
     assert row["status"] == "WAITING" and row["token"] and row["executionArn"] == execution
     assert abs(row["createdAt"] - time.time()) <= 2
     assert row["expiresAt"] - row["createdAt"] == 30  # the row lives as long as the monitor waits (TTL)
-    assert TokenStore(stack.table).waiting("order-1")["token"] == row["token"]
+    assert ClaimingStore(stack.table).waiting("order-1")["token"] == row["token"]
 
 
 def test_second_live_execution_with_the_same_key_fails_fast_and_the_first_keeps_its_token(stack: MonitoredStack) -> None:
@@ -216,12 +217,12 @@ def test_a_refused_token_delivery_is_raised_and_the_retry_completes_it(
     stubber.add_response("describe_execution", sfn.describe_execution(executionArn=execution))
     stubber.add_client_error("send_task_failure", "ThrottlingException", http_status_code=400)
     stubber.activate()
-    monkeypatch.setattr(tokens, "client", lambda service: sfn if service == "stepfunctions" else boto3.client(service))
+    monkeypatch.setattr(completion, "client", lambda service: sfn if service == "stepfunctions" else boto3.client(service))
     event = bus_event(ERROR, {"workflowkey": "order-25", "error": "Cancelled"})
     with pytest.raises(ClientError, match="Throttling"):
         monitor_events.handler(event)
     assert TokenStore(stack.table).get("order-25")["status"] == "WAITING"  # token kept for the retry
-    monkeypatch.setattr(tokens, "client", boto3.client)
+    monkeypatch.setattr(completion, "client", boto3.client)
     assert monitor_events.handler(event)["outcome"] == "failed"
     assert wait_status(execution)["error"] == "Cancelled"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from common.pausable import InvalidManualFlag, InvalidResumeMessage, Resume, parse_resume, resolve_manual
+from common.manual import InvalidManualFlag, resolve_manual
+from common.pausable import InvalidResumeMessage, Resume, parse_resume
 
 
 @pytest.mark.parametrize(

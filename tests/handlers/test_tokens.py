@@ -1,4 +1,4 @@
-"""CallbackTaskFinalizer and TokenStore against moto, with real task tokens from a waiting execution."""
+"""CallbackTaskFinalizer (common.completion) and TokenStore (common.tokens) against moto, with real task tokens from a waiting execution."""
 
 from __future__ import annotations
 
@@ -14,16 +14,15 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.handlers.conftest import execution_status, token_table
-from common.tokens import (
+from common.completion import (
     AlreadyCompleted,
     CallbackTaskFinalizer,
     ExecutionEnded,
-    KeyInUse,
     TaskTimedOut,
-    TokenStore,
     UnknownTask,
     classify_execution,
 )
+from common.tokens import KeyInUse, TokenStore
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"
 

@@ -15,7 +15,7 @@ import pytest
 from local.program import FakeCloud, ProgramRun, run_program
 from sfn_patterns.blocks.function import HANDLERS_DIR
 from sfn_patterns.demo.external_service import DEMO_HANDLERS_DIR
-from sfn_patterns.contracts import callback, common, idempotent, monitored, pausable
+from sfn_patterns.contracts import callback, common, idempotent, monitored, pausable, timeouts
 from sfn_patterns.patterns.monitored_workflow import monitor_branch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,36 +65,36 @@ def test_the_contract_modules_use_the_standard_library_only() -> None:
         (60, None, 1, (60, None)),
         (60, 0, 1, (60, None)),
         (60, 59, 1, (60, 59)),
-        (common.MAX_TIMEOUT_SECONDS, None, 1, (common.MAX_TIMEOUT_SECONDS, None)),
+        (timeouts.MAX_TIMEOUT_SECONDS, None, 1, (timeouts.MAX_TIMEOUT_SECONDS, None)),
         (0, None, 0, (0, None)),
     ],
 )
 def test_the_timeout_rule_accepts_what_step_functions_accepts(timeout: Any, heartbeat: Any, minimum: int, expected: Any) -> None:
-    assert common.check_timeouts(timeout, heartbeat, minimum=minimum) == expected
+    assert timeouts.check_timeouts(timeout, heartbeat, minimum=minimum) == expected
 
 
 @pytest.mark.parametrize(
     ("timeout", "heartbeat"),
-    [(0, None), (-1, None), (1.5, None), ("60", None), (True, None), (common.MAX_TIMEOUT_SECONDS + 1, None),
+    [(0, None), (-1, None), (1.5, None), ("60", None), (True, None), (timeouts.MAX_TIMEOUT_SECONDS + 1, None),
      (60, 60), (60, 61), (60, -1), (60, 1.5), (60, True), (60, "5")],
 )
 def test_the_timeout_rule_refuses_the_rest_naming_the_field(timeout: Any, heartbeat: Any) -> None:
     with pytest.raises(ValueError, match="wait_seconds|beat_seconds"):
-        common.check_timeouts(timeout, heartbeat, timeout_field="wait_seconds", heartbeat_field="beat_seconds")
+        timeouts.check_timeouts(timeout, heartbeat, timeout_field="wait_seconds", heartbeat_field="beat_seconds")
 
 
 @pytest.mark.parametrize(
     "build",
     [
-        lambda: __import__("sfn_patterns").CallbackWorkflow("c", {"timeout_seconds": common.MAX_TIMEOUT_SECONDS + 1}),
-        lambda: __import__("sfn_patterns").MonitoredWorkflow("m", {"monitor_timeout_seconds": common.MAX_TIMEOUT_SECONDS + 1}),
-        lambda: __import__("sfn_patterns").PausableWorkflow("p", {"pause_timeout_seconds": common.MAX_TIMEOUT_SECONDS + 1, "async_service": {"function_arn": "arn:aws:lambda:us-east-1:1:function:f"}}),
+        lambda: __import__("sfn_patterns").CallbackWorkflow("c", {"timeout_seconds": timeouts.MAX_TIMEOUT_SECONDS + 1}),
+        lambda: __import__("sfn_patterns").MonitoredWorkflow("m", {"monitor_timeout_seconds": timeouts.MAX_TIMEOUT_SECONDS + 1}),
+        lambda: __import__("sfn_patterns").PausableWorkflow("p", {"pause_timeout_seconds": timeouts.MAX_TIMEOUT_SECONDS + 1, "async_service": {"function_arn": "arn:aws:lambda:us-east-1:1:function:f"}}),
     ],
 )
 def test_every_component_refuses_a_timeout_beyond_the_one_maximum(build: Any) -> None:
     from tests.unit.helpers import build as run_build
 
-    with pytest.raises(ValueError, match=str(common.MAX_TIMEOUT_SECONDS)):
+    with pytest.raises(ValueError, match=str(timeouts.MAX_TIMEOUT_SECONDS)):
         run_build(build)
 
 
