@@ -1,6 +1,7 @@
 """Every Lambda of the program: its archive size, its handler's import (cold start) time and its memory.
 
-The archives are the ``code`` AssetArchives the program declares (run under mocks), zipped as the
+The archives are the ``code`` AssetArchives the program declares (run under mocks: each file's
+stripped text, ``sfn_patterns.blocks.stripped``, as Pulumi would deploy it), zipped as the
 local stack deploys them (:func:`local.cloud.zip_archive`: entries sorted, fixed 1980-01-01
 timestamps, mode 0644, deflated), so the size is the same on every run.
 

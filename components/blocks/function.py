@@ -2,7 +2,9 @@
 
 The archive holds that module and only the modules it imports, found from its imports
 (:mod:`sfn_patterns.blocks.imports`): the shared helpers of ``handlers/common`` it uses and the
-contracts of ``sfn_patterns.contracts`` (no ``__pycache__``, no other handler, no unused helper). The function runs on arm64 with the newest Python runtime
+contracts of ``sfn_patterns.contracts`` (no ``__pycache__``, no other handler, no unused helper),
+each without its docstrings and comments but on the same lines (:mod:`sfn_patterns.blocks.stripped`),
+which halves the archives (``docs/benchmark.md`` lists their sizes). The function runs on arm64 with the newest Python runtime
 pulumi-aws accepts, traces with X-Ray, logs JSON to its own log group with retention, and its
 role holds exactly the statements it is given plus log and trace writing.
 """
@@ -18,6 +20,7 @@ from sfn_patterns.blocks import alarms, iam, policy
 from sfn_patterns.blocks.alarms import AlarmSettings
 from sfn_patterns.blocks.args import check_args
 from sfn_patterns.blocks.imports import Source, import_closure
+from sfn_patterns.blocks.stripped import stripped_source
 from sfn_patterns.blocks.messaging import dead_letter_queue
 
 
@@ -309,10 +312,34 @@ def archive_sources(handlers_dir: Path) -> list[Source]:
     return list(dict.fromkeys(folders))
 
 
-def handler_archive(module: str, handlers_dir: Path = HANDLERS_DIR) -> pulumi.AssetArchive:
-    """The deployment archive of one handler: ``<module>.py`` (from ``handlers_dir``) and exactly the
-    modules it imports, recursively (:func:`sfn_patterns.blocks.imports.import_closure`), nothing listed by hand."""
+#: The archive name of the package's own ``__init__.py``, and the text an archive carries there instead.
+#: The package's init is the lazy (PEP 562) table of the Pulumi components it exports; a Lambda imports
+#: ``sfn_patterns`` only as the parent of ``sfn_patterns.contracts`` (standard library only), and none
+#: of those components could load there (the archive holds no Pulumi). An empty init is the same
+#: package for every import a handler can make, without those bytes.
+PACKAGE_INIT = "sfn_patterns/__init__.py"
+PACKAGE_INIT_IN_ARCHIVES = ""
+
+
+def archive_files(module: str, handlers_dir: Path = HANDLERS_DIR) -> dict[str, tuple[Path, str]]:
+    """Archive name -> (source file, text carried) of one handler's archive (see :func:`handler_archive`)."""
     if not (handlers_dir / f"{module}.py").is_file():
         raise FileNotFoundError(f"no handler module {handlers_dir / f'{module}.py'}")
     files = import_closure(module, archive_sources(handlers_dir))
-    return pulumi.AssetArchive({name: pulumi.FileAsset(str(path)) for name, path in files.items()})
+    return {
+        name: (path, PACKAGE_INIT_IN_ARCHIVES if name == PACKAGE_INIT else stripped_source(path.read_text(encoding="utf-8")))
+        for name, path in files.items()
+    }
+
+
+def handler_archive(module: str, handlers_dir: Path = HANDLERS_DIR) -> pulumi.AssetArchive:
+    """The deployment archive of one handler: ``<module>.py`` (from ``handlers_dir``) and exactly the
+    modules it imports, recursively (:func:`sfn_patterns.blocks.imports.import_closure`), nothing listed by hand.
+
+    Each file is carried as :func:`sfn_patterns.blocks.stripped.stripped_source` of it (no docstrings or
+    comments, every line where it was), the package init as :data:`PACKAGE_INIT_IN_ARCHIVES`. The
+    local stack zips these same texts (``local.cloud.zip_archive``), and the benchmark measures that zip.
+    """
+    return pulumi.AssetArchive(
+        {name: pulumi.StringAsset(text) for name, (_, text) in archive_files(module, handlers_dir).items()}
+    )

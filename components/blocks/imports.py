@@ -76,11 +76,11 @@ def _with_parents(module: str) -> list[str]:
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-#: Serializes this module's parses (see :func:`_parse`).
+#: Serializes this module's parses (see :func:`parse_module`).
 _PARSE_LOCK = threading.Lock()
 
 
-def _parse(source: str) -> ast.Module:
+def parse_module(source: str) -> ast.Module:
     """``ast.parse(source)``, safe beside other threads' parses.
 
     CPython 3.11 keeps the AST constructor's recursion depth per interpreter, not per call
@@ -104,7 +104,7 @@ def imported_modules(source: str, module: str, is_package: bool = False) -> list
     """
     names: list[str] = []
     package = module if is_package else module.rpartition(".")[0]
-    for node in _import_nodes(_parse(source)):
+    for node in _import_nodes(parse_module(source)):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 names += _with_parents(alias.name)

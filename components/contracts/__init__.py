@@ -7,15 +7,16 @@ handlers (``handlers/``) read the same names back. Both import them from here, s
 followed from the component's config to the ASL to the handler by one name.
 
 - :mod:`sfn_patterns.contracts.common`: what several patterns share (execution-name rule, Step
-  Functions' limits, the ``AwsServiceUnavailable`` error, the token row, the timeout rule, the
-  environment variables every pattern uses);
+  Functions' limits, the ``AwsServiceUnavailable`` error, the token row, the environment
+  variables every pattern uses);
+- :mod:`sfn_patterns.contracts.timeouts`: the one timeout rule (the components apply it);
 - :mod:`sfn_patterns.contracts.callback`: ``CallbackWorkflow``;
 - :mod:`sfn_patterns.contracts.monitored`: ``MonitoredWorkflow``;
 - :mod:`sfn_patterns.contracts.pausable`: ``PausableWorkflow``;
 - :mod:`sfn_patterns.contracts.idempotent`: ``IdempotentApi``.
 
 Every module here is standard library only and imports nothing else of the package, so a Lambda
-archive carries it (with ``sfn_patterns/__init__.py``, whose public names load lazily and so never
-import Pulumi) and a handler imports it as ``from sfn_patterns.contracts import callback``.
+archive carries it (with an empty ``sfn_patterns/__init__.py``: ``sfn_patterns.blocks.function.PACKAGE_INIT_IN_ARCHIVES``)
+and a handler imports it as ``from sfn_patterns.contracts import callback``.
 This ``__init__`` imports nothing on purpose.
 """

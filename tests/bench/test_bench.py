@@ -26,21 +26,17 @@ PATTERNS = ("chain", "composite", "callback", "monitored", "pausable")
 VARIANTS = ("monitored-direct", "pausable-direct", "pausable-lean", "composite-express")
 #: Largest compressed archive a Lambda may have (issue 12: Lambdas carry only what they run).
 MAX_ARCHIVE_BYTES = 8 * 1024
-#: Handlers whose import closure is still larger than that, compressed, and the ceiling each must
-#: stay under meanwhile. Measured 2026-12-02 04:00 UTC (bytes): pausable_api 25992, callback_api
-#: 23885, monitor_api 22611, pausable_pause 20613, pausable_resume 19612, idempotent_api 17725,
-#: callback_register 15249, monitor_events 14910, pausable_async_service 10046.
-#: What they carry is exactly what they import (tests/unit/test_archives.py); the bytes are the
-#: sources themselves (``common/tokens.py`` alone is 4 KB compressed, ``common/http.py`` 2 KB, the contracts with the
-#: package ``__init__`` 4-5 KB). A handler leaves this list once it fits: the test below fails
-#: while a listed handler already fits, so the list only shrinks.
-#: The ceiling catches an archive that carries far more than its handler's closure (all of handlers/
-#: with the contracts deflates to about 50 KB), not each growth of the closure itself.
-OVER_BUDGET_CEILING_BYTES = 32 * 1024
-OVER_BUDGET = {
-    "callback_api", "callback_register", "idempotent_api", "monitor_api", "monitor_events",
-    "pausable_api", "pausable_pause", "pausable_resume", "pausable_async_service",
-}
+#: Handlers whose archive is still larger than that, compressed, and the ceiling each must stay
+#: under meanwhile. Measured 2026-12-02 06:15 UTC, sources stripped of docstrings and comments
+#: (sfn_patterns.blocks.stripped) and shared helpers split by use (bytes): callback_api 18398,
+#: pausable_api 17102, monitor_api 14444, idempotent_api 11792, pausable_resume 10801,
+#: monitor_events 10250. What they carry is exactly what they import (tests/unit/test_archives.py):
+#: the code they run (HTTP routing, operations, executions, token completion, the contracts) is that
+#: large compressed. A handler leaves this list once it fits: the test below fails while a listed
+#: handler already fits, so the list only shrinks. The ceiling catches an archive that carries more
+#: than its handler's closure (all of handlers/ with the contracts, stripped, deflates to ~36 KB).
+OVER_BUDGET_CEILING_BYTES = 24 * 1024
+OVER_BUDGET = {"callback_api", "idempotent_api", "monitor_api", "monitor_events", "pausable_api", "pausable_resume"}
 
 
 @pytest.fixture(scope="module")
@@ -140,8 +136,9 @@ def test_lambdas_and_program_sections(quick: dict[str, Any]) -> None:
     assert len(functions) >= 15
     for fn in functions:
         assert fn["archiveBytes"] > 0 and fn["importMs"] > 0
-        # Compressed as deployed, and small: each Lambda carries only its handler's import closure.
-        assert fn["archiveBytes"] < fn["archiveUncompressedBytes"], fn
+        # Small: each Lambda carries only its handler's import closure, stripped (deflated as deployed:
+        # tests/unit/test_archives.py; a one-file archive's zip headers may outweigh what deflate saves).
+        assert fn["archiveFiles"] >= 1 and fn["archiveUncompressedBytes"] > 0, fn
         if fn["handler"] in OVER_BUDGET:
             assert MAX_ARCHIVE_BYTES < fn["archiveBytes"] <= OVER_BUDGET_CEILING_BYTES, fn
         else:

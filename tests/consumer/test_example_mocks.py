@@ -12,13 +12,23 @@ sys.path.insert(0, {str(ROOT)!r})
 from pathlib import Path
 from local.program import FakeCloud, run_program
 import sfn_patterns
+from sfn_patterns.blocks.function import HANDLERS_DIR, archive_files
 run = run_program(FakeCloud(), Path({str(EXAMPLE / "__main__.py")!r}))
+own = Path({str(EXAMPLE / "handlers")!r})
+
+def code(function):
+    # The archive carries each file's stripped text; archive_files says which file each came from.
+    module = function.inputs["handler"].rsplit(".", 1)[0]
+    files = archive_files(module, own if (own / f"{{module}}.py").is_file() else HANDLERS_DIR)
+    carried = {{name: asset.text for name, asset in function.inputs["code"].assets.items()}}
+    assert carried == {{name: text for name, (_, text) in files.items()}}, function.name
+    return json.dumps({{name: str(path) for name, (path, _) in files.items()}})
+
 print(json.dumps({{
     "library": sfn_patterns.__file__,
     "outputs": run.outputs,
     "components": sorted({{r.type for r in run.resources if not r.custom}}),
-    "functions": {{r.name: {{"handler": r.inputs["handler"],
-                             "code": json.dumps({{k: getattr(v, "path", None) for k, v in r.inputs["code"].assets.items()}})}}
+    "functions": {{r.name: {{"handler": r.inputs["handler"], "code": code(r)}}
                   for r in run.of_type("aws:lambda/function:Function")}},
 }}))
 """

@@ -1,0 +1,65 @@
+"""The text a Lambda archive carries for a Python source file: without docstrings and comments, on the same lines.
+
+A Lambda never reads its modules' docstrings or comments, yet they are most of their bytes. The
+archive builder (``sfn_patterns.blocks.function.handler_archive``) carries :func:`stripped_source`
+of each file instead, and the local stack and the benchmark zip those same bytes. Every line keeps
+its number and every statement its column, so a traceback from the Lambda points at the line of
+the repository's source that raised:
+
+- a docstring (the first statement of a module, class or function, a string) becomes blank lines,
+  or ``...`` on its first line when it was the whole body (a body cannot be empty);
+- a comment is cut from its line (found with :mod:`tokenize`, so a ``#`` inside a string stays),
+  except a PEP 263 encoding declaration on line 1 or 2;
+- a docstring followed on its last line by more code (``'''doc'''; x = 1``) is kept as it is.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+
+from sfn_patterns.blocks.imports import parse_module
+
+#: A PEP 263 encoding declaration (kept: it tells Python how to read the file).
+_CODING = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+")
+
+
+def _docstrings(tree: ast.Module) -> list[tuple[ast.Expr, bool]]:
+    """Each docstring statement, and whether it is the whole body of its class or function."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                found.append((first, len(node.body) == 1 and not isinstance(node, ast.Module)))
+    return found
+
+
+def _chars(line: str, byte_offset: int) -> int:
+    """The character offset of ``byte_offset`` (``ast`` columns count UTF-8 bytes) in ``line``."""
+    return len(line.encode("utf-8")[:byte_offset].decode("utf-8"))
+
+
+def stripped_source(text: str) -> str:
+    """``text`` (a Python module's source) without its docstrings and comments, every line where it was."""
+    lines = text.split("\n")
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.type != tokenize.COMMENT:
+            continue
+        row, column = token.start
+        if row <= 2 and _CODING.match(lines[row - 1]):
+            continue
+        lines[row - 1] = lines[row - 1][:column].rstrip()
+    # Last first, so the positions of the ones before stay true.
+    for node, whole_body in sorted(_docstrings(parse_module(text)), key=lambda found: found[0].lineno, reverse=True):
+        first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+        rest = lines[last][_chars(lines[last], node.end_col_offset or 0):]
+        if rest.strip():
+            continue
+        start = lines[first][: _chars(lines[first], node.col_offset)]
+        for row in range(first, last + 1):
+            lines[row] = ""
+        lines[first] = f"{start}..." if whole_body else start.rstrip()
+    return "\n".join(lines)
