@@ -16,6 +16,16 @@
   Names MUST NOT begin with the prefix 'States.'"). Here the error keeps its name.
 - **Heartbeat expiry** is reported as ``States.Timeout``; Step Functions reports
   ``States.HeartbeatTimeout``. Here it is ``States.HeartbeatTimeout`` (a Catch of either still works).
+- **A callback that arrives before the task waits is lost** (tasks with ``HeartbeatSeconds``):
+  moto sends the integration's request (the SQS message, the Lambda invocation carrying the token)
+  and only then sets up the task's heartbeat wait, so a SendTaskSuccess/Failure that comes in
+  between is recorded but never wakes the wait, which then ends as a heartbeat timeout (measured:
+  2 of 30 runs of ``test_send_task_failure_keeps_its_cause`` under CPU load). A SendTaskHeartbeat
+  in that window is refused with ``InvalidToken``, as it is for any task without a heartbeat.
+  On AWS the token is good from the moment the task is scheduled, and a heartbeat for an open
+  task is accepted. Here a heartbeat wait that starts after its outcome arrived ends at once with
+  that outcome, and a heartbeat for an open task before its wait (or for one without a heartbeat)
+  is accepted.
 - **SendTaskFailure drops ``cause``** (moto's response handler never reads it). Here the cause
   reaches the execution, as on AWS.
 - **.sync polling**: moto polls a nested execution every 0.5 s (AWS is told by an event); here
@@ -47,7 +57,17 @@
   :mod:`local.distributed_map`.
 - **StartExecution atomicity**: moto checks for an execution of that name and then appends the
   new one without a lock, so two concurrent starts with one name could both start an execution.
-  Starts are serialized here, so a name is used once, as on AWS.
+  Starts are serialized here, so a name is used once, as on AWS. moto also lists the new execution
+  before it has a status or a worker (it appends, then starts it), so a DescribeExecution,
+  ListExecutions, StopExecution or SendTask* in that window raised ``AttributeError`` (``'NoneType'
+  object has no attribute 'value'``: a 500 from IdempotentApi's POST when callers race on one name,
+  measured 1 in 2 runs of ``test_of_20_concurrent_starts_exactly_one_is_told_created`` with the
+  window widened to 0.3 s). On AWS an execution is RUNNING from the moment anyone can see it. Here
+  a reader that finds an execution still being started waits for that start (it holds the start
+  lock) and then sees it RUNNING. Even started, an execution has no environment (its task tokens)
+  until its worker thread has parsed the ASL, and SendTaskSuccess/Failure/Heartbeat for *any*
+  token looked in every execution's environment, so they raised ``AttributeError`` while any
+  execution of the account was starting; here they look only in executions that have one.
 - **StopExecution of a waiting task** (unreliable in moto) and **RedriveExecution** (missing in
   moto): emulated in :mod:`local.sfn_operations`, installed with the rest.
 """
@@ -62,7 +82,8 @@ from datetime import datetime
 from typing import Any, Callable, Optional, cast
 
 _originals: list[tuple[Any, str, Any]] = []
-_start_lock = threading.Lock()
+#: Held by a StartExecution (re-entrant: the starting thread may read what it lists).
+_start_lock = threading.RLock()
 
 
 def _norm(key: str) -> str:
@@ -333,6 +354,31 @@ def install() -> None:
         with _start_lock:
             return original_start(backend, *args, **kwargs)
 
+    # moto 5.2.5 gap: an execution is listed before its start has given it a status and a worker.
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    original_status: Callable[[Any], Any] = Execution.__dict__["status"].fget
+
+    def status(self: Any) -> Any:
+        if self.exec_status is None:
+            with _start_lock:  # its StartExecution holds the lock until the execution runs
+                pass
+        return original_status(self)
+
+    original_get_executions = StepFunctionsParserBackend._get_executions
+
+    # SendTask* and the map run reads look in every execution's environment, which the execution's
+    # worker thread makes only after parsing the ASL: an execution without one holds no token yet.
+    def has_environment(execution: Any) -> bool:
+        execution.status  # noqa: B018 - waits out a StartExecution under way
+        return execution.exec_worker is not None and execution.exec_worker.env is not None
+
+    def get_executions(backend: Any, execution_status: Any = None) -> list[Any]:
+        return [e for e in original_get_executions(backend, execution_status) if has_environment(e)]
+
+    _patch_attribute(Execution, "status", property(status))
+    _patch(StepFunctionsParserBackend, "_get_executions", get_executions)
+
     # moto 5.2.5 gap: a failed Map iteration / Parallel branch re-wraps States.* errors as custom names.
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import iteration_worker
     from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
@@ -359,6 +405,28 @@ def install() -> None:
                 event_details=_event_details(taskTimedOutEventDetails=TaskTimedOutEventDetails(error=name.to_name())),
             )
         return original_from_error(self, env, ex)
+
+    # moto 5.2.5 gap: a callback (or heartbeat) before the task's heartbeat wait is set up is lost.
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+
+    original_setup_heartbeat = CallbackEndpoint.setup_heartbeat_endpoint
+
+    def setup_heartbeat_endpoint(self: Any, heartbeat_seconds: int) -> Any:
+        endpoint = original_setup_heartbeat(self, heartbeat_seconds)
+        # CallbackEndpoint.notify stores the outcome and then notifies the heartbeat endpoint if it
+        # is set; here the endpoint is set and then the outcome read: one of the two sees the other.
+        if self.get_outcome() is not None:
+            endpoint.notify()
+        return endpoint
+
+    original_notify_heartbeat = CallbackEndpoint.notify_heartbeat
+
+    def notify_heartbeat(self: Any) -> bool:
+        # No heartbeat wait yet (or none at all) and no outcome: the task is open, the heartbeat taken.
+        return bool(original_notify_heartbeat(self)) or (self._heartbeat_endpoint is None and self.get_outcome() is None)
+
+    _patch(CallbackEndpoint, "setup_heartbeat_endpoint", setup_heartbeat_endpoint)
+    _patch(CallbackEndpoint, "notify_heartbeat", notify_heartbeat)
 
     # moto 5.2.5 gap: SendTaskFailure's cause is never read from the request.
     from moto.core.responses import EmptyResult
@@ -470,6 +538,10 @@ def _patch_global(module: Any, name: str, replacement: Any) -> None:
 
 
 def _patch(owner: Any, name: str, replacement: Callable[..., Any]) -> None:
+    _patch_attribute(owner, name, replacement)
+
+
+def _patch_attribute(owner: Any, name: str, replacement: Any) -> None:
     _originals.append((owner, name, owner.__dict__.get(name)))
     setattr(owner, name, replacement)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
@@ -126,6 +127,36 @@ def test_concurrent_starts_with_one_name_start_one_execution(sfn: Any) -> None:
     assert answers.count("refused") in range(1, 16) and len(set(answers) - {"refused"}) == 1
 
 
+def test_an_execution_being_started_reads_as_running(sfn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # moto lists a new execution before its start gives it a status and a worker; read in that
+    # window (held open here for up to 0.5 s, as a loaded machine can), moto alone raised
+    # AttributeError from DescribeExecution, ListExecutions and SendTaskFailure.
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    arn = machine(sfn, "slow", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}})
+    listed, done = threading.Event(), threading.Event()
+    original = Execution._get_start_execution_worker
+
+    def held_open(self: Any) -> Any:
+        listed.set()
+        done.wait(0.5)
+        return original(self)
+
+    monkeypatch.setattr(Execution, "_get_start_execution_worker", held_open)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        start = pool.submit(sfn.start_execution, stateMachineArn=arn, name="early", input="{}")
+        assert listed.wait(10)
+        execution = arn.replace(":stateMachine:", ":execution:") + ":early"
+        try:
+            assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+            assert [e["status"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]] == ["RUNNING"]
+            with pytest.raises(sfn.exceptions.InvalidToken):  # an unknown token, looked for in every execution
+                sfn.send_task_failure(taskToken="no-such-token", error="E")
+        finally:
+            done.set()
+        assert start.result()["executionArn"] == execution
+
+
 def _callback_machine(sfn: Any, heartbeat: int) -> tuple[str, str, Any]:
     sqs = boto3.client("sqs", region_name="us-east-1")
     queue = sqs.create_queue(QueueName="tokens")["QueueUrl"]
@@ -146,17 +177,107 @@ def test_an_expired_heartbeat_is_states_heartbeat_timeout(sfn: Any) -> None:
 def test_send_task_failure_keeps_its_cause(sfn: Any) -> None:
     arn, queue, sqs = _callback_machine(sfn, heartbeat=20)
     execution = sfn.start_execution(stateMachineArn=arn, name="f", input="{}")["executionArn"]
+    sfn.send_task_failure(taskToken=_token(sqs, queue), error="Rejected", cause="the partner said no")
+    done = wait_until_stopped(sfn, execution)
+    assert (done["status"], done.get("error"), done.get("cause")) == ("FAILED", "Rejected", "the partner said no"), done
+
+
+def wait_until_stopped(sfn: Any, execution: str, timeout: float = 15) -> dict[str, Any]:
+    """The execution's description once it is no longer RUNNING (or after ``timeout`` s: a loaded machine is slow)."""
+    deadline = time.monotonic() + timeout
+    while sfn.describe_execution(executionArn=execution)["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return sfn.describe_execution(executionArn=execution)
+
+
+def _token(sqs: Any, queue: str) -> str:
+    """The task token the callback machine sent to ``queue`` (waits up to 15 s for it)."""
     deadline = time.monotonic() + 15
     messages: list[Any] = []
     while not messages and time.monotonic() < deadline:
         messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
-    token = json.loads(messages[0]["Body"])["token"]
-    sfn.send_task_failure(taskToken=token, error="Rejected", cause="the partner said no")
-    deadline = time.monotonic() + 15  # a loaded machine (the whole suite on 2 cores) is slow
-    while sfn.describe_execution(executionArn=execution)["status"] == "RUNNING" and time.monotonic() < deadline:
-        time.sleep(0.05)
-    done = sfn.describe_execution(executionArn=execution)
-    assert (done["status"], done["error"], done["cause"]) == ("FAILED", "Rejected", "the partner said no")
+    return str(json.loads(messages[0]["Body"])["token"])
+
+
+@pytest.fixture
+def wait_held_back(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Hold a task's heartbeat wait back (after its token was sent) until the returned event is set.
+
+    That is the window a loaded machine opens between moto's integration request and its wait.
+    """
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+
+    release = threading.Event()
+    installed = CallbackEndpoint.setup_heartbeat_endpoint
+
+    def held_back(self: Any, heartbeat_seconds: int) -> Any:
+        release.wait(10)
+        return installed(self, heartbeat_seconds)
+
+    monkeypatch.setattr(CallbackEndpoint, "setup_heartbeat_endpoint", held_back)
+    return release
+
+
+@pytest.mark.parametrize("outcome", ["success", "failure"])
+def test_a_callback_before_the_task_waits_completes_it(sfn: Any, wait_held_back: threading.Event, outcome: str) -> None:
+    # moto alone: the outcome is lost and the task ends as States.HeartbeatTimeout 2 s later.
+    arn, queue, sqs = _callback_machine(sfn, heartbeat=2)
+    execution = sfn.start_execution(stateMachineArn=arn, name="early", input="{}")["executionArn"]
+    token = _token(sqs, queue)
+    if outcome == "success":
+        sfn.send_task_success(taskToken=token, output=json.dumps({"ok": True}))
+    else:
+        sfn.send_task_failure(taskToken=token, error="Rejected", cause="too early")
+    wait_held_back.set()
+    done = wait_until_stopped(sfn, execution)
+    if outcome == "success":
+        assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", {"ok": True}), done
+    else:
+        assert (done["status"], done.get("error"), done.get("cause")) == ("FAILED", "Rejected", "too early"), done
+
+
+def test_a_heartbeat_before_the_task_waits_is_accepted(sfn: Any, wait_held_back: threading.Event) -> None:
+    # moto alone: InvalidToken, which a finalizer reads as "the task timed out".
+    arn, queue, sqs = _callback_machine(sfn, heartbeat=20)
+    execution = sfn.start_execution(stateMachineArn=arn, name="beat", input="{}")["executionArn"]
+    token = _token(sqs, queue)
+    sfn.send_task_heartbeat(taskToken=token)
+    wait_held_back.set()
+    sfn.send_task_heartbeat(taskToken=token)
+    sfn.send_task_success(taskToken=token, output="{}")
+    assert wait_until_stopped(sfn, execution)["status"] == "SUCCEEDED"
+    with pytest.raises(sfn.exceptions.InvalidToken):  # a closed task's token is refused, as on AWS
+        sfn.send_task_heartbeat(taskToken=token)
+
+
+def test_a_callback_while_another_execution_starts_completes_its_task(sfn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A started execution has no environment until its worker has parsed the ASL (held back here
+    # for up to 0.5 s); moto alone looked for any token in every execution's environment and
+    # raised AttributeError.
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    other = machine(sfn, "other", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})  # looked in first
+    arn, queue, sqs = _callback_machine(sfn, heartbeat=20)
+    waiting = sfn.start_execution(stateMachineArn=arn, name="waits", input="{}")["executionArn"]
+    token = _token(sqs, queue)
+    parsing, done = threading.Event(), threading.Event()
+    original = ExecutionWorker._get_evaluation_entrypoint
+
+    def slow_parse(self: Any) -> Any:
+        parsing.set()
+        done.wait(0.5)
+        return original(self)
+
+    monkeypatch.setattr(ExecutionWorker, "_get_evaluation_entrypoint", slow_parse)
+    sfn.start_execution(stateMachineArn=other, name="starting", input="{}")
+    assert parsing.wait(10)
+    try:
+        sfn.send_task_heartbeat(taskToken=token)
+        sfn.send_task_success(taskToken=token, output=json.dumps({"ok": 1}))
+    finally:
+        done.set()
+    done_waiting = wait_until_stopped(sfn, waiting)
+    assert (done_waiting["status"], json.loads(done_waiting["output"])) == ("SUCCEEDED", {"ok": 1}), done_waiting
 
 
 def jsonata_machine(sfn: Any) -> str:
