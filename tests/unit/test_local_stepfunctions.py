@@ -127,6 +127,24 @@ def test_concurrent_starts_with_one_name_start_one_execution(sfn: Any) -> None:
     assert answers.count("refused") in range(1, 16) and len(set(answers) - {"refused"}) == 1
 
 
+def held_open(monkeypatch: pytest.MonkeyPatch, owner: type, method: str, seconds: float) -> tuple[threading.Event, threading.Event]:
+    """Make ``owner.method`` (as installed now) wait, on each call, until released or ``seconds`` pass.
+
+    Returns (entered: set when a call is held, release: set it to let calls go on). This holds open
+    a window that a loaded machine opens by chance.
+    """
+    entered, release = threading.Event(), threading.Event()
+    installed = getattr(owner, method)
+
+    def held(self: Any, *args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        release.wait(seconds)
+        return installed(self, *args, **kwargs)
+
+    monkeypatch.setattr(owner, method, held)
+    return entered, release
+
+
 def test_an_execution_being_started_reads_as_running(sfn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # moto lists a new execution before its start gives it a status and a worker; read in that
     # window (held open here for up to 0.5 s, as a loaded machine can), moto alone raised
@@ -134,15 +152,7 @@ def test_an_execution_being_started_reads_as_running(sfn: Any, monkeypatch: pyte
     from moto.stepfunctions.parser.backend.execution import Execution
 
     arn = machine(sfn, "slow", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}})
-    listed, done = threading.Event(), threading.Event()
-    original = Execution._get_start_execution_worker
-
-    def held_open(self: Any) -> Any:
-        listed.set()
-        done.wait(0.5)
-        return original(self)
-
-    monkeypatch.setattr(Execution, "_get_start_execution_worker", held_open)
+    listed, done = held_open(monkeypatch, Execution, "_get_start_execution_worker", 0.5)
     with ThreadPoolExecutor(max_workers=1) as pool:
         start = pool.submit(sfn.start_execution, stateMachineArn=arn, name="early", input="{}")
         assert listed.wait(10)
@@ -207,15 +217,7 @@ def wait_held_back(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """
     from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 
-    release = threading.Event()
-    installed = CallbackEndpoint.setup_heartbeat_endpoint
-
-    def held_back(self: Any, heartbeat_seconds: int) -> Any:
-        release.wait(10)
-        return installed(self, heartbeat_seconds)
-
-    monkeypatch.setattr(CallbackEndpoint, "setup_heartbeat_endpoint", held_back)
-    return release
+    return held_open(monkeypatch, CallbackEndpoint, "setup_heartbeat_endpoint", 10)[1]
 
 
 @pytest.mark.parametrize("outcome", ["success", "failure"])
@@ -260,15 +262,7 @@ def test_a_callback_while_another_execution_starts_completes_its_task(sfn: Any, 
     arn, queue, sqs = _callback_machine(sfn, heartbeat=20)
     waiting = sfn.start_execution(stateMachineArn=arn, name="waits", input="{}")["executionArn"]
     token = _token(sqs, queue)
-    parsing, done = threading.Event(), threading.Event()
-    original = ExecutionWorker._get_evaluation_entrypoint
-
-    def slow_parse(self: Any) -> Any:
-        parsing.set()
-        done.wait(0.5)
-        return original(self)
-
-    monkeypatch.setattr(ExecutionWorker, "_get_evaluation_entrypoint", slow_parse)
+    parsing, done = held_open(monkeypatch, ExecutionWorker, "_get_evaluation_entrypoint", 0.5)
     sfn.start_execution(stateMachineArn=other, name="starting", input="{}")
     assert parsing.wait(10)
     try:
