@@ -6,8 +6,9 @@ of each file instead, and the local stack and the benchmark zip those same bytes
 its number and every statement its column, so a traceback from the Lambda points at the line of
 the repository's source that raised:
 
-- a docstring (the first statement of a module, class or function, a string) becomes blank lines,
-  or ``...`` on its first line when it was the whole body (a body cannot be empty);
+- a docstring (the first statement of a module, class or function, a string), or any other
+  statement that is only a string (an attribute's docstring), becomes blank lines, or ``...`` on its
+  first line when it was the whole block (a block cannot be empty);
 - a comment is cut from its line (found with :mod:`tokenize`, so a ``#`` inside a string stays),
   except a PEP 263 encoding declaration on line 1 or 2;
 - a docstring followed on its last line by more code (``'''doc'''; x = 1``) is kept as it is.
@@ -27,13 +28,18 @@ _CODING = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+")
 
 
 def _docstrings(tree: ast.Module) -> list[tuple[ast.Expr, bool]]:
-    """Each docstring statement, and whether it is the whole body of its class or function."""
+    """Each statement that is only a string (a docstring, or an attribute's docstring after it), and
+    whether it is the whole of a block that cannot be empty (any block but the module's)."""
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
-            first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-                found.append((first, len(node.body) == 1 and not isinstance(node, ast.Module)))
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if not isinstance(block, list):
+                continue
+            for statement in block:
+                if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
+                        and isinstance(statement.value.value, str):
+                    found.append((statement, len(block) == 1 and not isinstance(node, ast.Module)))
     return found
 
 

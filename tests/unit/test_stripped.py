@@ -30,6 +30,17 @@ class Only:
     """Only a docstring."""
 
 
+class Fields:
+    """Attributes with their own docstrings."""
+
+    size: int = 1
+    """The size (an attribute's docstring)."""
+    if size:
+        "a string alone in a block"
+    else:
+        pass
+
+
 class Some:
     """Docstring, then code."""
 
@@ -56,18 +67,18 @@ def fails(value: int) -> None:
 
 
 def _without_docstrings(tree: ast.AST) -> ast.AST:
-    """``tree`` with each body's leading docstring removed, and a body that is then only ``...`` emptied."""
+    """``tree`` without its statements that are only a string (docstrings), and a block that is then only ``...`` emptied."""
     for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if not isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) or not body:
-            continue
-        first = body[0]
-        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-            body = body[1:]
-        if len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                and body[0].value.value is Ellipsis:
-            body = []
-        node.body = body  # type: ignore[attr-defined]
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt):
+                continue
+            kept = [s for s in block if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+                                             and isinstance(s.value.value, str))]
+            if len(kept) == 1 and isinstance(kept[0], ast.Expr) and isinstance(kept[0].value, ast.Constant) \
+                    and kept[0].value.value is Ellipsis:
+                kept = []
+            setattr(node, name, kept)
     return tree
 
 
@@ -104,6 +115,8 @@ def test_docstrings_and_comments_go_and_the_rest_stays() -> None:
     assert "class Only:" in lines and lines[lines.index("class Only:") + 1] == "    ..."
     assert "comment" not in stripped.replace("# not a comment", "")
     assert "import json" in lines and "        return 2" in lines
+    assert "    size: int = 1" in lines and "attribute" not in stripped
+    assert lines[lines.index("    if size:") + 1] == "        ..."  # a block may not be empty
 
 
 def test_a_traceback_from_the_stripped_text_names_the_sources_line() -> None:
