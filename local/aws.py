@@ -3,6 +3,20 @@
 Everything (the Pulumi mocks creating resources, the handlers, the tests, the benchmark, a user's
 ``aws`` CLI) talks to it over HTTP at :attr:`EmbeddedAws.endpoint` with the fixed local
 credentials, so the embedded account can be inspected from outside while the stack runs.
+
+Start-up costs of moto 5.2.5 and botocore are cut here (what moto answers is unchanged):
+
+- **Service models parsed again and again**: every botocore session has a loader of its own, and
+  moto makes fresh ones (its response parsing builds a loader per service, ``moto.ec2`` three
+  sessions at import time, each backend one more lookup), so one service's JSON model was parsed
+  up to four times, EC2's large one three times. Here every session and moto share one loader per
+  data path (:func:`share_botocore_data`): botocore's bundled data does not change while the process runs.
+- **Region lists**: boto3's ``Session.get_available_regions`` loads the service's whole model to
+  read its endpoint prefix; each answer is computed once and reused.
+- **API Gateway v2 requests** are signed for ``apigateway``, so moto's dispatcher builds the API
+  Gateway (v1) application for them (importing ``openapi_spec_validator`` and pydantic), which
+  hands ``/v2/`` paths to the v2 handlers. Here they go to the ``apigatewayv2`` application
+  directly, as moto already does for SES v2's ``/v2/`` paths.
 """
 
 from __future__ import annotations
@@ -41,6 +55,47 @@ def local_credentials_environment(endpoint: str, region: str = REGION) -> dict[s
         # the embedded AWS has one host, so clients add no prefix to it.
         "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
     }
+
+
+_region_lookups: dict[tuple[str, str, bool], list[str]] = {}
+_loaders: dict[Optional[str], Any] = {}
+_loader_lock = threading.Lock()
+_region_lock = threading.Lock()
+
+
+def share_botocore_data() -> None:
+    """One botocore data loader per data path for every session and for moto, and region lists computed
+    once (see the module docstring). Process-wide and idempotent; never undone, as it changes no answer."""
+    import boto3.session
+    import botocore.loaders
+    import botocore.session
+    import moto.core.utils
+
+    if getattr(botocore.session.create_loader, "_shared", False):
+        return
+    original_create_loader = botocore.loaders.create_loader
+
+    def create_loader(search_path_string: Optional[str] = None) -> Any:
+        with _loader_lock:
+            if search_path_string not in _loaders:
+                _loaders[search_path_string] = original_create_loader(search_path_string)
+            return _loaders[search_path_string]
+
+    create_loader._shared = True  # type: ignore[attr-defined]
+    botocore.session.create_loader = create_loader  # sessions made from now on share it
+    moto.core.utils.create_loader = create_loader  # moto's per-service model loads
+    regions = botocore.session.Session()
+
+    def get_available_regions(
+        self: Any, service_name: str, partition_name: str = "aws", allow_non_regional: bool = False
+    ) -> list[str]:
+        key = (service_name, partition_name, allow_non_regional)
+        with _region_lock:
+            if key not in _region_lookups:
+                _region_lookups[key] = regions.get_available_regions(service_name, partition_name, allow_non_regional)
+            return list(_region_lookups[key])
+
+    boto3.session.Session.get_available_regions = get_available_regions  # type: ignore[method-assign]
 
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
@@ -98,6 +153,7 @@ class EmbeddedAws:
                 " .venv/bin/pip install -r requirements-local.txt"
             ) from error
 
+        share_botocore_data()
         # Server-mode configuration of moto 5.2.5: the same switch as mock_aws(config=...), through
         # moto's config API (what POST /moto-api/config does).
         _internal.moto_api_backend.set_config(MOTO_CONFIG)
@@ -116,7 +172,15 @@ class EmbeddedAws:
                     create_backend_app,
                 )
 
-                counting.app = DomainDispatcherApplication(create_backend_app)
+                class Dispatcher(DomainDispatcherApplication):
+                    # API Gateway v2 paths to the apigatewayv2 application (see the module docstring).
+                    def infer_service_region_host(self, environ: dict[str, Any], path: str) -> Optional[str]:
+                        host = super().infer_service_region_host(environ, path)
+                        if host is not None and host.startswith("apigateway.") and path.startswith("/v2/"):
+                            return "apigatewayv2"
+                        return host
+
+                counting.app = Dispatcher(create_backend_app)
                 try:
                     self._server = make_server(
                         self._ip_address, self._port, counting, True, request_handler=MotoRequestHandler

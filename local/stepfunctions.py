@@ -300,6 +300,8 @@ def install() -> None:
             raise query_evaluation_error(env, self.expression, error.details or "") from error
 
     _patch(string_expression.StringJSONata, "_eval_body", jsonata_body)
+    # moto 5.2.5 cost: a new boto3 client per Task (see the module docstring).
+    _share_interpreter_clients()
     # moto 5.2.5 gap: Preprocessor._query_language_per_scope is a class-level list (see the module docstring).
     from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 
@@ -530,6 +532,32 @@ def propagated_error_name(error_name: Optional[str] = None) -> Any:
         name = CustomErrorName.__new__(CustomErrorName)
         ErrorName.__init__(name, error_name=error_name)
         return name
+
+
+def _share_interpreter_clients() -> None:
+    """Every module of moto's interpreter that imported ``boto_client_for`` gets one that reuses its clients."""
+    import sys
+
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    original = boto_client.boto_client_for
+    clients: dict[tuple[str, str, bool, str], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        # moto 5.2.5 builds every client alike, whatever the state's credentials: they are not part of the key.
+        from moto.core.models import botocore_stubber
+        from moto.settings import moto_server_port
+
+        key = (region, service, bool(botocore_stubber.enabled), str(moto_server_port()))
+        with lock:
+            if key not in clients:
+                clients[key] = original(region=region, service=service, state_credentials=state_credentials)
+            return clients[key]
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.stepfunctions.parser") and getattr(module, "boto_client_for", None) is original:
+            _patch_global(module, "boto_client_for", boto_client_for)
 
 
 def _patch_global(module: Any, name: str, replacement: Any) -> None:
