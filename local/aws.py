@@ -95,7 +95,7 @@ def share_botocore_data() -> None:
                 _region_lookups[key] = regions.get_available_regions(service_name, partition_name, allow_non_regional)
             return list(_region_lookups[key])
 
-    boto3.session.Session.get_available_regions = get_available_regions  # type: ignore[method-assign]
+    boto3.session.Session.get_available_regions = get_available_regions
 
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")

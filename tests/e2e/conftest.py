@@ -14,6 +14,7 @@ import time
 import uuid
 import urllib.error
 import urllib.request
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -193,6 +194,24 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         yield stack
     finally:
         launcher.stop(stack.process)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def early(request: pytest.FixtureRequest, local_stack: LocalStackProcess) -> Iterator[dict[str, Future]]:
+    """The scenarios the collected test modules list in their ``EARLY`` mapping (name -> function of the
+    stack), each started in its own thread as soon as the stack is up, before the first test: a scenario
+    whose timer (a pause timeout, a run of heartbeats) needs no isolation then runs out while earlier
+    modules run, and its module's test only reads the outcome (``early["<module>:<name>"].result()``).
+    A scenario listed here must need nothing the session's other tests change (a rule, a fault)."""
+    modules = {module for module in (getattr(item, "module", None) for item in request.session.items) if module is not None}
+    scenarios = {f"{module.__name__.rsplit('.', 1)[-1]}:{name}": scenario
+                 for module in sorted(modules, key=lambda m: m.__name__)
+                 for name, scenario in getattr(module, "EARLY", {}).items()}
+    for service in ("sns", "sqs", "stepfunctions"):
+        local_stack.client(service)  # created here: building boto3 clients from many threads at once is not safe
+    pool = ThreadPoolExecutor(max_workers=max(1, len(scenarios)))
+    yield {name: pool.submit(scenario, local_stack) for name, scenario in scenarios.items()}
+    pool.shutdown(wait=True)
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ import json
 import threading
 import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Iterator, Optional
+from concurrent.futures import Future
+from typing import Any, Callable, Optional
 
 import pytest
 
@@ -32,30 +32,37 @@ def base(local_stack: Any) -> str:
     return local_stack.endpoints["callback"].rstrip("/")
 
 
+class Inbox:
+    """An SQS queue subscribed to the workflow's topic, read as the external party reads its notifications."""
+
+    def __init__(self, local_stack: Any) -> None:
+        sns, self.sqs = local_stack.client("sns"), local_stack.client("sqs")
+        topics = [t["TopicArn"] for t in sns.list_topics()["Topics"] if ":callback-tasks" in t["TopicArn"]]
+        assert len(topics) == 1, topics
+        self.url = self.sqs.create_queue(QueueName=f"e2e-callback-inbox-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topics[0], Protocol="sqs", Endpoint=queue_arn)
+        self.seen: dict[str, dict[str, Any]] = {}
+
+    def read(self, task_id: str, timeout: float = 10) -> dict[str, Any]:
+        """The notification of ``task_id``."""
+        deadline = time.time() + timeout
+        while task_id not in self.seen and time.time() < deadline:
+            for message in self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get("Messages", []):
+                body = json.loads(json.loads(message["Body"])["Message"])
+                if isinstance(body, dict) and "taskId" in body:  # not what others publish (test_alarms' poison)
+                    self.seen[body["taskId"]] = body
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+            if task_id not in self.seen:
+                time.sleep(0.05)
+        assert task_id in self.seen, f"no notification for {task_id}"
+        return self.seen[task_id]
+
+
 @pytest.fixture(scope="module")
 def inbox(local_stack: Any) -> Callable[[str], dict[str, Any]]:
     """An SQS queue subscribed to the workflow's topic; returns ``read(task_id) -> notification``."""
-    sns, sqs = local_stack.client("sns"), local_stack.client("sqs")
-    topics = [t["TopicArn"] for t in sns.list_topics()["Topics"] if ":callback-tasks" in t["TopicArn"]]
-    assert len(topics) == 1, topics
-    queue_url = sqs.create_queue(QueueName=f"e2e-callback-inbox-{uuid.uuid4().hex[:6]}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topics[0], Protocol="sqs", Endpoint=queue_arn)
-    seen: dict[str, dict[str, Any]] = {}
-
-    def read(task_id: str, timeout: float = 10) -> dict[str, Any]:
-        deadline = time.time() + timeout
-        while task_id not in seen and time.time() < deadline:
-            for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-                body = json.loads(json.loads(message["Body"])["Message"])
-                seen[body["taskId"]] = body
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-            if task_id not in seen:
-                time.sleep(0.05)
-        assert task_id in seen, f"no notification for {task_id}"
-        return seen[task_id]
-
-    return read
+    return Inbox(local_stack).read
 
 
 def _id(prefix: str) -> str:
@@ -103,9 +110,10 @@ def test_demo_service_fails_a_task_with_its_error(local_stack: Any, base: str) -
     assert task["status"] == "FAILED" and task["error"] == "ExternalServiceFailed" and "output" not in task
 
 
-def _heartbeating(local_stack: Any, base: str, inbox: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+def _heartbeating(local_stack: Any) -> dict[str, Any]:
     """The test as the external party of one task: proofs refused, bad bodies, heartbeats past the heartbeat
     interval, then the completion; what each step answered."""
+    base, inbox = local_stack.endpoints["callback"].rstrip("/"), Inbox(local_stack).read
     task_id = _id("manual")
     seen: dict[str, Any] = {"taskId": task_id}
     seen["start"] = _start(local_stack, base, task_id, {"simulate": "ignore", "order": 7})[0]
@@ -133,26 +141,20 @@ def _heartbeating(local_stack: Any, base: str, inbox: Callable[..., dict[str, An
     return seen
 
 
-@pytest.fixture(scope="module", autouse=True)
-def heartbeating(local_stack: Any, base: str, inbox: Callable[..., dict[str, Any]]) -> Iterator[Future]:
-    """:func:`_heartbeating`, started when the module begins (in a thread) so its heartbeats, spaced over
-    more than the heartbeat interval, run during the other tests."""
-    local_stack.client("sqs")  # the inbox's client, created before the thread shares it
-    pool = ThreadPoolExecutor(max_workers=1)
-    yield pool.submit(_heartbeating, local_stack, base, inbox)
-    pool.shutdown(wait=True)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def ignored(local_stack: Any, base: str, inbox: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    """A task nobody calls back, started when the module begins so its heartbeat runs out during the other
-    tests: its id, start time, start status, notification and status once notified."""
+def _ignore(local_stack: Any) -> dict[str, Any]:
+    """A task nobody calls back: its id, start time, start status, notification and status once notified."""
+    base, inbox = local_stack.endpoints["callback"].rstrip("/"), Inbox(local_stack).read
     task_id = _id("ignored")
     started = time.time()
     status = _start(local_stack, base, task_id, {"simulate": "ignore"})[0]
     message = inbox(task_id)
     waiting = local_stack.request("GET", f"{base}/tasks/{task_id}")[1]["status"]
     return {"taskId": task_id, "started": started, "status": status, "message": message, "waiting": waiting}
+
+
+#: Started with the session (conftest ``early``): the heartbeat party's heartbeats, spaced over more than the
+#: heartbeat interval, and the ignored task's heartbeat expiry run while other modules run.
+EARLY = {"heartbeating": _heartbeating, "ignored": _ignore}
 
 
 def test_twice_completes_exactly_once(local_stack: Any, base: str) -> None:
@@ -232,9 +234,9 @@ def test_bad_requests_are_4xx_and_start_nothing(local_stack: Any, base: str) -> 
                                headers={"X-Task-Secret": "s"})[0] == 404
 
 
-# Near the end: its heartbeats ran while the tests above ran.
-def test_external_party_heartbeats_and_completes_with_proof(local_stack: Any, base: str, heartbeating: Future) -> None:
-    seen = heartbeating.result(timeout=60)
+# Its heartbeats ran with the session (EARLY).
+def test_external_party_heartbeats_and_completes_with_proof(base: str, early: dict[str, Future]) -> None:
+    seen = early["test_callback:heartbeating"].result(timeout=60)
     task_id, message = seen["taskId"], seen["message"]
     assert seen["start"] == 202
     assert message["callbackUrl"] == f"{base}/tasks/{task_id}"
@@ -266,8 +268,9 @@ def test_external_party_heartbeats_and_completes_with_proof(local_stack: Any, ba
     assert seen["final"]["status"] == "SUCCEEDED" and seen["final"]["output"] == {"paid": True}
 
 
-# Last in the module: its task's heartbeat ran out while the tests above ran.
-def test_ignored_task_times_out_and_a_late_callback_is_410(local_stack: Any, base: str, ignored: dict[str, Any]) -> None:
+# Its task's heartbeat ran out while earlier tests ran (EARLY).
+def test_ignored_task_times_out_and_a_late_callback_is_410(local_stack: Any, base: str, early: dict[str, Future]) -> None:
+    ignored = early["test_callback:ignored"].result(timeout=60)
     task_id, started, message = ignored["taskId"], ignored["started"], ignored["message"]
     assert ignored["status"] == 202
     assert ignored["waiting"] == "WAITING"

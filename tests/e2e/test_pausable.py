@@ -42,12 +42,24 @@ def api(local_stack: Any, base: str) -> Callable[..., tuple[int, Any]]:
     return call
 
 
-@pytest.fixture(scope="module")
-def forgotten(api: Callable[..., tuple[int, Any]]) -> tuple[str, float]:
-    """A manual job nobody resumes, started first so its timeout runs while the other tests do."""
+def _forget(local_stack: Any) -> tuple[str, float, int]:
+    """A manual job nobody resumes: its id, start time and start status."""
     job_id = _id("forgotten")
-    assert api("POST", "/jobs", {"jobId": job_id, "manual": True})[0] == 202
-    return job_id, time.monotonic()
+    status, _, _ = local_stack.request("POST", local_stack.endpoints["pausable"].rstrip("/") + "/jobs",
+                                       json={"jobId": job_id, "manual": True})
+    return job_id, time.monotonic(), status
+
+
+#: Started with the session (conftest ``early``), so the forgotten job's pause times out while other modules run.
+EARLY = {"forgotten": _forget}
+
+
+@pytest.fixture(scope="module")
+def forgotten(early: dict[str, Any]) -> tuple[str, float]:
+    """The manual job nobody resumes (:func:`_forget`), started with the session: its id and start time."""
+    job_id, started, status = early["test_pausable:forgotten"].result(timeout=30)
+    assert status == 202
+    return job_id, started
 
 
 def _job(api: Callable[..., tuple[int, Any]], job_id: str) -> dict[str, Any]:
@@ -178,7 +190,7 @@ def test_bad_input_is_refused_and_starts_nothing(local_stack: Any, api: Any) -> 
 
 def test_an_unresumed_job_times_out_with_pause_timed_out(local_stack: Any, api: Any, forgotten: Any) -> None:
     job_id, started = forgotten
-    view = _until(local_stack, api, job_id, FINAL, timeout=TIMEOUT + 15 - (time.monotonic() - started))
+    view = _until(local_stack, api, job_id, FINAL, timeout=max(TIMEOUT + 15 - (time.monotonic() - started), 1))
     assert view["status"] == "FAILED" and view["error"] == "PauseTimedOut"
     status, answer = api("POST", f"/jobs/{job_id}/resume", {"status": "SUCCEEDED"})
     assert status == 409 and answer["error"] == "NotPaused"
