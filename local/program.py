@@ -36,6 +36,10 @@ class DeclaredResource:
     state: dict[str, Any]
     custom: bool
     urn: str = ""
+    id: str = ""
+    """The physical id the mocks gave it (custom resources)."""
+    dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """The URNs of the resources each input property's Outputs came from (Pulumi's ``propertyDependencies``)."""
 
     @property
     def parent_types(self) -> list[str]:
@@ -85,7 +89,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             self.declared.append(DeclaredResource(args.typ, args.name, dict(args.inputs), {}, False))
             return f"{args.name}-component", {}
         resource_id, state = self.create(args)
-        self.declared.append(DeclaredResource(args.typ, args.name, dict(args.inputs), state, True))
+        self.declared.append(DeclaredResource(args.typ, args.name, dict(args.inputs), state, True, id=resource_id))
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, Optional[list]]:
@@ -195,6 +199,7 @@ def run_inline(
     monitor = pulumi.runtime.settings.get_monitor()
     assert isinstance(monitor, MockMonitor), "set_mocks installs a MockMonitor"
     os.environ.setdefault("AWS_REGION", settings.get("aws:region", REGION))
+    dependencies = _record_property_dependencies(monitor)
 
     collected: dict[str, Any] = {}
 
@@ -212,4 +217,20 @@ def run_inline(
     for resource in mocks.declared:
         urns = by_name.get(resource.name, [])
         resource.urn = next((u for u in urns if u.split("::")[2].split("$")[-1] == resource.type), "")
+        resource.dependencies = dependencies.get(resource.urn, {})
     return ProgramRun(outputs=collected, resources=list(mocks.declared))
+
+
+def _record_property_dependencies(monitor: MockMonitor) -> dict[str, dict[str, list[str]]]:
+    """Make ``monitor`` keep each registration's ``propertyDependencies`` (which the mocks' ``new_resource``
+    is not given); returns the map it fills: URN -> input property -> URNs its Outputs came from."""
+    recorded: dict[str, dict[str, list[str]]] = {}
+    register = monitor.RegisterResource
+
+    def recording(request: Any) -> Any:
+        urn = monitor.make_urn(request.parent, request.type, request.name)
+        recorded[urn] = {key: sorted(deps.urns) for key, deps in request.propertyDependencies.items() if deps.urns}
+        return register(request)
+
+    monitor.RegisterResource = recording  # type: ignore[method-assign]
+    return recorded

@@ -80,8 +80,16 @@ CANARIES = {
 }
 
 
+#: A deliberately broken pair that only a check relating two resources can catch: a copy of a stage
+#: whose API (a copy too, the stage's ``apiId`` set from it) is a WEBSOCKET API, which CKV2_AWS_51
+#: requires a client certificate of. It fails only when the plan links the stage to its API
+#: (tests/policy/terraform.py ``configuration``); each real stage, of an HTTP API, passes.
+LINKED_CANARY = ("canary-stage-of-a-websocket-api", "aws:apigatewayv2/stage:Stage", "CKV2_AWS_51")
+
+
 def canaries(graph: Graph) -> list[Any]:
-    """The :data:`CANARIES`: the first resource of each type, renamed, without the inputs that make it comply."""
+    """The :data:`CANARIES`: the first resource of each type, renamed, without the inputs that make it
+    comply; and the :data:`LINKED_CANARY` stage with its WEBSOCKET API."""
     import dataclasses
 
     made = []
@@ -90,6 +98,14 @@ def canaries(graph: Graph) -> list[Any]:
         inputs = {k: v for k, v in original.inputs.items() if k not in dropped}
         state = {k: v for k, v in original.state.items() if k not in dropped}
         made.append(dataclasses.replace(original, name=name, inputs=inputs, state=state))
+    stage_name, stage_type, _check = LINKED_CANARY
+    stage = graph.of_type(stage_type)[0]
+    api = next(r for r in graph.resources if r.urn in stage.dependencies["apiId"])
+    websocket = {"protocolType": "WEBSOCKET"}
+    api_copy = dataclasses.replace(api, name="canary-websocket-api", urn=f"{api.urn}-canary",
+                                   inputs={**api.inputs, **websocket}, state={**api.state, **websocket})
+    made += [api_copy, dataclasses.replace(stage, name=stage_name, urn=f"{stage.urn}-canary",
+                                           dependencies={**stage.dependencies, "apiId": [api_copy.urn]})]
     return made
 
 

@@ -5,15 +5,17 @@ The resources the policy suite collects under mocks are rendered into a Terrafor
 failing check must be suppressed beside the resource, with its reason
 (``sfn_patterns.blocks.policy.suppress(resource, "CKV_...", reason)``), and every such suppression
 must name a check that really fails (no stale excuse). Deliberately broken copies of a queue and a
-Lambda (tests/policy/program.py ``CANARIES``) must fail the right checks.
+Lambda (tests/policy/program.py ``CANARIES``) must fail the right checks, and so must a stage whose
+API is a WEBSOCKET one (``LINKED_CANARY``), which Checkov can only see when the plan's
+``configuration`` links the two.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.policy.program import CANARIES, checkov_results, production
-from tests.policy.terraform import address, plan
+from tests.policy.program import CANARIES, LINKED_CANARY, checkov_results, production
+from tests.policy.terraform import address, plan, terraform_type
 
 PROGRAM = production()
 BY_ADDRESS = {address(r): r for r in PROGRAM.graph.resources if r.custom}
@@ -71,6 +73,35 @@ def test_a_deliberately_broken_resource_fails_the_right_check(results, canary: s
     # ... while every real resource of that type passes it.
     real = [r for r in _program_results(results) if r.check_id == check_id]
     assert real and all(r.passed for r in real), real
+
+
+def test_a_check_relating_two_resources_sees_them_linked(results) -> None:
+    # The stage passes CKV2_AWS_51 unless Checkov connects it to its (WEBSOCKET) API.
+    name, type_token, check_id = LINKED_CANARY
+    outcome = {r.check_id: r.passed for r in results if r.address == f"{terraform_type(type_token)}.{name}"}
+    assert outcome.get(check_id) is False, outcome
+    real = [r for r in _program_results(results) if r.check_id == check_id]
+    assert real and all(r.passed for r in real), real
+
+
+def test_the_configuration_references_the_resources_an_argument_comes_from() -> None:
+    document = plan(PROGRAM.graph.resources)
+    planned = {r["address"]: r["values"] for r in document["planned_values"]["root_module"]["resources"]}
+    configured = {r["address"]: r["expressions"] for r in document["configuration"]["root_module"]["resources"]}
+    unknown = {r["address"]: r["change"]["after_unknown"] for r in document["resource_changes"]}
+    function = next(r for r in PROGRAM.graph.resources if r.type == "aws:lambda/function:Function")
+    role = next(r for r in PROGRAM.graph.resources if r.type == "aws:iam/role:Role" and r.state["arn"] == function.inputs["role"])
+    at = address(function)
+    # An argument set from another resource's attribute is that reference, unknown until apply.
+    assert configured[at]["role"] == {"references": [f"{address(role)}.arn", address(role)]}
+    assert "role" not in planned[at] and unknown[at]["role"] is True
+    assert configured[at]["memory_size"] == {"constant_value": function.inputs["memorySize"]}
+    # A document that names other resources keeps its value (Checkov reads it) and lists them.
+    policy = next(r for r in PROGRAM.graph.resources if r.type == "aws:sqs/queuePolicy:QueuePolicy")
+    queue = next(r for r in PROGRAM.graph.resources if r.type == "aws:sqs/queue:Queue" and r.state["url"] == policy.inputs["queueUrl"])
+    assert planned[address(policy)]["policy"] == policy.inputs["policy"]
+    assert f"{address(queue)}.arn" in configured[address(policy)]["policy"]["references"]
+    assert configured[address(policy)]["queue_url"] == {"references": [f"{address(queue)}.id", address(queue)]}
 
 
 def test_the_plan_renders_blocks_as_terraform_does() -> None:
