@@ -166,7 +166,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(banner(stack), flush=True)
         if args.ready_file:
             stack.write_ready_file(args.ready_file)
-        while not stop.wait(0.5):
+        while not stop.wait(0.1):
             pass
         print("\nStopping...", flush=True)
     finally:

@@ -190,7 +190,7 @@ class EmbeddedAws:
                     self._server_ready_event.set()
                     return
                 self._server_ready_event.set()
-                self._server.serve_forever()
+                self._server.serve_forever(poll_interval=0.1)  # shutdown seen in 0.1 s, not 0.5 s
 
         server = CountingMotoServer(ip_address=self.host, port=self.requested_port, verbose=False)
         server.start()

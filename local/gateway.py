@@ -284,7 +284,8 @@ class HttpGateway:
 
     def start(self) -> "HttpGateway":
         """Serve in a background thread (the port is bound from construction on)."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="http-gateway", daemon=True)
+        # Polled every 0.1 s for shutdown (socketserver's default 0.5 s is what stopping the stack waits for).
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="http-gateway", daemon=True)
         self._thread.start()
         return self
 

@@ -384,6 +384,17 @@ def _suspects(diff: str, sent: dict[str, list[HostileRequest]]) -> list[str]:
                   if any(w in (r.path_id or "") or w.encode() in (r.body or b"") for r in requests for w in words))
 
 
+def _free_examples(local_stack: Any) -> dict[str, list[HostileRequest]]:
+    """Every free route's examples (about 150 MB of bodies, seconds of CPU to generate)."""
+    return {route.label: _examples(route, []) for route in FREE_ROUTES}
+
+
+#: Started with the session (conftest ``early``): the free routes' examples are generated while earlier
+#: modules wait on their timers. (The examples do not depend on the stack; the routes acting on a
+#: waiting task/job generate theirs in their test, with that target's id.)
+EARLY = {"free_examples": _free_examples}
+
+
 @dataclass
 class FreeBatch:
     """The free routes' batches, sent together: what each request got, and the embedded AWS before and after."""
@@ -395,11 +406,11 @@ class FreeBatch:
 
 
 @pytest.fixture(scope="module")
-def free_batch(local_stack: Any, probe: Probe) -> FreeBatch:
+def free_batch(local_stack: Any, probe: Probe, early: dict[str, Any]) -> FreeBatch:
     """Every free route's hostile requests, sent concurrently between two snapshots of the embedded AWS."""
     from concurrent.futures import ThreadPoolExecutor
 
-    sent = {route.label: _examples(route, []) for route in FREE_ROUTES}
+    sent: dict[str, list[HostileRequest]] = early["test_hostile_input:free_examples"].result(timeout=300)
     jobs = [(route, request) for route in FREE_ROUTES for request in sent[route.label]]
     before = probe.settled()
     with ThreadPoolExecutor(SENDERS) as pool:
