@@ -15,9 +15,11 @@ import uuid
 import urllib.error
 import urllib.request
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 import pytest
 
@@ -196,6 +198,19 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         launcher.stop(stack.process)
 
 
+@contextmanager
+def run_together(stack: LocalStackProcess, scenarios: Mapping[str, Callable[[], Any]]) -> Iterator[dict[str, Future]]:
+    """Every scenario started at once, each in its own thread: name -> its future (``.result(timeout)``
+    gives its outcome or raises what it raised). On exit, waits until every scenario has ended."""
+    for service in ("sns", "sqs", "stepfunctions", "lambda", "events"):
+        stack.client(service)  # created here: building boto3 clients from many threads at once is not safe
+    pool = ThreadPoolExecutor(max_workers=max(1, len(scenarios)))
+    try:
+        yield {name: pool.submit(scenario) for name, scenario in scenarios.items()}
+    finally:
+        pool.shutdown(wait=True)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def early(request: pytest.FixtureRequest, local_stack: LocalStackProcess) -> Iterator[dict[str, Future]]:
     """The scenarios the collected test modules list in their ``EARLY`` mapping (name -> function of the
@@ -204,14 +219,11 @@ def early(request: pytest.FixtureRequest, local_stack: LocalStackProcess) -> Ite
     modules run, and its module's test only reads the outcome (``early["<module>:<name>"].result()``).
     A scenario listed here must need nothing the session's other tests change (a rule, a fault)."""
     modules = {module for module in (getattr(item, "module", None) for item in request.session.items) if module is not None}
-    scenarios = {f"{module.__name__.rsplit('.', 1)[-1]}:{name}": scenario
+    scenarios = {f"{module.__name__.rsplit('.', 1)[-1]}:{name}": partial(scenario, local_stack)
                  for module in sorted(modules, key=lambda m: m.__name__)
                  for name, scenario in getattr(module, "EARLY", {}).items()}
-    for service in ("sns", "sqs", "stepfunctions"):
-        local_stack.client(service)  # created here: building boto3 clients from many threads at once is not safe
-    pool = ThreadPoolExecutor(max_workers=max(1, len(scenarios)))
-    yield {name: pool.submit(scenario, local_stack) for name, scenario in scenarios.items()}
-    pool.shutdown(wait=True)
+    with run_together(local_stack, scenarios) as futures:
+        yield futures
 
 
 @pytest.fixture(scope="session")

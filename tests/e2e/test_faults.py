@@ -18,13 +18,13 @@ import json
 import threading
 import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from functools import partial
 from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.e2e.conftest import FaultPlan, LocalStackProcess
+from tests.e2e.conftest import FaultPlan, LocalStackProcess, run_together
 
 FINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
@@ -325,12 +325,8 @@ def outcomes(local_stack: LocalStackProcess, fault_plan: FaultPlan) -> Iterator[
         "racing_resumes": lambda: _racing_resumes(local_stack),
         "racing_events": lambda: _racing_stop_and_error_events(local_stack),
     }
-    for service in ("sns", "sqs", "stepfunctions", "lambda"):
-        local_stack.client(service)  # created here: building boto3 clients from many threads at once is not safe
-    pool = ThreadPoolExecutor(max_workers=len(scenarios))
-    futures = {name: pool.submit(scenario) for name, scenario in scenarios.items()}
-    yield futures
-    pool.shutdown(wait=True)
+    with run_together(local_stack, scenarios) as futures:
+        yield futures
 
 
 def result(outcomes: dict[str, Future], name: str) -> dict[str, Any]:
