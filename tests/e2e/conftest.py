@@ -217,7 +217,9 @@ def early(request: pytest.FixtureRequest, local_stack: LocalStackProcess) -> Ite
     stack), each started in its own thread as soon as the stack is up, before the first test: a scenario
     whose timer (a pause timeout, a run of heartbeats) needs no isolation then runs out while earlier
     modules run, and its module's test only reads the outcome (``early["<module>:<name>"].result()``).
-    A scenario listed here must need nothing the session's other tests change (a rule, a fault)."""
+    A scenario listed here must need nothing the session's other tests change (a rule, a fault); a test
+    that changes something shared waits for every early scenario to end first (test_monitored's
+    disabled stop rule)."""
     modules = {module for module in (getattr(item, "module", None) for item in request.session.items) if module is not None}
     scenarios = {f"{module.__name__.rsplit('.', 1)[-1]}:{name}": partial(scenario, local_stack)
                  for module in sorted(modules, key=lambda m: m.__name__)

@@ -82,15 +82,38 @@ def _stop_event_put(local_stack: Any, key: str) -> bool:
                for e in events)
 
 
-@pytest.fixture(scope="module")
-def timers(local_stack: Any, base: str, bus: str) -> dict[str, Any]:
-    """The module's timer-bound scenarios, started when it begins so their waits overlap the other tests.
+def _work_bound(local_stack: Any) -> dict[str, Any]:
+    """The two scenarios that wait for the demo work (``WORK`` s), to their end: the graceful key's three
+    starts (create, same again, other input) and the duplicate key's two executions."""
+    base = local_stack.endpoints["monitored"].rstrip("/")
+    graceful, duplicate = _key("graceful"), _key("duplicate")
+    starts = [_start(local_stack, base, graceful, {"order": 1}), _start(local_stack, base, graceful, {"order": 1}),
+              _start(local_stack, base, graceful, {"order": 2})]
+    first = _start(local_stack, base, duplicate, {"n": 1})
+    # While the duplicate key's first execution monitors (its work lasts WORK s), a second one starts.
+    local_stack.wait_for(lambda: _get(local_stack, base, duplicate)[1].get("monitor") == "WAITING", 10)
+    sfn = local_stack.client("stepfunctions")
+    second = sfn.start_execution(
+        stateMachineArn=local_stack.outputs["stateMachines"]["monitored"], name=f"{duplicate}-again",
+        input=json.dumps({"workflowkey": duplicate, "input": {"n": 2}}))["executionArn"]
+    second_ended = local_stack.wait_for(lambda: (d := sfn.describe_execution(executionArn=second))["status"] in FINAL and d, 10)
+    return {"graceful": graceful, "starts": starts, "graceful_final": _final(local_stack, base, graceful, WORK + 10),
+            "duplicate": duplicate, "first": first, "second": second_ended,
+            "duplicate_final": _final(local_stack, base, duplicate, WORK + 10)}
 
-    First the monitor no event reaches: its execution starts with the stop rule disabled, and the rule
-    is enabled again as soon as that execution's work has put its stop event (lost: a disabled rule
-    matches nothing), so its monitor times out while the tests below run. Then the two scenarios that
-    wait for the demo work (``WORK`` s): the graceful key's three starts (create, same again, other
-    input) and the duplicate key's two executions."""
+
+#: Started with the session (conftest ``early``): the demo work's waits run while earlier modules run.
+EARLY = {"work_bound": _work_bound}
+
+
+@pytest.fixture(scope="module")
+def timers(local_stack: Any, base: str, bus: str, early: dict[str, Any]) -> dict[str, Any]:
+    """The monitor no event reaches, started when the module begins so its timeout runs out during the
+    tests below: its execution starts with the stop rule disabled, and the rule is enabled again as soon
+    as that execution's work has put its stop event (lost: a disabled rule matches nothing). The rule is
+    disabled only once every ``EARLY`` scenario of the session has ended (they may need it)."""
+    for scenario in early.values():
+        scenario.exception(timeout=120)
     events = local_stack.client("events")
     stop_rule = next(r["Name"] for r in events.list_rules(EventBusName=bus)["Rules"] if "monitored-stop" in r["Name"])
     lost = _key("timeout")
@@ -100,29 +123,25 @@ def timers(local_stack: Any, base: str, bus: str) -> dict[str, Any]:
         local_stack.wait_for(lambda: _stop_event_put(local_stack, lost), WORK + 10)
     finally:
         events.enable_rule(Name=stop_rule, EventBusName=bus)
-    graceful, duplicate = _key("graceful"), _key("duplicate")
-    starts = [_start(local_stack, base, graceful, {"order": 1}), _start(local_stack, base, graceful, {"order": 1}),
-              _start(local_stack, base, graceful, {"order": 2})]
-    first = _start(local_stack, base, duplicate, {"n": 1})
-    assert first[0] == 202, first
-    # While the duplicate key's first execution monitors (its work lasts WORK s), a second one starts.
-    local_stack.wait_for(lambda: _get(local_stack, base, duplicate)[1].get("monitor") == "WAITING", 10)
-    second = local_stack.client("stepfunctions").start_execution(
-        stateMachineArn=local_stack.outputs["stateMachines"]["monitored"], name=f"{duplicate}-again",
-        input=json.dumps({"workflowkey": duplicate, "input": {"n": 2}}))["executionArn"]
-    return {"lost": lost, "graceful": graceful, "starts": starts, "duplicate": duplicate, "second": second}
+    return {"lost": lost}
+
+
+@pytest.fixture(scope="module")
+def work_bound(early: dict[str, Any]) -> dict[str, Any]:
+    """What :func:`_work_bound` (started with the session) saw."""
+    return early["test_monitored:work_bound"].result(timeout=60)
 
 
 def test_work_done_ends_monitoring_and_the_execution_succeeds_with_the_work_output(
-    local_stack: Any, base: str, timers: dict[str, Any]
+    timers: dict[str, Any], work_bound: dict[str, Any]
 ) -> None:
-    key = timers["graceful"]
-    (status, body), again, (conflict_status, conflict) = timers["starts"]
+    key = work_bound["graceful"]
+    (status, body), again, (conflict_status, conflict) = work_bound["starts"]
     assert status == 202 and body["workflowkey"] == key and body["created"] is True
     # Same key and input: same execution, and this caller did not create it.
     assert again == (202, {**body, "created": False})
     assert conflict_status == 409 and conflict["error"] == "NameConflict"
-    result = _final(local_stack, base, key, WORK + 10)
+    result = work_bound["graceful_final"]
     assert result["status"] == "SUCCEEDED" and result["monitor"] == "SUCCEEDED"
     assert result["output"] == {"workflowkey": key, "input": {"order": 1}}
 
@@ -149,16 +168,11 @@ def test_workflow_error_put_on_the_bus_fails_the_execution(local_stack: Any, bas
     assert result["status"] == "FAILED" and result["error"] == "OrderCancelled"
 
 
-def test_second_execution_with_a_live_key_fails_fast_and_the_first_completes(
-    local_stack: Any, base: str, timers: dict[str, Any]
-) -> None:
-    key, duplicate = timers["duplicate"], timers["second"]
-    sfn = local_stack.client("stepfunctions")
-    described = local_stack.wait_for(
-        lambda: (d := sfn.describe_execution(executionArn=duplicate))["status"] in FINAL and d, 10
-    )
+def test_second_execution_with_a_live_key_fails_fast_and_the_first_completes(work_bound: dict[str, Any]) -> None:
+    key, described = work_bound["duplicate"], work_bound["second"]
+    assert work_bound["first"][0] == 202, work_bound["first"]
     assert described["status"] == "FAILED" and described["error"] == "DuplicateWorkflowKey"
-    result = _final(local_stack, base, key, WORK + 10)
+    result = work_bound["duplicate_final"]
     assert result["status"] == "SUCCEEDED" and result["output"] == {"workflowkey": key, "input": {"n": 1}}
 
 
