@@ -48,8 +48,6 @@ from local.aws import ACCOUNT
 DEFAULT_INTERVAL_SECONDS = 0.25
 #: Seconds a datapoint is kept (longer than the periods x evaluation periods of the demo's alarms).
 RETENTION_SECONDS = 3600
-#: Seconds between two samples of a queue's depth.
-GAUGE_SAMPLE_SECONDS = 1.0
 #: Execution status -> the Step Functions metric its end adds to.
 _OUTCOME_METRICS = {
     "SUCCEEDED": "ExecutionsSucceeded",
@@ -182,7 +180,6 @@ class AlarmEvaluator:
         self.interval_seconds = interval_seconds
         self.timeline = Timeline()
         self._seen: set[tuple[str, str, float]] = set()
-        self._sampled_at = 0.0
         #: Every state change made, in order: {"alarm", "from", "to", "at" (epoch seconds)} (moto keeps no
         #: alarm history it answers: DescribeAlarmHistory is not implemented); ``GET /_local/stats`` shows it.
         self.transitions: list[dict[str, Any]] = []
@@ -231,9 +228,8 @@ class AlarmEvaluator:
                 if seen not in self._seen:
                     self._seen.add(seen)
                     self.timeline.add("AWS/States", metric, dimensions, at=min(_epoch(execution.stop_date), now))
-        if now - self._sampled_at < GAUGE_SAMPLE_SECONDS:
-            return
-        self._sampled_at = now
+        # At every evaluation (a sample a second let a queue's last message count up to a second short of a
+        # period after it left, so an alarm on it returned to OK early by that much).
         for name, queue in list(sqs_backends[self.account][self.region].queues.items()):
             self.timeline.add("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": name}, float(len(queue.messages)), at=now)
 
