@@ -72,6 +72,14 @@ class LocalStackProcess:
             )
         return self._clients[service]
 
+    def executions(self, workflow: str) -> list[dict[str, Any]]:
+        """Every execution of one of the program's state machines (``stateMachines`` output), all pages."""
+        arn = self.outputs["stateMachines"][workflow]
+        found: list[dict[str, Any]] = []
+        for page in self.client("stepfunctions").get_paginator("list_executions").paginate(stateMachineArn=arn):
+            found += page["executions"]
+        return found
+
     def request(
         self,
         method: str,

@@ -211,22 +211,18 @@ def test_repeated_and_concurrent_posts_make_one_task(local_stack: Any, base: str
     assert _final(local_stack, base, task_id)["status"] == "SUCCEEDED"
     assert _start(local_stack, base, task_id, {"simulate": "succeed", "k": 1}) == (
         202, {"taskId": task_id, "status": "SUCCEEDED", "created": False})
-    executions = local_stack.client("stepfunctions").list_executions(
-        stateMachineArn=local_stack.outputs["stateMachines"]["callback"])["executions"]
-    assert [e["name"] for e in executions].count(task_id) == 1
+    assert [e["name"] for e in local_stack.executions("callback")].count(task_id) == 1
 
 
 def test_bad_requests_are_4xx_and_start_nothing(local_stack: Any, base: str) -> None:
-    sfn = local_stack.client("stepfunctions")
-    machine = local_stack.outputs["stateMachines"]["callback"]
-    before = len(sfn.list_executions(stateMachineArn=machine)["executions"])
+    before = len(local_stack.executions("callback"))
     json_headers = {"content-type": "application/json"}
     for data, code in [(b"{not json", "MalformedJson"), (b"[]", "InvalidBody"),
                        (b'{"taskId": "bad id", "input": {}}', "InvalidName"),
                        (b'{"input": "text"}', "InvalidInput")]:
         status, body, _ = local_stack.request("POST", f"{base}/tasks", data=data, headers=json_headers)
         assert (status, body["error"]) == (400, code), data
-    assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == before
+    assert len(local_stack.executions("callback")) == before
     assert local_stack.request("GET", f"{base}/tasks/{_id('nobody')}")[0] == 404
     assert local_stack.request("GET", f"{base}/tasks/bad!id")[0] == 400
     assert _put(local_stack, base, _id("nobody"), {"status": "SUCCEEDED"}, "s")[0] == 404

@@ -28,16 +28,6 @@ def unique(prefix: str = "e2e") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def executions(stack: LocalStackProcess, workflow: str) -> list[dict[str, Any]]:
-    """Every execution of one of the program's state machines (``stateMachines`` output)."""
-    sfn = stack.client("stepfunctions")
-    arn = stack.outputs["stateMachines"][workflow]
-    found: list[dict[str, Any]] = []
-    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
-        found += page["executions"]
-    return found
-
-
 def finished(stack: LocalStackProcess, url: str, name: str, timeout: float = 20) -> dict[str, Any]:
     """Poll ``GET /workflow/{name}`` until the execution is no longer RUNNING; its view."""
 
@@ -95,7 +85,7 @@ def test_composite_runs_the_chain_per_item_in_order(local_stack: LocalStackProce
 
     # One child execution of the chain per item, named <sha1(parent execution ARN)>.<redrive count>.<index>.
     prefix = hashlib.sha1(body["executionArn"].encode()).hexdigest()
-    children = {e["name"]: e["status"] for e in executions(local_stack, "chain") if e["name"].startswith(prefix)}
+    children = {e["name"]: e["status"] for e in local_stack.executions("chain") if e["name"].startswith(prefix)}
     assert children == {f"{prefix}.0.{i}": "SUCCEEDED" for i in range(len(items))}
 
 
@@ -133,7 +123,7 @@ def test_the_composite_refuses_what_its_map_cannot_complete(local_stack: LocalSt
     execution_input = {} if items is None else {"items": items}
     status, body, _ = local_stack.request("POST", f"{url}/workflow", json={"name": name, "input": execution_input})
     assert status == 400 and body["error"] == error, body
-    assert name not in {e["name"] for e in executions(local_stack, "composite")}
+    assert name not in {e["name"] for e in local_stack.executions("composite")}
 
 
 def test_composite_fails_when_a_child_fails(local_stack: LocalStackProcess) -> None:
@@ -158,7 +148,7 @@ def test_same_name_and_input_is_answered_from_the_first_execution(local_stack: L
     assert again[1]["created"] is False
     assert again[1]["executionArn"] == first[1]["executionArn"]
     assert again[1]["status"] == "SUCCEEDED"
-    assert [e["name"] for e in executions(local_stack, pattern)].count(name) == 1
+    assert [e["name"] for e in local_stack.executions(pattern)].count(name) == 1
 
 
 def test_same_name_with_other_input_is_a_conflict(local_stack: LocalStackProcess) -> None:
@@ -205,19 +195,19 @@ BAD_REQUESTS = [
 @pytest.mark.parametrize("raw, code", BAD_REQUESTS)
 def test_bad_requests_are_refused_and_start_nothing(local_stack: LocalStackProcess, raw: str, code: str) -> None:
     url = local_stack.endpoints["chain"]
-    before = len(executions(local_stack, "chain"))
+    before = len(local_stack.executions("chain"))
     status, body, _ = local_stack.request("POST", f"{url}/workflow", data=raw, headers={"content-type": "application/json"})
     assert status == 400, body
     assert body["error"] == code and body["message"]
-    assert len(executions(local_stack, "chain")) == before
+    assert len(local_stack.executions("chain")) == before
 
 
 def test_an_execution_input_over_256KiB_is_413_and_starts_nothing(local_stack: LocalStackProcess) -> None:
     url = local_stack.endpoints["chain"]
-    before = len(executions(local_stack, "chain"))
+    before = len(local_stack.executions("chain"))
     status, body, _ = local_stack.request("POST", f"{url}/workflow", json={"name": unique(), "input": {"blob": "x" * (256 * 1024)}})
     assert (status, body["error"]) == (413, "PayloadTooLarge") and "262144" in body["message"]
-    assert len(executions(local_stack, "chain")) == before
+    assert len(local_stack.executions("chain")) == before
 
 
 def test_unknown_and_invalid_names_are_refused(local_stack: LocalStackProcess, api: tuple[str, str]) -> None:
@@ -248,7 +238,7 @@ def test_concurrent_starts_with_one_name_start_one_execution(local_stack: LocalS
     assert sorted(statuses) == [200] * 7 + [201], answers
     assert sum(answer["created"] is True for _, answer, _ in answers) == 1
     assert len({answer["executionArn"] for _, answer, _ in answers}) == 1
-    assert [e["name"] for e in executions(local_stack, "chain")].count(name) == 1
+    assert [e["name"] for e in local_stack.executions("chain")].count(name) == 1
     assert finished(local_stack, url, name)["output"]["body"] == {"payload": "ECAR"}
 
 
@@ -261,7 +251,7 @@ def test_concurrent_conflicting_starts_leave_one_execution(local_stack: LocalSta
     assert statuses.count(201) == 1 and statuses.count(409) == 5, answers
     winner = next(b for b, (status, _, _) in zip(bodies, answers) if status == 201)
     assert finished(local_stack, url, name)["input"] == winner["input"]
-    assert [e["name"] for e in executions(local_stack, "chain")].count(name) == 1
+    assert [e["name"] for e in local_stack.executions("chain")].count(name) == 1
 
 
 def test_a_redriven_composite_names_its_rerun_children_afresh(local_stack: LocalStackProcess) -> None:
@@ -277,7 +267,7 @@ def test_a_redriven_composite_names_its_rerun_children_afresh(local_stack: Local
 
     def rerun() -> Any:
         view = finished(local_stack, url, name)
-        children = {e["name"] for e in executions(local_stack, "chain") if e["name"].startswith(prefix)}
+        children = {e["name"] for e in local_stack.executions("chain") if e["name"].startswith(prefix)}
         return (view, children) if f"{prefix}.1.1" in children else None
 
     view, children = local_stack.wait_for(rerun, 20)

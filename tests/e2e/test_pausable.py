@@ -162,9 +162,7 @@ def test_concurrent_resumes_resume_once(local_stack: Any, api: Any) -> None:
 
 
 def test_bad_input_is_refused_and_starts_nothing(local_stack: Any, api: Any) -> None:
-    sfn = local_stack.client("stepfunctions")
-    machine = local_stack.outputs["stateMachines"]["pausable"]
-    before = len(sfn.list_executions(stateMachineArn=machine)["executions"])
+    before = len(local_stack.executions("pausable"))
     for body, data, code in [
         ({"manual": "true"}, None, "InvalidManualFlag"),
         ({"IsManualCallback": "yes"}, None, "InvalidManualFlag"),
@@ -175,7 +173,7 @@ def test_bad_input_is_refused_and_starts_nothing(local_stack: Any, api: Any) -> 
     ]:
         status, answer = api("POST", "/jobs", body, data)
         assert status == 400 and answer["error"] == code, (body, answer)
-    assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == before
+    assert len(local_stack.executions("pausable")) == before
     assert api("GET", "/jobs/nobody")[0] == 404
     assert api("POST", "/jobs/nobody/resume", {"status": "SUCCEEDED"})[0] == 404
     job_id = _id("badresume")
