@@ -15,7 +15,7 @@ from typing import Any, Optional
 from sfn_patterns.contracts.common import ENV_STATE_MACHINE_ARN, ENV_TABLE_NAME
 
 __all__ = [
-    "ENV_MAP_ITEMS", "ENV_STATE_MACHINE_ARN", "ENV_TABLE_NAME", "IDEMPOTENCY_KEY_HEADER", "MAX_HISTORY_EVENTS",
+    "DISTRIBUTED_VARIANT", "ENV_MAP_ITEMS", "ENV_STATE_MACHINE_ARN", "ENV_TABLE_NAME", "IDEMPOTENCY_KEY_HEADER", "MAX_HISTORY_EVENTS",
     "MAX_RESULT_BYTES", "MapItemsLimit", "inline_map_max_items", "map_limit_problem",
 ]
 
@@ -29,6 +29,12 @@ IDEMPOTENCY_KEY_HEADER = "idempotency-key"
 MAX_HISTORY_EVENTS = 25_000
 #: Step Functions' limit of a state's output (the Map's array of results): 256 KiB of UTF-8.
 MAX_RESULT_BYTES = 256 * 1024
+#: Where the refusals point past these limits: a Distributed Map keeps each item's events out of the
+#: parent's history and writes the results to S3 (docs/patterns.md, "The composite, distributed").
+DISTRIBUTED_VARIANT = (
+    "run them through a Distributed Map, which writes its results to S3 (the composite's:"
+    " workflows/composite_distributed.yaml)"
+)
 #: Environment variable of the handler: the :class:`MapItemsLimit` as JSON (unset: no limit).
 ENV_MAP_ITEMS = "MAP_ITEMS_LIMIT"
 
@@ -72,7 +78,7 @@ def map_limit_problem(limit: MapItemsLimit, execution_input: dict[str, Any]) -> 
     if len(items) > limit.max_items:
         return "TooManyItems", (
             f"'input.{limit.field}' has {len(items)} items; at most {limit.max_items} fit in one execution's"
-            f" {MAX_HISTORY_EVENTS} history events"
+            f" {MAX_HISTORY_EVENTS} history events of an inline Map; {DISTRIBUTED_VARIANT}"
         )
     estimate = limit.result_wrapper_bytes + max(len(items) - 1, 0)
     for item in items:
@@ -81,6 +87,6 @@ def map_limit_problem(limit: MapItemsLimit, execution_input: dict[str, Any]) -> 
     if estimate > MAX_RESULT_BYTES:
         return "ResultTooLarge", (
             f"the results of {len(items)} items could reach {estimate} bytes; a state's output is at most"
-            f" {MAX_RESULT_BYTES} bytes: send fewer or smaller items"
+            f" {MAX_RESULT_BYTES} bytes: send fewer or smaller items, or {DISTRIBUTED_VARIANT}"
         )
     return None

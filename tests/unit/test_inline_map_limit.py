@@ -24,6 +24,7 @@ def test_the_item_count_at_the_bound() -> None:
     assert map_limit_problem(COMPOSITE, {"items": [{}] * 1470}) is None
     error, message = map_limit_problem(COMPOSITE, {"items": [{}] * 1471})
     assert error == "TooManyItems" and "1470" in message
+    assert "workflows/composite_distributed.yaml" in message  # the way past the limit
 
 
 @pytest.mark.parametrize("delta", [-1, 0, 1])
@@ -38,6 +39,7 @@ def test_the_result_size_at_the_bound(delta: int) -> None:
     else:
         assert problem is not None and problem[0] == "ResultTooLarge"
         assert str(MAX_RESULT_BYTES + delta) in problem[1]
+        assert "workflows/composite_distributed.yaml" in problem[1]
 
 
 def test_the_estimate_bounds_the_chains_real_result() -> None:
