@@ -17,6 +17,7 @@ the repository's source that raised:
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import tokenize
@@ -48,8 +49,13 @@ def _chars(line: str, byte_offset: int) -> int:
     return len(line.encode("utf-8")[:byte_offset].decode("utf-8"))
 
 
+@functools.lru_cache(maxsize=256)
 def stripped_source(text: str) -> str:
-    """``text`` (a Python module's source) without its docstrings and comments, every line where it was."""
+    """``text`` (a Python module's source) without its docstrings and comments, every line where it was.
+
+    Cached by text: every handler's archive carries the same shared modules, so a program with a
+    dozen Lambdas would otherwise strip each of them a dozen times while it is evaluated.
+    """
     lines = text.split("\n")
     for token in tokenize.generate_tokens(io.StringIO(text).readline):
         if token.type != tokenize.COMMENT:
