@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any, Callable
+
+import boto3
 
 from local.program import FakeCloud, ProgramRun, run_inline
 
@@ -50,3 +53,32 @@ def actions(statements: list[dict[str, Any]]) -> set[str]:
         value = statement["Action"]
         found.update([value] if isinstance(value, str) else value)
     return found
+
+
+class InProcessAws:
+    """What MotoCloud needs of the embedded AWS, answered by moto's in-process mock (inside ``mock_aws``)."""
+
+    region = "us-east-1"
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of ``service`` that moto's in-process mock answers."""
+        return boto3.client(service, region_name=self.region)
+
+
+def run_all(runs: dict[str, tuple[str, Any]], timeout: float = 30, interval: float = 0.02) -> dict[str, dict[str, Any]]:
+    """Start every ``name: (machine ARN, input)`` at once (in-process moto); their descriptions once all have ended.
+
+    Fails, naming the executions still running, when they have not all ended within ``timeout`` seconds.
+    """
+    sfn = boto3.client("stepfunctions", region_name=InProcessAws.region)
+    started = {key: sfn.start_execution(stateMachineArn=arn, name=key, input=json.dumps(data))["executionArn"]
+               for key, (arn, data) in runs.items()}
+    deadline = time.monotonic() + timeout
+    done: dict[str, dict[str, Any]] = {}
+    while len(done) < len(started) and time.monotonic() < deadline:
+        for key, execution in started.items():
+            if key not in done and (description := sfn.describe_execution(executionArn=execution))["status"] != "RUNNING":
+                done[key] = description
+        time.sleep(interval)
+    assert len(done) == len(started), f"still running: {sorted(set(started) - set(done))}"
+    return done

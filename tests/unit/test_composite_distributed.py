@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
-from pathlib import Path
 from typing import Any, Iterator
 
 import boto3
@@ -27,8 +25,7 @@ from local.program import run_inline
 from sfn_patterns.blocks import iam
 from sfn_patterns.contracts.idempotent import MapItemsLimit, map_limit_problem
 from sfn_patterns.patterns.workflow import Workflow
-from tests.unit.helpers import DEMO_WORKFLOWS, build, policy_statements
-from tests.unit.test_local_distributed_map import InProcessAws
+from tests.unit.helpers import DEMO_WORKFLOWS, InProcessAws, build, policy_statements, run_all
 
 R, A = "us-east-1", "123456789012"
 CHAIN = f"arn:aws:states:{R}:{A}:stateMachine:chain"
@@ -104,23 +101,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="module")
 def runs(stack: dict[str, str]) -> dict[str, dict[str, Any]]:
     """:data:`ITEMS` items, 3 items, and 5 items the third of which the chain refuses, run together."""
-    sfn = boto3.client("stepfunctions", region_name=R)
     inputs = {
         "many": {"items": [{"payload": f"p{i}"} for i in range(ITEMS)]},
         "few": {"items": [{"payload": f"p{i}"} for i in range(3)]},
         "one-bad": {"items": [{"payload": "a"}, {"payload": "b"}, {"payload": "bad"}, {"payload": "c"}, {"payload": "d"}]},
     }
-    started = {key: sfn.start_execution(stateMachineArn=stack["big"], name=key, input=json.dumps(data))["executionArn"]
-               for key, data in inputs.items()}
-    deadline = time.monotonic() + 30 + ITEMS / 10  # moto: about 25 ms of CPU per item
-    done: dict[str, dict[str, Any]] = {}
-    while len(done) < len(started) and time.monotonic() < deadline:
-        for key, execution in started.items():
-            if key not in done and (description := sfn.describe_execution(executionArn=execution))["status"] != "RUNNING":
-                done[key] = description
-        time.sleep(0.05)
-    assert len(done) == len(started), f"still running: {sorted(set(started) - set(done))}"
-    return done
+    # moto: about 25 ms of CPU per item
+    return run_all({key: (stack["big"], data) for key, data in inputs.items()}, timeout=30 + ITEMS / 10, interval=0.05)
 
 
 def _files(bucket: str, manifest_key: str) -> dict[str, list[dict[str, Any]]]:

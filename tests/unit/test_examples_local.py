@@ -23,16 +23,10 @@ from local import stepfunctions
 from local.cloud import MotoCloud
 from local.program import run_inline
 from sfn_patterns.patterns.workflow import Workflow
+from tests.unit.helpers import InProcessAws
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "workflows"
 ROLE = "arn:aws:iam::123456789012:role/sfn"
-
-
-class InProcessAws:
-    region = "us-east-1"
-
-    def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.region)
 
 
 @pytest.fixture

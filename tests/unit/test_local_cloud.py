@@ -18,19 +18,11 @@ from moto import mock_aws
 
 from local.cloud import MotoCloud, UnsupportedResource, zip_archive
 from local.program import ProgramRun, run_inline
+from tests.unit.helpers import InProcessAws
 
 LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 AUTONAME = re.compile(r"^(?P<logical>.+)-[0-9a-f]{7}$")
-
-
-class InProcessAws:
-    """What MotoCloud needs of the embedded AWS, answered by moto's in-process mock."""
-
-    region = "us-east-1"
-
-    def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.region)
 
 
 def program() -> None:

@@ -8,7 +8,6 @@ error and output, the result files in S3 and the Map Run's counts.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -22,17 +21,11 @@ from local import distributed_map, stepfunctions
 from local.cloud import MotoCloud
 from local.program import run_inline
 from sfn_patterns.patterns.workflow import Workflow
+from tests.unit.helpers import InProcessAws, run_all
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "workflows" / "distributed_map.yaml"
 EXCEEDED = "States.ExceedToleratedFailureThreshold"
 WRITER = {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "${DataBucket}", "Prefix": "out"}}
-
-
-class InProcessAws:
-    region = "us-east-1"
-
-    def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.region)
 
 
 def _machine(**fields: Any) -> dict[str, Any]:
@@ -111,29 +104,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             stepfunctions.uninstall()
 
 
-def _run_all(runs: dict[str, tuple[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Start every ``(machine ARN, input)`` at once; their descriptions when all have ended."""
-    sfn = boto3.client("stepfunctions", region_name="us-east-1")
-    started = {key: sfn.start_execution(stateMachineArn=arn, name=key, input=json.dumps(data))["executionArn"]
-               for key, (arn, data) in runs.items()}
-    deadline = time.monotonic() + 30
-    done: dict[str, dict[str, Any]] = {}
-    while len(done) < len(started) and time.monotonic() < deadline:
-        for key, execution in started.items():
-            if key not in done and (description := sfn.describe_execution(executionArn=execution))["status"] != "RUNNING":
-                done[key] = description
-        time.sleep(0.02)
-    assert len(done) == len(started), f"still running: {sorted(set(started) - set(done))}"
-    return done
-
-
 @pytest.fixture(scope="module")
 def runs(stack: dict[str, str]) -> dict[str, dict[str, Any]]:
     """Every scenario's execution, run together (the example's rows are read from its bucket)."""
     s3 = boto3.client("s3", region_name="us-east-1")
     # 200 rows in 20 batches of 10; row 57 has no amount: its batch (10 rows, 5%) fails, within the 5%.
     s3.put_object(Bucket=stack["bucket"], Key="input/rows.csv", Body=_rows(200, without_amount=(57,)))
-    return _run_all({
+    return run_all({
         "example": (stack["example"], {}),
         "below": (stack["percentage"], {"items": _items(True, False, True, True, True)}),  # 20% < 25%
         "at_percentage": (stack["percentage"], {"items": _items(True, True, False, True)}),  # 25% = 25%
