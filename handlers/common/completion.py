@@ -124,17 +124,40 @@ class ClaimingStore(TokenStore):
             return UnknownTask(f"no task is registered under key {key!r}")
         if row[ROW_STATUS] == RELEASED:
             return TaskReleased(f"the task {key!r} was cancelled or redriven: this wait can no longer be completed")
-        if row[ROW_STATUS] == TIMED_OUT or (row[ROW_STATUS] == WAITING and row.get(ROW_EXPIRES_AT, 0) < time.time()):
+        if row[ROW_STATUS] == TIMED_OUT or (row[ROW_STATUS] == WAITING and row.get(ROW_EXPIRES_AT, 0) < int(time.time())):
             return TaskTimedOut(f"the task {key!r} timed out and can no longer be completed")
         if row[ROW_STATUS] == ENDED:
             return ExecutionEnded(f"the execution of task {key!r} has ended; it can no longer be completed")
         return AlreadyCompleted(f"the task {key!r} is already completed ({row[ROW_STATUS]})")
 
+    def _refuse(self, key: str, execution_arn: Optional[str] = None) -> TokenError:
+        """:meth:`_refusal`, and a row left ``WAITING`` past its timeout recorded as ``TIMED_OUT``.
+
+        Whichever side of the timeout's second a completion lands on, the row ends the same way.
+        """
+        refusal = self._refusal(key, execution_arn)
+        if isinstance(refusal, TaskTimedOut):
+            try:
+                self.dynamodb.update_item(
+                    TableName=self.table_name,
+                    Key=row_key(key),
+                    UpdateExpression="SET #s = :status REMOVE #t",
+                    ConditionExpression=f"#s = :waiting AND {ROW_EXPIRES_AT} < :now",
+                    ExpressionAttributeNames=dict(STATUS_TOKEN_NAMES),
+                    ExpressionAttributeValues={
+                        ":status": {"S": TIMED_OUT}, ":waiting": {"S": WAITING}, ":now": {"N": str(int(time.time()))},
+                    },
+                )
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        return refusal
+
     def waiting(self, key: str) -> dict[str, Any]:
         """The row of a key whose task still waits; otherwise the matching :class:`TokenError`."""
         row = self.get(key)
-        if row is None or row[ROW_STATUS] != WAITING or row.get(ROW_EXPIRES_AT, 0) < time.time():
-            raise self._refusal(key)
+        if row is None or row[ROW_STATUS] != WAITING or row.get(ROW_EXPIRES_AT, 0) < int(time.time()):
+            raise self._refuse(key)
         return row
 
     def claim(self, key: str, outcome: str, execution_arn: Optional[str] = None) -> dict[str, Any]:
@@ -162,7 +185,7 @@ class ClaimingStore(TokenStore):
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise self._refusal(key, execution_arn) from error
+                raise self._refuse(key, execution_arn) from error
             raise
         return from_item(response["Attributes"])
 

@@ -137,8 +137,16 @@ def test_completion_after_the_deadline_is_timed_out(aws: None) -> None:
     store.register("task-4", token, 0, execution)
     time.sleep(1.1)
     assert store.status("task-4") == "TIMED_OUT"
+    assert store.get("task-4")["status"] == "WAITING"  # the deadline has passed; nothing has marked the row yet
     with pytest.raises(TaskTimedOut):
         CallbackTaskFinalizer(table).success("task-4", {})
+    # The refused claim records the timeout, as a claim that reached DescribeExecution would have.
+    assert store.get("task-4")["status"] == "TIMED_OUT" and "token" not in store.get("task-4")
+    store.register("task-4b", token, 0, execution)
+    time.sleep(1.1)
+    with pytest.raises(TaskTimedOut):
+        CallbackTaskFinalizer(table).heartbeat("task-4b")
+    assert store.get("task-4b")["status"] == "TIMED_OUT"
 
 
 def test_a_row_left_waiting_by_an_ended_execution_is_refused_from_the_execution(aws: None) -> None:
