@@ -113,6 +113,10 @@ def classify_execution(description: Mapping[str, Any], timed_out_error: Optional
     return status if status in ("RUNNING", "SUCCEEDED", "TIMED_OUT", "ABORTED") else "FAILED"
 
 
+def _timed_out(key: str) -> TaskTimedOut:
+    return TaskTimedOut(f"the task {key!r} timed out and can no longer be completed")
+
+
 class ClaimingStore(TokenStore):
     """The token table as a completion uses it: the waiting row, claimed exactly once, restored or marked."""
 
@@ -204,15 +208,39 @@ class ClaimingStore(TokenStore):
             },
         )
 
-    def mark(self, key: str, status: str) -> None:
-        """Set the status of ``key`` (used to record ``TIMED_OUT``)."""
-        self.dynamodb.update_item(
-            TableName=self.table_name,
-            Key=row_key(key),
-            UpdateExpression="SET #s = :status REMOVE #t",
-            ExpressionAttributeNames=dict(STATUS_TOKEN_NAMES),
-            ExpressionAttributeValues={":status": {"S": status}},
-        )
+    def mark(self, key: str, status: str, row: Mapping[str, Any], held: str) -> bool:
+        """Set the status of ``key`` (``TIMED_OUT``, ``RELEASED``, ``ENDED``) while ``row``'s wait still holds it as ``held``.
+
+        Conditional on the row's status being ``held`` (``WAITING``, or the outcome a claim set) and on
+        ``row``'s execution: a cancel (``RELEASED``) or a redrive's new wait that took the key in the
+        meantime is never overwritten. False when the row has moved on.
+        """
+        condition, values = "#s = :held", {":status": {"S": status}, ":held": {"S": held}}
+        if row.get(ROW_EXECUTION_ARN):
+            condition += f" AND {ROW_EXECUTION_ARN} = :arn"
+            values[":arn"] = {"S": row[ROW_EXECUTION_ARN]}
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=row_key(key),
+                UpdateExpression="SET #s = :status REMOVE #t",
+                ConditionExpression=condition,
+                ExpressionAttributeNames=dict(STATUS_TOKEN_NAMES),
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def settle(
+        self, key: str, refusal: "TaskTimedOut | TaskReleased | ExecutionEnded", row: Mapping[str, Any], held: str
+    ) -> TokenError:
+        """``refusal``, its status recorded on the row (:meth:`mark`); or, when the row has moved on, the row's own refusal."""
+        if self.mark(key, refusal.row_status, row, held):
+            return refusal
+        return self._refusal(key)
 
 
 class CallbackTaskFinalizer:
@@ -271,17 +299,16 @@ class CallbackTaskFinalizer:
     def heartbeat(self, task_key: str) -> None:
         """Tell Step Functions the task under ``task_key`` is still being worked on."""
         row = self.store.waiting(task_key)
-        self._still_running(task_key, row)
+        self._still_running(task_key, row, WAITING)
         try:
             self.sfn.send_task_heartbeat(taskToken=row[ROW_TOKEN])
         except ClientError as error:
             if error.response["Error"]["Code"] in _TOKEN_GONE:
-                self.store.mark(task_key, TIMED_OUT)
-                raise TaskTimedOut(f"the task {task_key!r} timed out and can no longer be completed") from error
+                raise self.store.settle(task_key, _timed_out(task_key), row, WAITING) from error
             raise
 
-    def _still_running(self, task_key: str, row: Mapping[str, Any]) -> None:
-        """Raise (and mark the row) when the execution of ``row`` is no longer running."""
+    def _still_running(self, task_key: str, row: Mapping[str, Any], held: str) -> None:
+        """Raise (and mark the row, still ``held`` by this wait) when the execution of ``row`` is no longer running."""
         arn = row.get(ROW_EXECUTION_ARN)
         if not arn:
             return
@@ -295,23 +322,21 @@ class CallbackTaskFinalizer:
             return
         refusal: TaskTimedOut | TaskReleased | ExecutionEnded
         if status == TIMED_OUT:
-            refusal = TaskTimedOut(f"the task {task_key!r} timed out and can no longer be completed")
+            refusal = _timed_out(task_key)
         elif status == "ABORTED":  # stopped (cancelled) outside the API: as a cancel would have released it
             refusal = TaskReleased(f"the execution of task {task_key!r} was stopped: this wait can no longer be completed")
         else:
             refusal = ExecutionEnded(f"the execution of task {task_key!r} has ended ({status}); it can no longer be completed")
-        self.store.mark(task_key, refusal.row_status)
-        raise refusal
+        raise self.store.settle(task_key, refusal, row, held)
 
     def _complete(self, task_key: str, outcome: str, send: Any, execution_arn: Optional[str] = None) -> None:
         row = self.store.claim(task_key, outcome, execution_arn)
         try:
-            self._still_running(task_key, row)
+            self._still_running(task_key, row, outcome)
             send(row[ROW_TOKEN])
         except ClientError as error:
             if error.response["Error"]["Code"] in _TOKEN_GONE:
-                self.store.mark(task_key, TIMED_OUT)
-                raise TaskTimedOut(f"the task {task_key!r} timed out and can no longer be completed") from error
+                raise self.store.settle(task_key, _timed_out(task_key), row, outcome) from error
             self.store.restore(task_key, row, outcome)
             raise
         log.info("task completed", taskKey=task_key, outcome=outcome, executionArn=row.get(ROW_EXECUTION_ARN))

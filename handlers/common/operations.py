@@ -9,7 +9,7 @@
   the previous page's; anything else (an unknown parameter, a repeated one, a forged token) is 400.
 - ``DELETE /<collection>/{id}``: StopExecution; 200 ``{"name", <id>, "status": "ABORTED", "stopDate"}``.
   The pattern's ``release`` then frees what the execution held (a token row). 404 unknown, 409
-  when the execution has already ended (or ends by itself first).
+  when the execution has already ended (or ends by itself, or by a concurrent cancel, first).
 - ``POST /<collection>/{id}/redrive``: RedriveExecution (Standard only: FAILED, TIMED_OUT or ABORTED
   within 14 days, from the failed state, same name and ARN). 202 ``{"name", <id>, "status",
   "redriveCount"}``; 409 ``NotRedrivable`` with AWS's reason; 404 unknown. The pattern's ``release``
@@ -21,6 +21,7 @@ Environment: ``STATE_MACHINE_ARN``. IAM: ``states:ListExecutions`` on the state 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Callable, Mapping, Optional
 
 from botocore.exceptions import ClientError
@@ -108,23 +109,35 @@ def _described(request: Request, id_field: str) -> tuple[str, dict[str, Any]]:
 
 
 def cancel(request: Request, id_field: str, release: Optional[Release] = None) -> Response:
-    """``DELETE /<collection>/{id}``: stop the running execution (ABORTED), then release what it held."""
+    """``DELETE /<collection>/{id}``: stop the running execution (ABORTED), then release what it held.
+
+    Exactly one of concurrent cancels answers 200: each stops with a cause naming its own request,
+    and StopExecution of an execution already stopped changes nothing, so the cause the execution
+    keeps names the winner; the others get 409. A cancel of an ``ABORTED`` execution releases what it
+    may still hold before its 409 (a stop from outside the API, or a cancel whose release failed), so
+    a retried cancel finishes the work of one that failed half-way.
+    """
     name, description = _described(request, id_field)
     if description["status"] != "RUNNING":
+        if description["status"] == "ABORTED" and release is not None:
+            release(name, description)
         raise conflict(f"the execution {name!r} has already ended ({description['status']})", "NotRunning")
     sfn = client("stepfunctions")
+    request_id = str((request.event.get("requestContext") or {}).get("requestId") or uuid.uuid4())
+    cause = f"{CANCEL_CAUSE}, request {request_id}"
     try:
-        sfn.stop_execution(executionArn=description["executionArn"], error=CANCEL_ERROR, cause=CANCEL_CAUSE)
+        sfn.stop_execution(executionArn=description["executionArn"], error=CANCEL_ERROR, cause=cause)
     except ClientError as error:
         if error.response["Error"]["Code"] == "ExecutionDoesNotExist":
             raise not_found(f"no execution named {name!r}") from error
         raise
     stopped = sfn.describe_execution(executionArn=description["executionArn"])
-    if stopped["status"] != "ABORTED":  # it ended by itself just before the stop
-        raise conflict(f"the execution {name!r} has already ended ({stopped['status']})", "NotRunning")
-    if release is not None:
+    won = stopped["status"] == "ABORTED" and stopped.get("cause", cause) == cause
+    if stopped["status"] == "ABORTED" and release is not None:
         release(name, stopped)
-    log.info("execution cancelled", name=name, executionArn=stopped["executionArn"])
+    if not won:  # it ended by itself, or another cancel stopped it, just before this stop
+        raise conflict(f"the execution {name!r} has already ended ({stopped['status']})", "NotRunning")
+    log.info("execution cancelled", name=name, executionArn=stopped["executionArn"], requestId=request_id)
     return json_response(200, {"name": name, id_field: name, "status": "ABORTED", **_dates(stopped)})
 
 

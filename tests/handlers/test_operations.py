@@ -7,15 +7,18 @@ test can fail an execution, flip the switch and redrive it to success from the f
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from typing import Any, Iterator, Optional
+from unittest import mock
 
 import boto3
 import pytest
 
 import idempotent_api
 from common import operations
+from common.http import HttpError, Request
 from tests.handlers.conftest import http_event, response_json, token_table
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"
@@ -161,6 +164,44 @@ def test_cancel_aborts_a_running_execution(machine: dict[str, str]) -> None:
     assert view["status"] == "ABORTED" and view["error"] == operations.CANCEL_ERROR
     status, again = call("DELETE /workflow/{name}", path={"name": "long"})
     assert status == 409 and again["error"] == "NotRunning" and "ABORTED" in again["message"]
+
+
+def test_concurrent_cancels_give_one_200(machine: dict[str, str]) -> None:
+    start("raced", {"wait": True})
+    # All of them read RUNNING before any stops it: the execution's kept cause names the one that won.
+    describe = operations.executions.describe
+    barrier = threading.Barrier(5)
+
+    def described(*args: Any) -> Any:
+        found = describe(*args)
+        barrier.wait(timeout=5)
+        return found
+
+    answers: list[tuple[int, Any]] = []
+    with mock.patch.object(operations.executions, "describe", described):
+        threads = [threading.Thread(target=lambda: answers.append(call("DELETE /workflow/{name}", path={"name": "raced"})))
+                   for _ in range(5)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+    assert sorted(status for status, _ in answers) == [200, 409, 409, 409, 409], answers
+    assert all(body["error"] == "NotRunning" for status, body in answers if status == 409)
+    assert settled("raced")["status"] == "ABORTED"
+
+
+def test_a_cancel_of_an_aborted_execution_releases_what_it_still_holds(machine: dict[str, str]) -> None:
+    # Stopped from outside the API (or by a cancel whose release failed half-way): the row is still held.
+    start("stopped", {"wait": True})
+    lingering(machine, "stopped")
+    arn = machine["arn"].replace(":stateMachine:", ":execution:") + ":stopped"
+    boto3.client("stepfunctions").stop_execution(executionArn=arn)
+    released: list[str] = []
+    request = Request(http_event("DELETE /workflow/{name}", None, path={"name": "stopped"}))
+    with pytest.raises(HttpError) as refused:
+        operations.cancel(request, "name", lambda name, description: released.append(description["executionArn"]))
+    assert refused.value.status == 409 and refused.value.code == "NotRunning"
+    assert released == [arn]  # the retry finished the release; the answer still says it had ended
 
 
 def test_cancel_of_an_ended_or_unknown_execution(machine: dict[str, str]) -> None:

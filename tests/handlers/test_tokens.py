@@ -18,6 +18,7 @@ from common.completion import (
     AlreadyCompleted,
     CallbackTaskFinalizer,
     ExecutionEnded,
+    TaskReleased,
     TaskTimedOut,
     UnknownTask,
     classify_execution,
@@ -206,6 +207,27 @@ def test_token_refused_by_step_functions_marks_timed_out(aws: None, monkeypatch:
     with pytest.raises(TaskTimedOut):
         finalizer.success("task-5b", {})
     assert TokenStore(table).get("task-5b")["status"] == "TIMED_OUT"
+
+
+def test_a_completion_racing_a_cancel_leaves_the_row_released(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The completion claimed the row; a cancel then stopped the execution and released the row; the
+    # token is refused. The row keeps the cancel's RELEASED, and the caller hears TaskReleased.
+    table, execution, token = _waiting_execution()
+    TokenStore(table).register("task-5d", token, 60, execution)
+    finalizer = CallbackTaskFinalizer(table)
+
+    def cancelled_meanwhile(**_: Any) -> None:
+        assert TokenStore(table).release("task-5d", execution)
+        raise ClientError({"Error": {"Code": "TaskTimedOut", "Message": "stopped"}}, "SendTaskSuccess")
+
+    monkeypatch.setattr(finalizer.sfn, "send_task_success", cancelled_meanwhile)
+    with pytest.raises(TaskReleased):
+        finalizer.success("task-5d", {})
+    assert TokenStore(table).get("task-5d")["status"] == "RELEASED"
+    # A redrive's new wait under the key (same execution ARN) is never overwritten by the old wait's refusal.
+    TokenStore(table).register("task-5d", "new-token", 60, execution)
+    assert not finalizer.store.mark("task-5d", "TIMED_OUT", {"executionArn": execution}, "SUCCEEDED")
+    assert TokenStore(table).get("task-5d")["status"] == "WAITING"
 
 
 def test_transient_aws_failure_restores_the_token(aws: None) -> None:
