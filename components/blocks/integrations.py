@@ -24,6 +24,7 @@ the region and account.
 from __future__ import annotations
 
 import re
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
@@ -43,11 +44,13 @@ _PATTERNS = (".waitForTaskToken", ".sync:2", ".sync")
 class NotDerivable(ValueError):
     """A Task field whose value is only known at run time, so its IAM resource cannot be derived."""
 
-    def __init__(self, state: str, field: str, actions: Sequence[str], integration: str) -> None:
+    def __init__(
+        self, state: str, field: str, actions: Sequence[str], integration: str, reason: str = "which is only known at run time"
+    ) -> None:
         self.state, self.field, self.actions, self.integration = state, field, sorted(set(actions)), integration
         super().__init__(
-            f"state {state!r}: {integration}: the IAM resource comes from {field!r}, which is only known at"
-            f" run time; pass the `statements` arg with {self.actions} on the resources it can resolve to"
+            f"state {state!r}: {integration}: the IAM resource comes from {field!r}, {reason}; pass the"
+            f" `statements` arg with {self.actions} on the resources it can resolve to"
             " (explicit statements are added to the derived ones)"
         )
 
@@ -108,8 +111,8 @@ class Task:
             if f"{part}.$" in node or _dynamic(node.get(part)):
                 raise NotDerivable(self.path, where, actions, self.integration)
             node = node.get(part)
-        if node is None and required:
-            raise ValueError(f"state {self.path!r}: {self.integration} needs {where}")
+        if node is None and required:  # e.g. SNS publish to a PhoneNumber, DynamoDB batchGetItem's RequestItems
+            raise NotDerivable(self.path, where, actions, self.integration, "which this task does not give")
         return node
 
     def arn(self, dotted: str, actions: Sequence[str], service: str, required: bool = True) -> Optional[str]:
@@ -117,10 +120,11 @@ class Task:
         value = self.field(dotted, actions, required)
         if value is None:
             return None
-        if not isinstance(value, str) or not (value.startswith(f"arn:aws:{service}:") or value.startswith("arn:aws-") or "${" in value):
-            raise ValueError(
-                f"state {self.path!r}: {self.integration}: {self.field_prefix}.{dotted} must be the {service} ARN"
-                f" to derive IAM (got {value!r}); put the ARN there (a ${{Name}} substitution)"
+        if not isinstance(value, str) or not (re.match(rf"arn:aws(-[a-z]+)*:{re.escape(service)}:", value) or "${" in value):
+            raise NotDerivable(
+                self.path, f"{self.field_prefix}.{dotted}", actions, self.integration,
+                f"which must be the {service} ARN to derive it (got {str(value)[:80]!r}); put the ARN there"
+                " (a ${Name} substitution), or",
             )
         return value
 
@@ -402,6 +406,27 @@ SDK_IAM_PREFIX: dict[str, str] = {
     "codestarconnections": "codestar-connections",
     "kinesisanalyticsv2": "kinesisanalytics",
     "pipes": "pipes",
+    "s3control": "s3",
+    "configservice": "config",
+    "directoryservice": "ds",
+    "databasemigration": "dms",
+    "redshiftdata": "redshift-data",
+    "rdsdata": "rds-data",
+    "timestreamwrite": "timestream",
+    "timestreamquery": "timestream",
+    "resourcegroupstaggingapi": "tag",
+    "ecrpublic": "ecr-public",
+    "networkfirewall": "network-firewall",
+    "ssmincidents": "ssm-incidents",
+    "marketplacemetering": "aws-marketplace",
+    "sagemakerfeaturestoreruntime": "sagemaker",
+    "ioteventsdata": "iotevents",
+    "personalizeruntime": "personalize",
+    "cloudcontrol": "cloudformation",
+    "appconfigdata": "appconfig",
+    "lexmodelsv2": "lex",
+    "cloudhsmv2": "cloudhsm",
+    "kinesisvideoarchivedmedia": "kinesisvideo",
 }
 #: (IAM prefix, SDK action) -> IAM actions, where the API is authorised under other names.
 SDK_IAM_ACTION: dict[tuple[str, str], list[str]] = {
@@ -410,6 +435,14 @@ SDK_IAM_ACTION: dict[tuple[str, str], list[str]] = {
     ("s3", "headObject"): ["s3:GetObject"],
     ("s3", "headBucket"): ["s3:ListBucket"],
     ("s3", "copyObject"): ["s3:GetObject", "s3:PutObject"],
+    ("s3", "deleteObjects"): ["s3:DeleteObject"],
+    ("s3", "listObjectVersions"): ["s3:ListBucketVersions"],
+    ("s3", "createMultipartUpload"): ["s3:PutObject"],
+    ("s3", "uploadPart"): ["s3:PutObject"],
+    ("s3", "completeMultipartUpload"): ["s3:PutObject"],
+    ("s3", "abortMultipartUpload"): ["s3:AbortMultipartUpload"],
+    ("s3", "listParts"): ["s3:ListMultipartUploadParts"],
+    ("dynamodb", "executeStatement"): ["dynamodb:PartiQLSelect", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"],
     ("lambda", "invoke"): ["lambda:InvokeFunction"],
     ("lambda", "invokeAsync"): ["lambda:InvokeFunction"],
 }
@@ -427,13 +460,16 @@ def sdk_iam_actions(service: str, action: str) -> list[str]:
 
 def _sdk_s3(task: Task, action: str) -> list[Statement]:
     actions = sdk_iam_actions("s3", action)
-    bucket = task.field("Bucket", actions)
-    if "s3:ListBucket" in actions:
+    bucket = str(task.field("Bucket", actions)).removeprefix("arn:aws:s3:::")  # a bucket's name, or its ARN
+    if set(actions) & {"s3:ListBucket", "s3:ListBucketVersions"}:
         prefix = task.field("Prefix", actions, required=False)
         condition = {"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else None
         return [allow(actions, [f"arn:aws:s3:::{bucket}"], condition)]
     key = task.field("Key", actions, required=False)
-    return [allow(actions, [_s3_object(str(bucket), str(key) if key is not None else "*")])]
+    if action == "copyObject":  # reads the CopySource object ("bucket/key", maybe URL-encoded), writes the target
+        source = urllib.parse.unquote(str(task.field("CopySource", ["s3:GetObject"]))).lstrip("/").split("?")[0]
+        return [allow(["s3:GetObject"], [f"arn:aws:s3:::{source}"]), allow(["s3:PutObject"], [_s3_object(bucket, str(key))])]
+    return [allow(actions, [_s3_object(bucket, str(key) if key is not None else "*")])]
 
 
 #: For the generic SDK integration: the parameter naming the resource, per IAM prefix.
@@ -499,6 +535,7 @@ def distributed_map_statements(path: str, state: Mapping[str, Any], jsonata: boo
         actions = ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"]
         bucket = view.field("Bucket", actions)
         prefix = view.field("Prefix", actions, required=False)
+        prefix = str(prefix).strip("/") if prefix else ""  # "res/" and "res" are one prefix
         statements.append(allow(actions, [_s3_object(str(bucket), f"{prefix}/*" if prefix else "*")]))
     return statements
 
@@ -523,7 +560,7 @@ CATALOGUE: list[Integration] = [
                 "https://docs.aws.amazon.com/step-functions/latest/dg/ecs-iam.html"),
     Integration("Batch submitJob", r"arn:aws:states:::batch:submitJob(\.sync)?", _batch_submit,
                 "https://docs.aws.amazon.com/step-functions/latest/dg/batch-iam.html"),
-    Integration("Glue startJobRun", r"arn:aws:states:::glue:startJobRun(\.sync|\.waitForTaskToken)?", _glue_start,
+    Integration("Glue startJobRun", r"arn:aws:states:::glue:startJobRun(\.sync)?", _glue_start,
                 "https://docs.aws.amazon.com/step-functions/latest/dg/glue-iam.html"),
     Integration("Bedrock invokeModel", r"arn:aws:states:::bedrock:invokeModel", _bedrock_invoke,
                 "https://docs.aws.amazon.com/step-functions/latest/dg/bedrock-iam.html"),

@@ -9,7 +9,7 @@ given exactly what its Task states reference (:func:`statements_for_definition`)
 import copy
 import json
 import re
-from typing import Any, Iterator, Mapping, Optional, Required, Sequence, TypedDict
+from typing import Any, Iterator, Mapping, Optional, Required, Sequence, TypedDict, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -147,8 +147,10 @@ class StateMachine(pulumi.ComponentResource):
         # Checked before anything is declared, so a definition that cannot work stops the program
         # at preview: a Task no catalogue entry knows, a resource only known at run time that the
         # explicit statements do not cover, what an Express machine cannot do.
-        if isinstance(machine_type, str):  # an Output (another language's input) is judged by AWS
+        if isinstance(machine_type, str):
             check_type(template, machine_type)
+        else:  # an Output (another resource's): judged once its value is known, failing the update
+            pulumi.Output.from_input(cast(Any, machine_type)).apply(lambda known: check_type(template, known))
         statements_for_definition(template, explicit, check_only=True)
         super().__init__("sfn-patterns:index:StateMachine", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

@@ -203,9 +203,57 @@ def test_unsupported_resource_and_unmapped_sdk_names_are_refused() -> None:
     ("efs", "describeFileSystems", ["elasticfilesystem:DescribeFileSystems"]),
     ("sqs", "receiveMessage", ["sqs:ReceiveMessage"]),
     ("bedrockruntime", "invokeModel", ["bedrock:InvokeModel"]),
+    ("s3control", "createJob", ["s3:CreateJob"]),
+    ("configservice", "putEvaluations", ["config:PutEvaluations"]),
+    ("redshiftdata", "executeStatement", ["redshift-data:ExecuteStatement"]),
+    ("rdsdata", "executeStatement", ["rds-data:ExecuteStatement"]),
+    ("resourcegroupstaggingapi", "getResources", ["tag:GetResources"]),
+    ("cloudcontrol", "getResource", ["cloudformation:GetResource"]),
+    ("s3", "deleteObjects", ["s3:DeleteObject"]),
+    ("s3", "listObjectVersions", ["s3:ListBucketVersions"]),
+    ("s3", "createMultipartUpload", ["s3:PutObject"]),
+    ("dynamodb", "executeStatement",
+     ["dynamodb:PartiQLSelect", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"]),
 ])
 def test_sdk_iam_action_names(service: str, action: str, expected: list[str]) -> None:
     assert sdk_iam_actions(service, action) == expected
+
+
+@pytest.mark.parametrize("resource, params, actions", [
+    # A resource the task does not give (SMS, tables under RequestItems) or gives by another name (a KMS
+    # alias): not derivable, named with the statements arg, and covered by explicit statements.
+    ("arn:aws:states:::sns:publish", {"PhoneNumber": "+15555550100", "Message": "hi"}, ["sns:Publish"]),
+    ("arn:aws:states:::aws-sdk:dynamodb:batchGetItem", {"RequestItems": {"t": {"Keys": []}}}, ["dynamodb:BatchGetItem"]),
+    ("arn:aws:states:::aws-sdk:dynamodb:listTables", {}, ["dynamodb:ListTables"]),
+    ("arn:aws:states:::aws-sdk:kms:encrypt", {"KeyId": "alias/k", "Plaintext": "x"}, ["kms:Encrypt"]),
+    ("arn:aws:states:::aws-sdk:s3:listBuckets", {}, ["s3:ListBuckets"]),
+])
+def test_a_resource_the_task_does_not_show_is_fixed_by_the_statements_arg(
+    resource: str, params: dict[str, Any], actions: list[str]
+) -> None:
+    with pytest.raises(NotDerivable, match=r"state 'T'.*`statements` arg"):
+        statements_for_definition(_task(resource, **params))
+    assert statements_for_definition(_task(resource, **params), [allow(actions, ["*"])]) == []
+
+
+def test_an_arn_of_another_service_is_refused_in_every_partition() -> None:
+    for topic in ("arn:aws:sns:us-east-1:123456789012:t", "arn:aws-cn:sns:cn-north-1:123456789012:t"):
+        with pytest.raises(NotDerivable, match=r"must be the dynamodb ARN"):
+            statements_for_definition(_task("arn:aws:states:::aws-sdk:dynamodb:getItem", TableName=topic, Key={}))
+    china = "arn:aws-cn:sns:cn-north-1:123456789012:t"
+    assert statements_for_definition(_task("arn:aws:states:::sns:publish", TopicArn=china, Message="m")) == [
+        allow(["sns:Publish"], [china])]
+
+
+def test_sdk_s3_copy_reads_its_source_and_a_bucket_arn_is_a_bucket() -> None:
+    copy = _task("arn:aws:states:::aws-sdk:s3:copyObject", Bucket="arn:aws:s3:::dest", Key="k", CopySource="src/a%20b.txt")
+    assert statements_for_definition(copy) == [
+        allow(["s3:GetObject"], ["arn:aws:s3:::src/a b.txt"]), allow(["s3:PutObject"], ["arn:aws:s3:::dest/k"])]
+
+
+def test_glue_has_no_callback_pattern() -> None:
+    with pytest.raises(UnsupportedTask):
+        statements_for_definition(_task("arn:aws:states:::glue:startJobRun.waitForTaskToken", JobName="j"))
 
 
 def test_workflow_error_names_the_file(tmp_path: Path) -> None:
@@ -218,3 +266,12 @@ def test_workflow_error_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(WorkflowDefinitionError, match=r"dyn\.yaml: state 'T'.*TableName.*`statements`"):
         run_inline(mocks, lambda: Workflow("wf", {"definition_file": str(path)}))
     assert mocks.declared == []  # stopped before any resource, the component included
+
+
+def test_a_result_writer_prefix_with_a_trailing_slash_is_one_prefix() -> None:
+    from sfn_patterns.blocks.integrations import distributed_map_statements
+
+    for prefix in ("res", "res/", "/res/"):
+        state = {"Type": "Map", "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}},
+                 "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "o", "Prefix": prefix}}}
+        assert distributed_map_statements("M", state, False)[-1]["Resource"] == ["arn:aws:s3:::o/res/*"]
