@@ -224,6 +224,7 @@ def graph_problems(machine: Any, prefix: str = "", jsonata: bool = False, top: b
         processor = state.get("ItemProcessor") or state.get("Iterator")
         if state.get("Type") == "Map":
             problems += graph_problems(processor, f"{where}/", state_jsonata, top=False)
+            problems += _tolerance_problems(where, state)
     if isinstance(start, str) and start in states:
         reached, queue = {start}, [start]
         while queue:
@@ -236,6 +237,20 @@ def graph_problems(machine: Any, prefix: str = "", jsonata: bool = False, top: b
                 problems.append(Problem(f"{prefix}{name}", None, f"cannot be reached from StartAt {start!r}"))
         if not any(isinstance(states[n], Mapping) and _terminal(states[n]) for n in reached):
             problems.append(Problem(prefix.rstrip("/") or None, "End", "no reachable state ends the machine (End, Succeed or Fail)"))
+    return problems
+
+
+def _tolerance_problems(where: str, state: Mapping[str, Any]) -> list[Problem]:
+    """A Map's failure tolerance out of the range AWS accepts (a percentage 0 to 100, a count from 0).
+
+    The schema types these fields only (JSONata may give them as expressions); a number is judged here.
+    """
+    problems = []
+    for field, high in (("ToleratedFailurePercentage", 100), ("ToleratedFailureCount", None)):
+        value = state.get(field)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and (value < 0 or (high is not None and value > high)):
+            bound = f"from 0 to {high}" if high is not None else "0 or more"
+            problems.append(Problem(where, field, f"{field} must be {bound} (got {value})"))
     return problems
 
 

@@ -47,6 +47,12 @@ def _task(**fields: object) -> dict[str, object]:
     ({"StartAt": "A", "States": {"A": {"Type": "Choice", "Choices": [{"Condition": "{% true %}", "Next": "B"}]},
                                  "B": {"Type": "Succeed"}}},
      "wf.yaml: state 'A': field 'Choices[0].Condition': is JSONata; a JSONPath Choice rule uses Variable"),
+    ({"StartAt": "A", "States": {"A": {"Type": "Map", "End": True, "ToleratedFailurePercentage": 150, "ItemProcessor": {
+        "StartAt": "X", "States": {"X": {"Type": "Succeed"}}}}}},
+     "wf.yaml: state 'A': field 'ToleratedFailurePercentage': ToleratedFailurePercentage must be from 0 to 100 (got 150)"),
+    ({"StartAt": "A", "States": {"A": {"Type": "Map", "End": True, "ToleratedFailureCount": -1, "ItemProcessor": {
+        "StartAt": "X", "States": {"X": {"Type": "Succeed"}}}}}},
+     "wf.yaml: state 'A': field 'ToleratedFailureCount': ToleratedFailureCount must be 0 or more (got -1)"),
 ])
 def test_each_problem_names_the_state_and_the_field(document: object, line: str) -> None:
     assert any(found.startswith(line) for found in _lines(document)), _lines(document)
