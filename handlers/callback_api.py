@@ -197,7 +197,7 @@ def heartbeat(request: Request) -> Response:
 
 def _release(task_id: str, description: Any) -> None:
     """Free the task's token row (the cancelled or redriven wait's secret then completes nothing)."""
-    TokenStore(env.require(callback.ENV_TABLE_NAME)).release(task_id, description["executionArn"])
+    operations.release_ended(TokenStore(env.require(callback.ENV_TABLE_NAME)), task_id, description["executionArn"])
 
 
 operations.register(router, "tasks", "taskId", _release)

@@ -110,7 +110,7 @@ def put_event(request: Request) -> Response:
 
 def _release(key: str, description: Any) -> None:
     """Free the monitor's key (its token row), held by the cancelled or redriven execution."""
-    TokenStore(env.require(monitored.ENV_TABLE_NAME)).release(key, description["executionArn"])
+    operations.release_ended(TokenStore(env.require(monitored.ENV_TABLE_NAME)), key, description["executionArn"])
 
 
 operations.register(router, "monitored", "workflowkey", _release)

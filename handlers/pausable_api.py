@@ -216,7 +216,7 @@ def resume(request: Request) -> Response:
 
 def _release(job_id: str, description: Any) -> None:
     """Free the job's pause row (a resume of the cancelled or redriven pause is refused)."""
-    _store().release(job_id, description["executionArn"])
+    operations.release_ended(_store(), job_id, description["executionArn"])
 
 
 operations.register(router, "jobs", "jobId", _release)

@@ -30,7 +30,7 @@ from common import env, executions, log
 from common.clients import client
 from common.http import HttpError, Request, Response, Router, bad_request, conflict, json_response, not_found
 from common.validation import require_name
-from sfn_patterns.contracts.common import ENV_STATE_MACHINE_ARN
+from sfn_patterns.contracts.common import ENV_STATE_MACHINE_ARN, ROW_EXECUTION_ARN
 
 #: Step Functions' execution statuses (ListExecutions' statusFilter).
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
@@ -46,6 +46,21 @@ _LIST_PARAMETERS = {"status", "limit", "nextToken"}
 
 #: ``release(name, description)``: free what the named execution holds (its token row ...).
 Release = Callable[[str, Mapping[str, Any]], None]
+
+
+def release_ended(store: Any, key: str, execution_arn: str) -> bool:
+    """Release ``key`` in ``store`` (a ``common.tokens.TokenStore``) for the ended execution ``execution_arn``.
+
+    The row is read first, then the execution asked again: a concurrent redrive that ran it again
+    (and whose wait may have registered afresh under the same ARN) keeps its row, and the release
+    is conditional on the registration read (``TokenStore.release``). False when nothing was released.
+    """
+    row = store.get(key)
+    if row is None or row.get(ROW_EXECUTION_ARN) != execution_arn:
+        return False
+    if client("stepfunctions").describe_execution(executionArn=execution_arn)["status"] == "RUNNING":
+        return False
+    return bool(store.release(key, execution_arn, row))
 
 
 def _query(request: Request) -> dict[str, str]:

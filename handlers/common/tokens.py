@@ -148,20 +148,29 @@ class TokenStore:
             return TIMED_OUT
         return row[ROW_STATUS]
 
-    def release(self, key: str, execution_arn: str) -> bool:
+    def release(self, key: str, execution_arn: str, registration: Optional[Mapping[str, Any]] = None) -> bool:
         """Mark the row of ``key`` ``RELEASED`` (token removed) if ``execution_arn`` holds it; False otherwise.
 
         Called when that execution is cancelled or about to be redriven: a completion of its old wait
         is then refused (:class:`TaskReleased`), and the key is free for a new wait (``register``).
+        With ``registration`` (the row as read), only while the row is still that registration (its
+        token, or its tokenless status): a redrive's new wait under the same execution ARN is kept
+        (``common.operations.release_ended``).
         """
+        condition = "#e = :arn"
+        values = {":released": {"S": RELEASED}, ":arn": {"S": execution_arn}}
+        if registration is not None:
+            token = registration.get(ROW_TOKEN)
+            condition += " AND #t = :v" if token else " AND attribute_not_exists(#t) AND #s = :v"
+            values[":v"] = {"S": token or registration[ROW_STATUS]}
         try:
             self.dynamodb.update_item(
                 TableName=self.table_name,
                 Key=row_key(key),
                 UpdateExpression="SET #s = :released REMOVE #t",
-                ConditionExpression="#e = :arn",
+                ConditionExpression=condition,
                 ExpressionAttributeNames={**STATUS_TOKEN_NAMES, "#e": ROW_EXECUTION_ARN},
-                ExpressionAttributeValues={":released": {"S": RELEASED}, ":arn": {"S": execution_arn}},
+                ExpressionAttributeValues=values,
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":

@@ -230,6 +230,21 @@ def test_a_completion_racing_a_cancel_leaves_the_row_released(aws: None, monkeyp
     assert TokenStore(table).get("task-5d")["status"] == "WAITING"
 
 
+def test_a_release_of_a_registration_keeps_a_redrives_new_wait(aws: None) -> None:
+    table, execution, token = _waiting_execution()
+    store = TokenStore(table)
+    store.register("task-5e", token, 60, execution)
+    read = store.get("task-5e")  # a cancel or redrive read the row of the ended wait ...
+    store.register("task-5e", "redriven-token", 60, execution)  # ... then a concurrent redrive's wait registered
+    assert not store.release("task-5e", execution, read)
+    assert store.get("task-5e")["token"] == "redriven-token"
+    assert store.release("task-5e", execution, store.get("task-5e"))  # the registration read: released
+    released = store.get("task-5e")
+    assert released["status"] == "RELEASED" and "token" not in released
+    assert store.release("task-5e", execution, released)  # a tokenless row: by its status (released again, harmless)
+    assert not store.release("task-5e", "arn:aws:states:us-east-1:123456789012:execution:other:x", released)
+
+
 def test_transient_aws_failure_restores_the_token(aws: None) -> None:
     table, execution, token = _waiting_execution()
     TokenStore(table).register("task-6", token, 60, execution)
