@@ -123,8 +123,7 @@ class Task:
         if not isinstance(value, str) or not (re.match(rf"arn:aws(-[a-z]+)*:{re.escape(service)}:", value) or "${" in value):
             raise NotDerivable(
                 self.path, f"{self.field_prefix}.{dotted}", actions, self.integration,
-                f"which must be the {service} ARN to derive it (got {str(value)[:80]!r}); put the ARN there"
-                " (a ${Name} substitution), or",
+                f"which must be the {service} ARN (a ${{Name}} substitution) to derive it, got {str(value)[:80]!r}",
             )
         return value
 
@@ -468,7 +467,8 @@ def _sdk_s3(task: Task, action: str) -> list[Statement]:
     key = task.field("Key", actions, required=False)
     if action == "copyObject":  # reads the CopySource object ("bucket/key", maybe URL-encoded), writes the target
         source = urllib.parse.unquote(str(task.field("CopySource", ["s3:GetObject"]))).lstrip("/").split("?")[0]
-        return [allow(["s3:GetObject"], [f"arn:aws:s3:::{source}"]), allow(["s3:PutObject"], [_s3_object(bucket, str(key))])]
+        target = task.field("Key", ["s3:PutObject"])  # CopyObject requires it
+        return [allow(["s3:GetObject"], [f"arn:aws:s3:::{source}"]), allow(["s3:PutObject"], [_s3_object(bucket, str(target))])]
     return [allow(actions, [_s3_object(bucket, str(key) if key is not None else "*")])]
 
 
