@@ -242,15 +242,18 @@ def test_redrive_an_aborted_execution_to_success(machine: dict[str, str]) -> Non
 
 
 def test_redrive_refusals_carry_aws_reason(machine: dict[str, str]) -> None:
+    # The gate is still shut, so "busy" lingers in its Wait state (with the gate open it would run straight
+    # to Done and might have SUCCEEDED before the redrive: CI caught that race once).
+    start("busy", {"wait": True})
+    lingering(machine, "busy")
+    status, body = call("POST /workflow/{name}/redrive", path={"name": "busy"})
+    assert status == 409 and "Execution is RUNNING and cannot be redriven" in body["message"]
     open_gate(machine)
     start("fine")
     assert settled("fine")["status"] == "SUCCEEDED"
     status, body = call("POST /workflow/{name}/redrive", path={"name": "fine"})
     assert status == 409 and body["error"] == "NotRedrivable"
     assert "Execution is SUCCEEDED and cannot be redriven" in body["message"]
-    start("busy", {"wait": True})
-    status, body = call("POST /workflow/{name}/redrive", path={"name": "busy"})
-    assert status == 409 and "Execution is RUNNING and cannot be redriven" in body["message"]
     assert call("POST /workflow/{name}/redrive", path={"name": "nobody"})[0] == 404
 
 
