@@ -8,7 +8,8 @@ and by this command in a CI pipeline:
    ``QueryLanguage: JSONata`` document is checked against the JSONata variant of that schema.
 2. **The graph and the query languages**: ``StartAt`` and every transition (``Next``, ``Default``,
    ``Choices[].Next``, ``Catch[].Next``) name a state of the same machine; every state can be
-   reached from ``StartAt``; some state ends the machine; no JSONPath field (``Parameters``,
+   reached from ``StartAt``; some state ends the machine; no state name is used twice, in one
+   mapping or anywhere in the nesting (the file is refused when a key repeats); no JSONPath field (``Parameters``,
    ``InputPath``, ``ResultPath``, ``*.$`` keys ...) in a JSONata state and no JSONata field
    (``Arguments``, ``Output``, ``Condition``) in a JSONPath state; no JSONPath state in a JSONata
    document (AWS refuses each).
@@ -190,6 +191,36 @@ def _terminal(state: Mapping[str, Any]) -> bool:
     return state.get("Type") in ("Succeed", "Fail") or state.get("End") is True
 
 
+def _named(machine: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(state name, its path) of every state of a machine, nested branches and Map processors included."""
+    states = machine.get("States") if isinstance(machine, Mapping) else None
+    if not isinstance(states, Mapping):
+        return
+    for name, state in states.items():
+        where = f"{prefix}{name}"
+        yield str(name), where
+        if not isinstance(state, Mapping):
+            continue
+        for index, branch in enumerate(state.get("Branches") or []):
+            yield from _named(branch, f"{where}/branch{index}/")
+        if state.get("Type") == "Map":
+            yield from _named(state.get("ItemProcessor") or state.get("Iterator"), f"{where}/")
+
+
+def name_problems(machine: Any) -> list[Problem]:
+    """A state name used twice anywhere in the machine: the States Language wants every name unique
+    "within the scope of the whole state machine" (a Parallel branch or a Map's processor included)."""
+    first: dict[str, str] = {}
+    problems = []
+    for name, where in _named(machine):
+        if name in first:
+            problems.append(Problem(where, None, f"the state name {name!r} is also used by {first[name]!r}; "
+                                                 "state names must be unique in the whole state machine"))
+        else:
+            first[name] = where
+    return problems
+
+
 def graph_problems(machine: Any, prefix: str = "", jsonata: bool = False, top: bool = True) -> list[Problem]:
     """Transitions, reachability, an end, and JSONPath/JSONata mixing, for a machine and its nested ones."""
     if not isinstance(machine, Mapping):
@@ -293,7 +324,7 @@ def _language_problems(where: str, state: Mapping[str, Any], inherited_jsonata: 
 
 def problems(document: Any) -> list[Problem]:
     """Every problem of a parsed definition, one per state and field (our explanation before the schema's)."""
-    found = graph_problems(document)
+    found = graph_problems(document) + name_problems(document)
     if isinstance(document, Mapping):
         found = found + schema_problems(document)
     seen: set[tuple[Optional[str], Optional[str]]] = set()
@@ -307,14 +338,47 @@ def problems(document: Any) -> list[Problem]:
     return unique
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error.
+
+    (Plain ``safe_load`` keeps the last of them silently, so two states written under one name
+    would deploy as one; AWS refuses such a definition as JSON.)
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # ``<<: *anchor``: a key written beside it overrides the merged one, as YAML means
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found the key {key!r} twice (first at line {seen[key].start_mark.line + 1})", key_node.start_mark,
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise ValueError(f"the key {key!r} is given twice in one object")
+    return dict(pairs)
+
+
 def load(path: Path) -> Any:
-    """Parse a YAML or JSON definition file (``ValueError`` naming the file when it is neither)."""
+    """Parse a YAML or JSON definition file (``ValueError`` naming the file when it is neither, or
+    when one mapping gives a key twice: of two states under one name, only one would deploy)."""
     if not path.is_file():
         raise ValueError(f"{path}: workflow definition file not found")
     text = path.read_text()
     try:
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
+        if path.suffix == ".json":
+            return json.loads(text, object_pairs_hook=_unique_pairs)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except (ValueError, yaml.YAMLError) as error:
         raise ValueError(f"{path.name}: not valid YAML/JSON: {error}") from error
 
 

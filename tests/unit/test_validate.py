@@ -101,3 +101,62 @@ def test_malformed_definition_stops_the_program_before_any_resource(tmp_path: Pa
     with pytest.raises(WorkflowDefinitionError, match=r"bad\.yaml: state 'A': field 'Next': transition to unknown state"):
         run_inline(mocks, lambda: Workflow("wf", {"definition_file": str(path)}))
     assert mocks.declared == []
+
+
+@pytest.mark.parametrize("nesting", ["Parallel", "Map"])
+def test_a_state_name_is_unique_in_the_whole_machine(nesting: str) -> None:
+    inner = {"StartAt": "Work", "States": {"Work": {"Type": "Pass", "End": True}}}
+    outer: dict[str, object] = {"Type": nesting, "Next": "Work"}
+    outer.update({"Branches": [inner]} if nesting == "Parallel" else {"ItemProcessor": inner})
+    document = {"StartAt": "Fan", "States": {"Fan": outer, "Work": {"Type": "Succeed"}}}
+    where = "Fan/branch0/Work" if nesting == "Parallel" else "Fan/Work"
+    assert _lines(document) == [
+        f"wf.yaml: state 'Work': the state name 'Work' is also used by {where!r}; state names must be unique in the whole state machine"
+    ]
+    inner["States"] = {"Other": {"Type": "Pass", "End": True}}
+    inner["StartAt"] = "Other"
+    assert _lines(document) == []
+
+
+def test_two_branches_may_not_share_a_name() -> None:
+    branch = {"StartAt": "Same", "States": {"Same": {"Type": "Pass", "End": True}}}
+    document = {"StartAt": "Fan", "States": {"Fan": {"Type": "Parallel", "End": True, "Branches": [branch, branch]}}}
+    assert [line for line in _lines(document) if "unique" in line] == [
+        "wf.yaml: state 'Fan/branch1/Same': the state name 'Same' is also used by 'Fan/branch0/Same'; "
+        "state names must be unique in the whole state machine"
+    ]
+
+
+@pytest.mark.parametrize("name, text", [
+    ("twice.yaml", "StartAt: A\nStates:\n  A: {Type: Pass, End: true}\n  A: {Type: Fail, Error: Boom}\n"),
+    ("twice.json", '{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}, "A": {"Type": "Fail", "Error": "Boom"}}}'),
+    ("field.yaml", "StartAt: A\nStates:\n  A:\n    Type: Pass\n    End: true\n    End: false\n"),
+])
+def test_a_key_given_twice_refuses_the_file(tmp_path: Path, name: str, text: str) -> None:
+    # A plain YAML/JSON load keeps the last one silently: the machine deployed would not be the one written.
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ValueError, match=rf"(?s){name}: not valid YAML/JSON: .*(key '(A|End)' twice|key 'A' is given twice)"):
+        validate.load(path)
+    mocks = FakeCloud()
+    with pytest.raises(WorkflowDefinitionError, match="twice"):
+        run_inline(mocks, lambda: Workflow("wf", {"definition_file": str(path)}))
+    assert mocks.declared == []
+
+
+def test_yaml_merge_keys_and_anchors_still_load(tmp_path: Path) -> None:
+    path = tmp_path / "anchors.yaml"
+    path.write_text("StartAt: A\nStates:\n  A: &pass {Type: Pass, Next: B}\n  B:\n    <<: *pass\n    Next: C\n  C: {Type: Succeed}\n")
+    document = validate.load(path)
+    assert document["States"]["B"] == {"Type": "Pass", "Next": "C"} and validate.problems(document) == []
+
+
+def test_every_state_machine_the_demo_renders_passes_the_same_checks() -> None:
+    # The patterns build their ASL in Python; it must hold to what a user's YAML is held to.
+    from tests.policy.program import production
+
+    definitions = production().graph.state_machine_definitions()
+    assert len(definitions) >= 5
+    assert {sm.name: [p.line(sm.name) for p in validate.problems(d)] for sm, d in definitions} == {
+        sm.name: [] for sm, _ in definitions
+    }
