@@ -37,6 +37,10 @@ SELF_ARN = "${Self::StateMachineArn}"
 #: Stands for the ARN pattern of the state machine's Distributed Map child executions.
 SELF_EXECUTIONS = "${Self::MapRunExecutions}"
 _SELF_TOKENS = (SELF_ARN, SELF_EXECUTIONS)
+#: Stand for the region and the account of the state machine itself (filled from the stack's own ARNs
+#: before the role is built: :func:`fill_here`), for resources it owns, such as the managed rules.
+HERE_REGION = "${Self::Region}"
+HERE_ACCOUNT = "${Self::Account}"
 _OPTIMIZED = "arn:aws:states:::"
 _PATTERNS = (".waitForTaskToken", ".sync:2", ".sync")
 
@@ -48,6 +52,7 @@ class NotDerivable(ValueError):
         self, state: str, field: str, actions: Sequence[str], integration: str, reason: str = "which is only known at run time"
     ) -> None:
         self.state, self.field, self.actions, self.integration = state, field, sorted(set(actions)), integration
+        self.reason = reason
         super().__init__(
             f"state {state!r}: {integration}: the IAM resource comes from {field!r}, {reason}; pass the"
             f" `statements` arg with {self.actions} on the resources it can resolve to"
@@ -115,12 +120,22 @@ class Task:
             raise NotDerivable(self.path, where, actions, self.integration, "which this task does not give")
         return node
 
+    def part(self, derive: Callable[[], list[Statement]]) -> list[Statement]:
+        """The statements of one part of the task's IAM; a part whose resource the definition cannot
+        show is recorded in :attr:`missing` (the state's other parts are still derived)."""
+        try:
+            return derive()
+        except NotDerivable as gap:
+            self.missing.append(gap)
+            return []
+
     def arn(self, dotted: str, actions: Sequence[str], service: str, required: bool = True) -> Optional[str]:
         """A static field that must be an ARN of ``service`` (placeholders count as ARNs at check time)."""
         value = self.field(dotted, actions, required)
         if value is None:
             return None
-        if not isinstance(value, str) or not (re.match(rf"arn:aws(-[a-z]+)*:{re.escape(service)}:", value) or "${" in value):
+        shape = rf"arn:aws(-[a-z]+)*:{re.escape(service)}:[a-z0-9-]*:(\d{{12}})?:\S+"
+        if not isinstance(value, str) or not (re.fullmatch(shape, value) or "${" in value):
             raise NotDerivable(
                 self.path, f"{self.field_prefix}.{dotted}", actions, self.integration,
                 f"which must be the {service} ARN (a ${{Name}} substitution) to derive it, got {str(value)[:80]!r}",
@@ -148,19 +163,49 @@ def sqs_arn(queue_url: str) -> str:
 
 
 def _executions(state_machine_arn: str) -> str:
-    return execution_arn(state_machine_arn, "*")
+    # An execution started through a version or alias ARN (``stateMachine:child:prod``) is an
+    # execution of the state machine (``execution:child:<name>``).
+    unqualified = ":".join(state_machine_arn.split(":")[:7]) if ":stateMachine:" in state_machine_arn else state_machine_arn
+    return execution_arn(unqualified, "*")
 
 
-def _managed_rule(task: Task, arn: str, rule: str) -> Statement:
-    region, account = region_account(arn)
+def _managed_rule(rule: str) -> Statement:
+    # Step Functions makes the rule in the state machine's own account and region.
     return allow(
         ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-        [f"arn:aws:events:{region}:{account}:rule/{rule}"],
+        [f"arn:aws:events:{HERE_REGION}:{HERE_ACCOUNT}:rule/{rule}"],
     )
+
+
+def fill_here(statements: Sequence[Statement], region: str, account: str) -> list[Statement]:
+    """``statements`` with :data:`HERE_REGION` / :data:`HERE_ACCOUNT` filled in."""
+    def filled(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace(HERE_REGION, region).replace(HERE_ACCOUNT, account)
+        if isinstance(value, list):
+            return [filled(v) for v in value]
+        if isinstance(value, dict):
+            return {k: filled(v) for k, v in value.items()}
+        return value
+    return [filled(stmt) for stmt in statements]
 
 
 def _s3_object(bucket: str, key: str) -> str:
     return f"arn:aws:s3:::{bucket}/{key}"
+
+
+def s3_literal(text: str) -> str:
+    """A key or prefix as an IAM resource matches it literally: ``*``, ``?`` and ``$`` are legal in S3 keys
+    but IAM wildcards (or a variable), so they are written ``${*}``, ``${?}``, ``${$}``."""
+    return re.sub(r"[*?$]", lambda m: "${" + m.group(0) + "}", text)
+
+
+def _bucket_name(task: Task, value: Any) -> str:
+    """A bucket given by name or by its ARN (aws partition: see the catalogue's Resource patterns)."""
+    text = str(value)
+    if text.startswith("arn:") and not text.startswith("arn:aws:s3:::"):
+        raise ValueError(f"state {task.path!r}: {task.integration}: {task.field_prefix}.Bucket {text!r} is not an S3 bucket ARN of the aws partition")
+    return text.removeprefix("arn:aws:s3:::")
 
 
 # --- The catalogue ----------------------------------------------------------------------------
@@ -249,55 +294,74 @@ def _put_events(task: Task) -> list[Statement]:
 
 # https://docs.aws.amazon.com/step-functions/latest/dg/stepfunctions-iam.html
 def _start_execution(task: Task) -> list[Statement]:
-    sm = task.arn("StateMachineArn", ["states:StartExecution"], "states")
-    assert sm is not None
-    statements = [allow(["states:StartExecution"], [sm])]
-    if task.pattern.startswith(".sync"):
-        statements.append(allow(["states:DescribeExecution", "states:StopExecution"], [_executions(sm)]))
-        statements.append(_managed_rule(task, sm, "StepFunctionsGetEventsForStepFunctionsExecutionRule"))
+    sync = task.pattern.startswith(".sync")
+    actions = ["states:StartExecution"] + (["states:DescribeExecution", "states:StopExecution"] if sync else [])
+
+    def started() -> list[Statement]:
+        sm = task.arn("StateMachineArn", actions, "states")
+        assert sm is not None
+        if ":stateMachine:" not in sm and "${" not in sm:
+            raise NotDerivable(task.path, f"{task.field_prefix}.StateMachineArn", actions, task.integration,
+                               f"which must be a state machine ARN, got {sm[:80]!r}")
+        if not sync:
+            return [allow(["states:StartExecution"], [sm])]
+        return [allow(["states:StartExecution"], [sm]),
+                allow(["states:DescribeExecution", "states:StopExecution"], [_executions(sm)])]
+
+    statements = task.part(started)
+    if sync:
+        statements.append(_managed_rule("StepFunctionsGetEventsForStepFunctionsExecutionRule"))
     return statements
 
 
 # https://docs.aws.amazon.com/step-functions/latest/dg/ecs-iam.html
 def _ecs_run_task(task: Task) -> list[Statement]:
-    cluster = task.arn("Cluster", ["ecs:RunTask"], "ecs", required=False)
-    definition = task.field("TaskDefinition", ["ecs:RunTask"])
-    definition = str(definition)
-    if definition.startswith("arn:") or "${" in definition:
-        task_definition = definition if definition.count(":") >= 6 or "${" in definition else f"{definition}:*"
-    elif cluster:
-        region, account = region_account(cluster)
-        family = definition if ":" in definition else f"{definition}:*"
-        task_definition = f"arn:aws:ecs:{region}:{account}:task-definition/{family}"
-    else:
-        raise ValueError(
-            f"state {task.path!r}: {task.integration}: {task.field_prefix}.TaskDefinition must be the task"
-            f" definition ARN (or Cluster an ARN) to derive IAM (got {definition!r})"
-        )
-    statements = [allow(["ecs:RunTask"], [task_definition])]
+    def run() -> list[Statement]:
+        cluster = task.arn("Cluster", ["ecs:RunTask"], "ecs", required=False)
+        definition = str(task.field("TaskDefinition", ["ecs:RunTask"]))
+        if definition.startswith("arn:") or "${" in definition:
+            task_definition = definition if definition.count(":") >= 6 or "${" in definition else f"{definition}:*"
+        elif cluster:
+            region, account = region_account(cluster)
+            family = definition if ":" in definition else f"{definition}:*"
+            task_definition = f"arn:aws:ecs:{region}:{account}:task-definition/{family}"
+        else:
+            raise ValueError(
+                f"state {task.path!r}: {task.integration}: {task.field_prefix}.TaskDefinition must be the task"
+                f" definition ARN (or Cluster an ARN) to derive IAM (got {definition!r})"
+            )
+        return [allow(["ecs:RunTask"], [task_definition])]
+
+    statements = task.part(run)
     if task.pattern == ".sync":
         # ECS task ids are only known once the task runs: AWS's template grants these on "*" (and
         # Step Functions only stops tasks it started).
         statements.append(allow(["ecs:StopTask", "ecs:DescribeTasks"], ["*"]))
-        statements.append(_managed_rule(task, task_definition, "StepFunctionsGetEventsForECSTaskRule"))
-    roles = []
+        statements.append(_managed_rule("StepFunctionsGetEventsForECSTaskRule"))
+    statements += task.part(lambda: _ecs_pass_role(task))
+    return statements
+
+
+def _ecs_pass_role(task: Task) -> list[Statement]:
+    """iam:PassRole on the task and execution roles: those the Overrides name; a role left to the task
+    definition (which the state machine does not show) is a part the definition cannot show."""
     overrides = task.field("Overrides", ["iam:PassRole"], required=False) or {}
+    roles, unnamed = [], []
     for key in ("TaskRoleArn", "ExecutionRoleArn"):
         if isinstance(overrides, Mapping) and (f"{key}.$" in overrides or _dynamic(overrides.get(key))):
             raise NotDerivable(task.path, f"{task.field_prefix}.Overrides.{key}", ["iam:PassRole"], task.integration)
         if isinstance(overrides, Mapping) and isinstance(overrides.get(key), str):
             roles.append(overrides[key])
-    if roles:
-        statements.append(
-            allow(["iam:PassRole"], roles, {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}})
-        )
-    else:
-        # The task and execution roles live in the task definition, which the state machine does not show.
+        else:
+            unnamed.append(key)
+    if unnamed:
         task.missing.append(NotDerivable(
-            task.path, f"{task.field_prefix}.TaskDefinition (its task and execution roles)", ["iam:PassRole"],
-            task.integration,
+            task.path, f"{task.field_prefix}.TaskDefinition (its {' and '.join(unnamed)}, not overridden)", ["iam:PassRole"],
+            task.integration, "which the state machine does not show",
         ))
-    return statements
+    if not roles:
+        return []
+    return [allow(["iam:PassRole"], roles, {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}})]
 
 
 # https://docs.aws.amazon.com/step-functions/latest/dg/batch-iam.html
@@ -305,56 +369,97 @@ def _batch_submit(task: Task) -> list[Statement]:
     # AWS Batch has partial resource-level permissions (job ids are made at run time): AWS's template is "*".
     if task.pattern != ".sync":
         return [allow(["batch:SubmitJob"], ["*"])]
-    queue = task.arn("JobQueue", ["batch:SubmitJob"], "batch")
-    assert queue is not None
     return [
         allow(["batch:SubmitJob", "batch:DescribeJobs", "batch:TerminateJob"], ["*"]),
-        _managed_rule(task, queue, "StepFunctionsGetEventsForBatchJobsRule"),
+        _managed_rule("StepFunctionsGetEventsForBatchJobsRule"),
     ]
 
 
 # https://docs.aws.amazon.com/step-functions/latest/dg/glue-iam.html
 def _glue_start(task: Task) -> list[Statement]:
     # AWS's template for the Glue integration grants these on "*" ("AWS Glue does not have resource-based control").
-    task.field("JobName", ["glue:StartJobRun"])
+    if not isinstance(task.args, Mapping) or not ({"JobName", "JobName.$"} & set(task.args)) and not _dynamic(task.args):
+        task.field("JobName", ["glue:StartJobRun"])  # not given: NotDerivable ("which this task does not give")
     if task.pattern == ".sync":
         return [allow(["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"], ["*"])]
     return [allow(["glue:StartJobRun"], ["*"])]
 
 
 # https://docs.aws.amazon.com/step-functions/latest/dg/bedrock-iam.html
-def _bedrock_invoke(task: Task) -> list[Statement]:
-    model = str(task.field("ModelId", ["bedrock:InvokeModel"]))
+#: The geography prefixes of Bedrock's system-defined (cross-Region) inference profile ids: ``us.<model id>``.
+BEDROCK_PROFILE_GEOGRAPHIES = ("us", "us-gov", "eu", "apac", "jp", "au", "ca", "global")
+
+
+def _foundation_model(model: str) -> str:
     # A foundation model id names no region; foundation models are AWS-owned, so any region's copy.
-    resource = model if model.startswith("arn:") or "${" in model else f"arn:aws:bedrock:*::foundation-model/{model}"
-    statements = [allow(["bedrock:InvokeModel"], [resource])]
+    return f"arn:aws:bedrock:*::foundation-model/{model}"
+
+
+def _bedrock_models(task: Task) -> list[Statement]:
+    """The model a ``ModelId`` names: a foundation model (id or ARN), a provisioned or custom model ARN,
+    or an inference profile, which also needs its foundation model in each Region it routes to
+    (https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-prereq.html)."""
+    actions = ["bedrock:InvokeModel"]
+    model = str(task.field("ModelId", actions))
+    where = f"{task.field_prefix}.ModelId"
+    if "${" in model:
+        return [allow(actions, [model])]
+    if not model.startswith("arn:"):
+        geography, _, rest = model.partition(".")
+        if geography in BEDROCK_PROFILE_GEOGRAPHIES and "." in rest:  # us.anthropic.claude-...: a profile id
+            profile = f"arn:aws:bedrock:{HERE_REGION}:{HERE_ACCOUNT}:inference-profile/{model}"
+            return [allow(actions, [profile, _foundation_model(rest)])]
+        return [allow(actions, [_foundation_model(model)])]
+    if not re.match(r"arn:aws(-[a-z]+)*:bedrock:", model):
+        raise NotDerivable(task.path, where, actions, task.integration, f"which must be a Bedrock model ARN, got {model[:80]!r}")
+    kind, _, ident = model.split(":", 5)[-1].partition("/")
+    if kind == "inference-profile":
+        geography, _, rest = ident.partition(".")
+        if geography in BEDROCK_PROFILE_GEOGRAPHIES and "." in rest:
+            return [allow(actions, [model, _foundation_model(rest)])]
+    if kind in ("inference-profile", "application-inference-profile"):
+        task.missing.append(NotDerivable(task.path, f"{where} (the foundation models behind the inference profile)",
+                                         actions, task.integration, "which the state machine does not show"))
+    return [allow(actions, [model])]
+
+
+def _bedrock_invoke(task: Task) -> list[Statement]:
+    statements = task.part(lambda: _bedrock_models(task))
     for field, action in (("Input.S3Uri", "s3:GetObject"), ("Output.S3Uri", "s3:PutObject")):
-        uri = task.field(field, [action], required=False)
-        if uri is not None:
-            statements.append(allow([action], [_s3_uri_arn(task, field, str(uri))]))
+        statements += task.part(lambda field=field, action=action: _bedrock_s3(task, field, action))  # type: ignore[misc]
     return statements
+
+
+def _bedrock_s3(task: Task, field: str, action: str) -> list[Statement]:
+    uri = task.field(field, [action], required=False)
+    return [] if uri is None else [allow([action], [_s3_uri_arn(task, field, str(uri))])]
 
 
 def _s3_uri_arn(task: Task, field: str, uri: str) -> str:
     if not uri.startswith("s3://"):
         raise ValueError(f"state {task.path!r}: {task.integration}: {task.field_prefix}.{field} must be an s3:// URI")
-    return "arn:aws:s3:::" + uri[len("s3://"):]
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    return _s3_object(bucket, s3_literal(key)) if key else f"arn:aws:s3:::{bucket}"
 
 
 # https://docs.aws.amazon.com/step-functions/latest/dg/call-https-apis.html#connect-http-task-permissions
 def _http_invoke(task: Task) -> list[Statement]:
-    endpoint = str(task.field("ApiEndpoint", ["states:InvokeHTTPEndpoint"]))
-    method = str(task.field("Method", ["states:InvokeHTTPEndpoint"]))
-    connection = task.arn("Authentication.ConnectionArn", ["events:RetrieveConnectionCredentials"], "events")
-    assert connection is not None
-    statements = [
-        allow(
+    def invoke() -> list[Statement]:
+        endpoint = str(task.field("ApiEndpoint", ["states:InvokeHTTPEndpoint"]))
+        method = str(task.field("Method", ["states:InvokeHTTPEndpoint"]))
+        return [allow(
             ["states:InvokeHTTPEndpoint"],
             [SELF_ARN],
             {"StringEquals": {"states:HTTPMethod": method}, "StringLike": {"states:HTTPEndpoint": f"{endpoint}*"}},
-        ),
-        allow(["events:RetrieveConnectionCredentials"], [connection]),
-    ]
+        )]
+
+    return task.part(invoke) + task.part(lambda: _http_connection(task))
+
+
+def _http_connection(task: Task) -> list[Statement]:
+    connection = task.arn("Authentication.ConnectionArn", ["events:RetrieveConnectionCredentials"], "events")
+    assert connection is not None
+    statements = [allow(["events:RetrieveConnectionCredentials"], [connection])]
     if "${" in connection:
         secret = "${ConnectionSecret}"
     else:
@@ -441,6 +546,29 @@ SDK_IAM_ACTION: dict[tuple[str, str], list[str]] = {
     ("s3", "completeMultipartUpload"): ["s3:PutObject"],
     ("s3", "abortMultipartUpload"): ["s3:AbortMultipartUpload"],
     ("s3", "listParts"): ["s3:ListMultipartUploadParts"],
+    ("s3", "listMultipartUploads"): ["s3:ListBucketMultipartUploads"],
+    ("s3", "listBuckets"): ["s3:ListAllMyBuckets"],
+    ("s3", "selectObjectContent"): ["s3:GetObject"],
+    ("s3", "getObjectAttributes"): ["s3:GetObject", "s3:GetObjectAttributes"],
+    ("s3", "deleteObjectTagging"): ["s3:DeleteObjectTagging"],
+    ("s3", "getBucketCors"): ["s3:GetBucketCORS"],
+    ("s3", "putBucketCors"): ["s3:PutBucketCORS"],
+    ("s3", "deleteBucketCors"): ["s3:PutBucketCORS"],
+    ("s3", "getBucketEncryption"): ["s3:GetEncryptionConfiguration"],
+    ("s3", "putBucketEncryption"): ["s3:PutEncryptionConfiguration"],
+    ("s3", "deleteBucketEncryption"): ["s3:PutEncryptionConfiguration"],
+    ("s3", "getBucketLifecycleConfiguration"): ["s3:GetLifecycleConfiguration"],
+    ("s3", "putBucketLifecycleConfiguration"): ["s3:PutLifecycleConfiguration"],
+    ("s3", "deleteBucketLifecycle"): ["s3:PutLifecycleConfiguration"],
+    ("s3", "getBucketReplication"): ["s3:GetReplicationConfiguration"],
+    ("s3", "putBucketReplication"): ["s3:PutReplicationConfiguration"],
+    ("s3", "deleteBucketReplication"): ["s3:PutReplicationConfiguration"],
+    ("s3", "getBucketNotificationConfiguration"): ["s3:GetBucketNotification"],
+    ("s3", "putBucketNotificationConfiguration"): ["s3:PutBucketNotification"],
+    ("s3", "deleteBucketTagging"): ["s3:PutBucketTagging"],
+    ("s3", "getPublicAccessBlock"): ["s3:GetBucketPublicAccessBlock"],
+    ("s3", "putPublicAccessBlock"): ["s3:PutBucketPublicAccessBlock"],
+    ("s3", "deletePublicAccessBlock"): ["s3:PutBucketPublicAccessBlock"],
     ("dynamodb", "executeStatement"): ["dynamodb:PartiQLSelect", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"],
     ("lambda", "invoke"): ["lambda:InvokeFunction"],
     ("lambda", "invokeAsync"): ["lambda:InvokeFunction"],
@@ -457,19 +585,37 @@ def sdk_iam_actions(service: str, action: str) -> list[str]:
     return SDK_IAM_ACTION.get((prefix, action), [f"{prefix}:{action[:1].upper()}{action[1:]}"])
 
 
+def _s3_object_level(action: str) -> bool:
+    """Whether an S3 IAM action is authorised on objects (``bucket/key``) rather than on the bucket."""
+    name = action.split(":", 1)[1]
+    return "Object" in name or name in ("AbortMultipartUpload", "ListMultipartUploadParts")
+
+
 def _sdk_s3(task: Task, action: str) -> list[Statement]:
     actions = sdk_iam_actions("s3", action)
-    bucket = str(task.field("Bucket", actions)).removeprefix("arn:aws:s3:::")  # a bucket's name, or its ARN
-    if set(actions) & {"s3:ListBucket", "s3:ListBucketVersions"}:
-        prefix = task.field("Prefix", actions, required=False)
-        condition = {"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else None
-        return [allow(actions, [f"arn:aws:s3:::{bucket}"], condition)]
-    key = task.field("Key", actions, required=False)
+    if action == "listBuckets":  # the account's buckets: no resource-level permission ("*")
+        return [allow(actions, ["*"])]
+    bucket = _bucket_name(task, task.field("Bucket", actions))  # a bucket's name, or its ARN
     if action == "copyObject":  # reads the CopySource object ("bucket/key", maybe URL-encoded), writes the target
         source = urllib.parse.unquote(str(task.field("CopySource", ["s3:GetObject"]))).lstrip("/").split("?")[0]
+        source_bucket, _, source_key = source.partition("/")
         target = task.field("Key", ["s3:PutObject"])  # CopyObject requires it
-        return [allow(["s3:GetObject"], [f"arn:aws:s3:::{source}"]), allow(["s3:PutObject"], [_s3_object(bucket, str(target))])]
-    return [allow(actions, [_s3_object(bucket, str(key) if key is not None else "*")])]
+        return [allow(["s3:GetObject"], [_s3_object(source_bucket, s3_literal(source_key))]),
+                allow(["s3:PutObject"], [_s3_object(bucket, s3_literal(str(target)))])]
+    if not all(_s3_object_level(a) for a in actions):  # on the bucket: listing, its configuration
+        if set(actions) & {"s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"}:
+            prefix = task.field("Prefix", actions, required=False)
+            condition = {"StringLike": {"s3:prefix": [f"{s3_literal(str(prefix))}*"]}} if prefix else None
+            return [allow(actions, [f"arn:aws:s3:::{bucket}"], condition)]
+        return [allow(actions, [f"arn:aws:s3:::{bucket}"])]
+    if action == "deleteObjects":  # the keys it deletes, when each is given
+        objects = task.field("Delete.Objects", actions)
+        keys = [o.get("Key") for o in objects] if isinstance(objects, list) and all(isinstance(o, Mapping) for o in objects) else []
+        if keys and all(isinstance(k, str) for k in keys):
+            return [allow(actions, [_s3_object(bucket, s3_literal(k)) for k in dict.fromkeys(keys)])]
+        raise NotDerivable(task.path, f"{task.field_prefix}.Delete.Objects", actions, task.integration)
+    key = task.field("Key", actions, required=False)
+    return [allow(actions, [_s3_object(bucket, s3_literal(str(key)) if key is not None else "*")])]
 
 
 #: For the generic SDK integration: the parameter naming the resource, per IAM prefix.
@@ -503,45 +649,74 @@ def _aws_sdk(task: Task) -> list[Statement]:
     if known is not None:
         resource = task.arn(known[0], actions, known[1])
         assert resource is not None
+        where = f"{task.field_prefix}.{known[0]}"
+        if "${" in resource:
+            return [allow(actions, [resource])]
+        if prefix == "kms" and ":alias/" in resource:
+            # https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html: an alias ARN as
+            # the Resource authorises the alias, not the key it points to.
+            raise NotDerivable(task.path, where, actions, task.integration,
+                               "which is an alias ARN (a policy on it does not reach its key; give the key ARN)")
+        if prefix == "secretsmanager":
+            # https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html: a
+            # secret's ARN ends in "-" and 6 random characters; a partial ARN (without them) is matched as name-??????.
+            name = resource.split(":secret:", 1)[-1]
+            return [allow(actions, [resource if re.search(r"-[A-Za-z0-9]{6}$", name) else f"{resource}-??????"])]
+        if prefix == "dynamodb" and action in ("query", "scan"):
+            index = task.field("IndexName", actions, required=False)
+            if index is not None:  # a query or scan of an index is authorised on the index
+                return [allow(actions, [f"{resource}/index/{index}"])]
         return [allow(actions, [resource])]
     raise NotDerivable(task.path, f"the resource of aws-sdk:{service}:{action}", actions, task.integration)
 
 
 # https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html
-def distributed_map_statements(path: str, state: Mapping[str, Any], jsonata: bool) -> list[Statement]:
-    """A Distributed Map: start, describe and stop its own child executions; read its items; write results."""
+def distributed_map_statements(
+    path: str, state: Mapping[str, Any], jsonata: bool
+) -> tuple[list[Statement], list[NotDerivable]]:
+    """A Distributed Map: start, describe and stop its own child executions; read its items; write results.
+
+    Returns the statements and the parts the definition cannot show (a reader or writer field only
+    known at run time), as :func:`state_statements` does."""
     statements = [
         allow(["states:StartExecution"], [SELF_ARN]),
         allow(["states:DescribeExecution", "states:StopExecution"], [SELF_EXECUTIONS]),
     ]
+    missing: list[NotDerivable] = []
     reader = state.get("ItemReader")
     if isinstance(reader, Mapping):
         view = Task(f"{path}/ItemReader", reader, f"ItemReader {reader.get('Resource')}", jsonata)
         input_type = (reader.get("ReaderConfig") or {}).get("InputType")
         resource = view.resource
-        if resource.endswith(":s3:listObjectsV2"):
-            statements += _sdk_s3(view, "listObjectsV2")
-        elif resource.endswith(":s3:getObject"):
-            statements += _sdk_s3(view, "getObject")
+        if resource == f"{_OPTIMIZED}s3:listObjectsV2":
+            statements += view.part(lambda: _sdk_s3(view, "listObjectsV2"))
+        elif resource == f"{_OPTIMIZED}s3:getObject":
+            statements += view.part(lambda: _sdk_s3(view, "getObject"))
             if input_type == "MANIFEST":
                 # An S3 inventory manifest lists data files by key in its own bucket.
-                bucket = view.field("Bucket", ["s3:GetObject"])
-                statements.append(allow(["s3:GetObject"], [_s3_object(str(bucket), "*")]))
+                statements += view.part(lambda: [allow(["s3:GetObject"], [
+                    _s3_object(_bucket_name(view, view.field("Bucket", ["s3:GetObject"])), "*")])])
         else:
             raise UnsupportedTask(f"state {path!r}: unsupported ItemReader Resource {resource!r}")
+        missing += view.missing
     writer = state.get("ResultWriter")
     if isinstance(writer, Mapping) and writer.get("Resource"):
         view = Task(f"{path}/ResultWriter", writer, "ResultWriter", jsonata)
-        actions = ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"]
-        bucket = view.field("Bucket", actions)
-        prefix = view.field("Prefix", actions, required=False)
-        prefix = str(prefix).strip("/") if prefix else ""  # "res/" and "res" are one prefix
-        statements.append(allow(actions, [_s3_object(str(bucket), f"{prefix}/*" if prefix else "*")]))
-    return statements
+
+        def written() -> list[Statement]:
+            actions = ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"]
+            bucket = _bucket_name(view, view.field("Bucket", actions))
+            prefix = view.field("Prefix", actions, required=False)
+            prefix = s3_literal(str(prefix).strip("/")) if prefix else ""  # "res/" and "res" are one prefix
+            return [allow(actions, [_s3_object(bucket, f"{prefix}/*" if prefix else "*")])]
+
+        statements += view.part(written)
+        missing += view.missing
+    return statements, missing
 
 
 CATALOGUE: list[Integration] = [
-    Integration("Lambda (function ARN)", r"arn:aws[a-z-]*:lambda:[^:]+:\d{12}:function:[^:]+(:[^:]+)?", _lambda_direct,
+    Integration("Lambda (function ARN)", r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?", _lambda_direct,
                 "https://docs.aws.amazon.com/step-functions/latest/dg/lambda-iam.html"),
     Integration("Lambda invoke", r"arn:aws:states:::lambda:invoke(\.waitForTaskToken)?", _lambda_invoke,
                 "https://docs.aws.amazon.com/step-functions/latest/dg/lambda-iam.html"),
@@ -623,11 +798,33 @@ def state_statements(
             entry = integration_for(resource)
         except UnsupportedTask as error:
             raise UnsupportedTask(f"state {path!r}: {error}") from None
+        credentials = state.get("Credentials")
+        if credentials is not None:
+            return _assumed_role(path, credentials, entry.name), []
         task = Task(path, state, entry.name, jsonata)
-        return entry.derive(task), task.missing
+        try:
+            derived = entry.derive(task)
+        except NotDerivable as gap:
+            task.missing.append(gap)
+            derived = []
+        return derived, task.missing
     if is_distributed_map(state):
-        return distributed_map_statements(path, state, jsonata), []
+        return distributed_map_statements(path, state, jsonata)
     return [], []
+
+
+def _assumed_role(path: str, credentials: Any, integration: str) -> list[Statement]:
+    """A Task with ``Credentials`` calls its service as the role it names: the state machine's role
+    needs only ``sts:AssumeRole`` on it; that role (often in another account) holds the task's permissions
+    (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-access-cross-acct-resources.html)."""
+    role = credentials.get("RoleArn") if isinstance(credentials, Mapping) else None
+    if (not isinstance(credentials, Mapping) or "RoleArn.$" in credentials or _dynamic(role) or _dynamic(credentials)
+            or not isinstance(role, str)):
+        raise NotDerivable(path, "Credentials.RoleArn", ["sts:AssumeRole"], integration)
+    if not (re.fullmatch(r"arn:aws(-[a-z]+)*:iam::\d{12}:role/\S+", role) or "${" in role):
+        raise NotDerivable(path, "Credentials.RoleArn", ["sts:AssumeRole"], integration,
+                           f"which must be an IAM role ARN, got {role[:80]!r}")
+    return [allow(["sts:AssumeRole"], [role])]
 
 
 def covers(explicit: Sequence[Statement], actions: Sequence[str]) -> bool:
@@ -647,7 +844,8 @@ def statements_for_definition(
     """The IAM statements a state machine role needs for ``definition`` (merged, in state order).
 
     A field only known at run time raises :class:`NotDerivable` unless ``explicit`` grants its
-    actions (then the explicit statements stand in for it). ``check_only`` is for a template whose
+    actions (then the explicit statements stand in for that part, and the state's other parts are
+    still derived). ``check_only`` is for a template whose
     ``${Name}`` placeholders are not filled yet: a malformed value that holds a placeholder is
     left to the real derivation. Other errors are ``ValueError``s naming the state.
     """
@@ -656,13 +854,13 @@ def statements_for_definition(
     for path, state, state_jsonata in iter_states(definition, jsonata=jsonata):
         try:
             derived, missing = state_statements(path, state, state_jsonata)
-            for gap in missing:
-                if not covers(explicit, gap.actions):
-                    raise gap
-        except NotDerivable as error:
-            if covers(explicit, error.actions):
-                continue
-            raise
+            uncovered = [gap for gap in missing if not covers(explicit, gap.actions)]
+            if uncovered:
+                first = uncovered[0]  # with every action that waits on the same field
+                actions = [a for gap in uncovered if gap.field == first.field for a in gap.actions]
+                raise NotDerivable(first.state, first.field, actions, first.integration, first.reason)
+        except NotDerivable:
+            raise  # not a malformed value: the explicit statements must cover it, placeholders or not
         except (KeyError, IndexError, TypeError) as error:
             if check_only and "${" in str(state):
                 continue

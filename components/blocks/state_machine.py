@@ -174,7 +174,13 @@ class StateMachine(pulumi.ComponentResource):
                 "states.amazonaws.com", self.log_group.arn, "arn:aws:states:{region}:{account}:stateMachine:*"
             ),
         )
-        derived = rendered.apply(lambda doc: statements_for_definition(doc, explicit))
+        # The stack's own region and account (for resources the machine owns, such as the managed
+        # rules of .sync tasks) come from the log group's ARN, made before the role.
+        derived = pulumi.Output.all(rendered, self.log_group.arn).apply(
+            lambda parts: integrations.fill_here(
+                statements_for_definition(parts[0], explicit), *integrations.region_account(parts[1])
+            )
+        )
         extra = explicit + iam.grant_log_delivery() + iam.grant_xray_write()
         policy_doc = pulumi.Output.all(derived, iam.policy_json(extra)).apply(
             lambda parts: json.dumps(

@@ -160,7 +160,10 @@ def test_derived_statements_cover_each_integration() -> None:
             }
         },
     }
-    statements = statements_for_definition(definition)
+    from sfn_patterns.blocks.integrations import fill_here
+
+    # The managed rule is the machine's own (its region and account, filled in once known).
+    statements = fill_here(statements_for_definition(definition), "us-east-1", "123456789012")
     assert {"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [fn, fn + ":*"]} in statements
     assert sum(s["Action"] == ["lambda:InvokeFunction"] for s in statements) == 1  # merged
     assert {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": [sm]} in statements

@@ -8,6 +8,7 @@ policy on the AWS page cited beside the catalogue entry (sfn_patterns/blocks/int
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -226,7 +227,7 @@ def test_sdk_iam_action_names(service: str, action: str, expected: list[str]) ->
     ("arn:aws:states:::aws-sdk:dynamodb:batchGetItem", {"RequestItems": {"t": {"Keys": []}}}, ["dynamodb:BatchGetItem"]),
     ("arn:aws:states:::aws-sdk:dynamodb:listTables", {}, ["dynamodb:ListTables"]),
     ("arn:aws:states:::aws-sdk:kms:encrypt", {"KeyId": "alias/k", "Plaintext": "x"}, ["kms:Encrypt"]),
-    ("arn:aws:states:::aws-sdk:s3:listBuckets", {}, ["s3:ListBuckets"]),
+    ("arn:aws:states:::aws-sdk:kms:encrypt", {"KeyId": f"arn:aws:kms:{R}:{A}:alias/k", "Plaintext": "x"}, ["kms:Encrypt"]),
 ])
 def test_a_resource_the_task_does_not_show_is_fixed_by_the_statements_arg(
     resource: str, params: dict[str, Any], actions: list[str]
@@ -274,4 +275,147 @@ def test_a_result_writer_prefix_with_a_trailing_slash_is_one_prefix() -> None:
     for prefix in ("res", "res/", "/res/"):
         state = {"Type": "Map", "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}},
                  "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "o", "Prefix": prefix}}}
-        assert distributed_map_statements("M", state, False)[-1]["Resource"] == ["arn:aws:s3:::o/res/*"]
+        assert distributed_map_statements("M", state, False)[0][-1]["Resource"] == ["arn:aws:s3:::o/res/*"]
+
+
+# --- Held-out definitions (found by probing): each part of a task's IAM stands on its own ------------
+
+
+def _state(resource: str, **params: Any) -> dict[str, Any]:
+    return _task(resource, **params)["States"]["T"]
+
+
+def test_a_dynamic_field_covered_by_statements_keeps_the_states_other_parts() -> None:
+    # A Distributed Map whose ItemReader key is dynamic still starts, describes and stops its children
+    # and writes its results (https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html).
+    dist_map = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": True,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+                       "Parameters": {"Bucket": "data-bucket", "Key.$": "$.key"}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "data-bucket", "Prefix": "results"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}}}
+    with pytest.raises(NotDerivable, match=r"ItemReader.*Parameters\.Key.*s3:GetObject"):
+        statements_for_definition(dist_map)
+    explicit = [allow(["s3:GetObject"], ["arn:aws:s3:::data-bucket/input/*"])]
+    derived = statements_for_definition(dist_map, explicit)
+    assert allow(["states:StartExecution"], ["${Self::StateMachineArn}"]) in derived
+    assert allow(["states:DescribeExecution", "states:StopExecution"], ["${Self::MapRunExecutions}"]) in derived
+    assert allow(["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"],
+                 ["arn:aws:s3:::data-bucket/results/*"]) in derived
+
+
+@pytest.mark.parametrize("resource, params, explicit_actions, kept", [
+    # .sync:2 with a dynamic child: the managed rule is the parent's own, in its region and account.
+    ("arn:aws:states:::states:startExecution.sync:2", {"StateMachineArn.$": "$.child", "Input": {}},
+     ["states:StartExecution", "states:DescribeExecution", "states:StopExecution"],
+     allow(EVENTS_RULE, ["arn:aws:events:${Self::Region}:${Self::Account}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"])),
+    ("arn:aws:states:::ecs:runTask.sync",
+     {"Cluster": CLUSTER, "TaskDefinition.$": "$.td", "Overrides": {"TaskRoleArn": TASK_ROLE, "ExecutionRoleArn": EXEC_ROLE}},
+     ["ecs:RunTask"], allow(["ecs:DescribeTasks", "ecs:StopTask"], ["*"])),
+    ("arn:aws:states:::batch:submitJob.sync", {"JobQueue.$": "$.q", "JobDefinition": JOB_DEF, "JobName": "j"},
+     [], allow(["batch:DescribeJobs", "batch:SubmitJob", "batch:TerminateJob"], ["*"])),
+    ("arn:aws:states:::http:invoke", {"ApiEndpoint.$": "$.url", "Method": "GET",
+                                      "Authentication": {"ConnectionArn": CONNECTION}},
+     ["states:InvokeHTTPEndpoint"], allow(["events:RetrieveConnectionCredentials"], [CONNECTION])),
+    ("arn:aws:states:::bedrock:invokeModel", {"ModelId.$": "$.model", "Input": {"S3Uri": "s3://in/prompt.json"}},
+     ["bedrock:InvokeModel"], allow(["s3:GetObject"], ["arn:aws:s3:::in/prompt.json"])),
+])
+def test_each_part_of_a_task_is_derived_on_its_own(
+    resource: str, params: dict[str, Any], explicit_actions: list[str], kept: dict[str, Any]
+) -> None:
+    explicit = [allow(explicit_actions, ["*"])] if explicit_actions else []
+    assert kept in statements_for_definition(_task(resource, **params), explicit)
+
+
+def test_ecs_overriding_one_role_still_asks_for_the_other() -> None:
+    # https://docs.aws.amazon.com/step-functions/latest/dg/ecs-iam.html: both the task's roles are passed.
+    definition = _task("arn:aws:states:::ecs:runTask", Cluster=CLUSTER, TaskDefinition=TASK_DEF,
+                       Overrides={"TaskRoleArn": TASK_ROLE})
+    with pytest.raises(NotDerivable, match=r"ExecutionRoleArn.*iam:PassRole"):
+        statements_for_definition(definition)
+
+
+@pytest.mark.parametrize("resource, params, expected", [
+    # A query or scan of an index is authorised on the index
+    # (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/api-permissions-reference.html).
+    ("arn:aws:states:::aws-sdk:dynamodb:query", {"TableName": TABLE, "IndexName": "byCustomer"},
+     [allow(["dynamodb:Query"], [f"{TABLE}/index/byCustomer"])]),
+    ("arn:aws:states:::aws-sdk:dynamodb:scan", {"TableName": TABLE}, [allow(["dynamodb:Scan"], [TABLE])]),
+    # A partial secret ARN (no random suffix) matches the secret as name-??????.
+    ("arn:aws:states:::aws-sdk:secretsmanager:getSecretValue", {"SecretId": f"arn:aws:secretsmanager:{R}:{A}:secret:api-key"},
+     [allow(["secretsmanager:GetSecretValue"], [f"arn:aws:secretsmanager:{R}:{A}:secret:api-key-??????"])]),
+    ("arn:aws:states:::aws-sdk:secretsmanager:getSecretValue", {"SecretId": SECRET},
+     [allow(["secretsmanager:GetSecretValue"], [SECRET])]),
+    # S3 actions on the bucket are granted on the bucket ARN, object actions on objects.
+    ("arn:aws:states:::aws-sdk:s3:getBucketLocation", {"Bucket": "b"}, [allow(["s3:GetBucketLocation"], ["arn:aws:s3:::b"])]),
+    ("arn:aws:states:::aws-sdk:s3:putBucketPolicy", {"Bucket": "b", "Policy": "{}"}, [allow(["s3:PutBucketPolicy"], ["arn:aws:s3:::b"])]),
+    ("arn:aws:states:::aws-sdk:s3:getBucketEncryption", {"Bucket": "b"},
+     [allow(["s3:GetEncryptionConfiguration"], ["arn:aws:s3:::b"])]),
+    ("arn:aws:states:::aws-sdk:s3:listMultipartUploads", {"Bucket": "b"},
+     [allow(["s3:ListBucketMultipartUploads"], ["arn:aws:s3:::b"])]),
+    ("arn:aws:states:::aws-sdk:s3:listBuckets", {}, [allow(["s3:ListAllMyBuckets"], ["*"])]),
+    ("arn:aws:states:::aws-sdk:s3:deleteObjects", {"Bucket": "b", "Delete": {"Objects": [{"Key": "x"}, {"Key": "y"}]}},
+     [allow(["s3:DeleteObject"], ["arn:aws:s3:::b/x", "arn:aws:s3:::b/y"])]),
+    # A literal * or ? in a key is written as IAM's ${*} / ${?}, not a wildcard.
+    ("arn:aws:states:::aws-sdk:s3:getObject", {"Bucket": "b", "Key": "reports/*?.csv"},
+     [allow(["s3:GetObject"], ["arn:aws:s3:::b/reports/${*}${?}.csv"])]),
+    # Credentials: the task runs as the role it names; this role needs only sts:AssumeRole on it
+    # (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-access-cross-acct-resources.html).
+    ("arn:aws:states:::dynamodb:getItem", {"TableName": "arn:aws:dynamodb:us-east-1:999999999999:table/t", "Key": {}},
+     [allow(["sts:AssumeRole"], ["arn:aws:iam::999999999999:role/reader"])]),
+    # An execution through an alias or a version is an execution of the state machine.
+    ("arn:aws:states:::states:startExecution.sync", {"StateMachineArn": f"{CHILD}:prod"}, [
+        allow(["states:StartExecution"], [f"{CHILD}:prod"]),
+        allow(["states:DescribeExecution", "states:StopExecution"], [f"arn:aws:states:{R}:{A}:execution:child:*"]),
+        allow(EVENTS_RULE, ["arn:aws:events:${Self::Region}:${Self::Account}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"]),
+    ]),
+    # Bedrock: an inference profile also needs its foundation model (in each Region it routes to)
+    # (https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-prereq.html).
+    ("arn:aws:states:::bedrock:invokeModel", {"ModelId": "us.anthropic.claude-3-haiku-20240307-v1:0"}, [allow(["bedrock:InvokeModel"], [
+        "arn:aws:bedrock:${Self::Region}:${Self::Account}:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0",
+        "arn:aws:bedrock:*::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"])]),
+    ("arn:aws:states:::bedrock:invokeModel",
+     {"ModelId": f"arn:aws:bedrock:{R}:{A}:inference-profile/eu.amazon.nova-lite-v1:0"}, [allow(["bedrock:InvokeModel"], [
+         f"arn:aws:bedrock:{R}:{A}:inference-profile/eu.amazon.nova-lite-v1:0",
+         "arn:aws:bedrock:*::foundation-model/amazon.nova-lite-v1:0"])]),
+])
+def test_held_out_resources_get_what_aws_documents(resource: str, params: dict[str, Any], expected: list[dict[str, Any]]) -> None:
+    definition = _task(resource, **params)
+    if "999999999999" in json.dumps(params):
+        definition["States"]["T"]["Credentials"] = {"RoleArn": "arn:aws:iam::999999999999:role/reader"}
+    assert statements_for_definition(definition) == expected
+
+
+@pytest.mark.parametrize("resource, params, field", [
+    ("arn:aws:states:::aws-sdk:dynamodb:query", {"TableName": TABLE, "IndexName.$": "$.index"}, "IndexName"),
+    ("arn:aws:states:::bedrock:invokeModel", {"ModelId": TOPIC}, "ModelId"),
+    ("arn:aws:states:::bedrock:invokeModel", {"ModelId": f"arn:aws:bedrock:{R}:{A}:application-inference-profile/abc123"},
+     "ModelId (the foundation models"),
+    ("arn:aws:states:::states:startExecution", {"StateMachineArn": f"arn:aws:states:{R}:{A}:activity:a"}, "StateMachineArn"),
+    ("arn:aws:states:::dynamodb:getItem", {"TableName": "arn:aws:dynamodb:", "Key": {}}, "TableName"),
+])
+def test_held_out_resources_that_cannot_be_derived_name_the_field(resource: str, params: dict[str, Any], field: str) -> None:
+    with pytest.raises(NotDerivable, match=re.escape(field)):
+        statements_for_definition(_task(resource, **params))
+
+
+def test_a_dynamic_credentials_role_is_not_derivable() -> None:
+    definition = _task("arn:aws:states:::dynamodb:getItem", TableName=TABLE, Key={})
+    definition["States"]["T"]["Credentials"] = {"RoleArn.$": "$.role"}
+    with pytest.raises(NotDerivable, match=r"Credentials\.RoleArn.*sts:AssumeRole"):
+        statements_for_definition(definition)
+
+
+@pytest.mark.parametrize("resource, params", [
+    ("arn:aws:states:::aws-sdk:s3:getObject", {"Bucket": "arn:aws-cn:s3:::b", "Key": "k"}),
+])
+def test_a_resource_we_would_build_in_the_wrong_partition_is_refused(resource: str, params: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="aws partition"):
+        statements_for_definition(_task(resource, **params))
+    dist_map = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": True, "ItemReader": {"Resource": "arn:aws-cn:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "k"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}}}
+    with pytest.raises(UnsupportedTask, match="ItemReader"):
+        statements_for_definition(dist_map)
