@@ -27,6 +27,8 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import math
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +37,10 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 import yaml
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "statemachine.json"
-_JSONPATH_ONLY = ("Parameters", "InputPath", "OutputPath", "ResultPath", "ResultSelector", "ItemsPath")
-_JSONATA_ONLY = ("Arguments", "Output")
+_JSONPATH_ONLY = ("Parameters", "InputPath", "OutputPath", "ResultPath", "ResultSelector", "ItemsPath", "SecondsPath",
+                  "TimestampPath", "TimeoutSecondsPath", "HeartbeatSecondsPath", "ErrorPath", "CausePath",
+                  "MaxConcurrencyPath", "ToleratedFailurePercentagePath", "ToleratedFailureCountPath")
+_JSONATA_ONLY = ("Arguments", "Output", "Items")
 
 
 @dataclass(frozen=True)
@@ -76,11 +80,35 @@ def _validator(jsonata: bool) -> Any:
             yield ValidationError(f"only one of {present} may be given")
 
     # The vendored file refers to its root as "#/" (a key named ""); draft 2020-12 wants "#".
-    schema = json.loads(SCHEMA_FILE.read_text().replace('"$ref": "#/"', '"$ref": "#"'))
+    schema = corrected_schema(json.loads(SCHEMA_FILE.read_text().replace('"$ref": "#/"', '"$ref": "#"')))
     if jsonata:
         schema = jsonata_schema(schema)
     cls = jsonschema.validators.extend(Draft202012Validator, {"requiredXor": required_xor})
     return cls(schema)
+
+
+def corrected_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The vendored schema with what it refuses but AWS accepts let through (found by probing):
+
+    - an ARN of any partition (``arn:aws-cn:``, ``arn:aws-us-gov:``), where its patterns say ``arn:aws:``;
+    - ``ResultPath``/``InputPath``/``OutputPath`` ``null`` (spec: "If the value of ResultPath is null ...");
+    - ``InputPath``, ``OutputPath`` and ``QueryLanguage`` on a Succeed state (spec: its output is "possibly
+      modified by InputPath and/or OutputPath");
+    - a fractional ``ToleratedFailurePercentage`` (AWS types it a float).
+    """
+    result = json.loads(json.dumps(schema).replace('"^arn:aws:', '"^arn:aws(-[a-z]+)*:'))
+    definitions = result["definitions"]
+    for definition in definitions.values():
+        for field in ("ResultPath", "InputPath", "OutputPath"):
+            prop = definition.get("properties", {}).get(field)
+            if isinstance(prop, dict) and prop.get("type") == "string":
+                prop["type"] = ["string", "null"]
+    succeed = definitions["succeed"]["properties"]
+    succeed.setdefault("InputPath", {"type": ["string", "null"], "pattern": "^\\$"})
+    succeed.setdefault("OutputPath", {"type": ["string", "null"], "pattern": "^\\$"})
+    succeed.setdefault("QueryLanguage", {"enum": ["JSONPath", "JSONata"]})
+    definitions["map"]["properties"]["ToleratedFailurePercentage"] = {"type": "number"}
+    return result
 
 
 def jsonata_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -250,6 +278,7 @@ def graph_problems(machine: Any, prefix: str = "", jsonata: bool = False, top: b
                 edges[name].append(str(target))
         problems += _language_problems(where, state, jsonata)
         state_jsonata = state.get("QueryLanguage", "JSONata" if jsonata else "JSONPath") == "JSONata"
+        problems += _field_problems(where, state, state_jsonata)
         for index, branch in enumerate(state.get("Branches") or []):
             problems += graph_problems(branch, f"{where}/branch{index}/", state_jsonata, top=False)
         processor = state.get("ItemProcessor") or state.get("Iterator")
@@ -322,9 +351,370 @@ def _language_problems(where: str, state: Mapping[str, Any], inherited_jsonata: 
     return problems
 
 
+# --- 3. the rules the schema leaves out -------------------------------------------------------
+# Each cites the Amazon States Language spec (https://states-language.net/spec.html) or the Step
+# Functions developer guide page of the state type; a JSONata expression ({% %}) or a library
+# placeholder is judged once evaluated, so only static values are checked here.
+
+_RETRIER_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment"}
+_CATCHER_FIELDS = {"ErrorEquals", "Next", "ResultPath", "Output", "Assign", "Comment"}
+_CHOICE_OPERATORS = {
+    f"{kind}{op}{suffix}"
+    for kind in ("String", "Numeric", "Timestamp")
+    for op in ("Equals", "LessThan", "GreaterThan", "LessThanEquals", "GreaterThanEquals")
+    for suffix in ("", "Path")
+} | {"StringMatches", "BooleanEquals", "BooleanEqualsPath", "IsNull", "IsPresent", "IsNumeric", "IsString",
+     "IsBoolean", "IsTimestamp"}
+_INTRINSICS = {
+    "States.Format", "States.StringToJson", "States.JsonToString", "States.Array", "States.ArrayPartition",
+    "States.ArrayContains", "States.ArrayRange", "States.ArrayGetItem", "States.ArrayLength", "States.ArrayUnique",
+    "States.Base64Encode", "States.Base64Decode", "States.Hash", "States.JsonMerge", "States.MathRandom",
+    "States.MathAdd", "States.StringSplit", "States.UUID",
+}
+#: RFC 3339 as the Wait state takes it: an uppercase T between date and time, Z or an offset.
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+_LABEL = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,40}$")
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _dynamic(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().startswith("{%") and value.strip().endswith("%}")
+
+
+def _static(value: Any) -> bool:
+    return not _dynamic(value) and not _is_reference(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _integer_problem(where: str, field: str, value: Any, low: int, high: Optional[int] = None) -> list[Problem]:
+    if value is None or not _static(value):
+        return []
+    if not _is_int(value) or value < low or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"{low} or more"
+        return [Problem(where, field, f"must be a whole number {bound} (got {value!r})")]
+    return []
+
+
+def _exclusive(where: str, state: Mapping[str, Any], *fields: str, required: bool = False) -> list[Problem]:
+    given = [f for f in fields if f in state]
+    if len(given) > 1:
+        return [Problem(where, given[1], f"cannot be given with {given[0]!r} (one of {list(fields)})")]
+    if required and not given:
+        return [Problem(where, None, f"needs exactly one of {list(fields)}")]
+    return []
+
+
+def _brackets_balanced(text: str) -> bool:
+    depth: list[str] = []
+    quote: Optional[str] = None
+    escaped = False
+    pairs = {")": "(", "]": "[", "}": "{"}
+    for char in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth.append(char)
+        elif char in pairs:
+            if not depth or depth.pop() != pairs[char]:
+                return False
+    return not depth and quote is None
+
+
+def _path_problem(where: str, field: str, value: Any, reference: bool = False) -> list[Problem]:
+    """A JSONPath ``Path`` (or, with ``reference``, a Reference Path: one node, no ``..``, ``@``, ``,``, ``:``, ``?``, ``*``)."""
+    if value is None or not isinstance(value, str) or not _static(value):
+        return []
+    if not value.startswith("$") or not _brackets_balanced(value):
+        return [Problem(where, field, f"{value!r} is not a JSONPath (it starts with '$' and its brackets close)")]
+    if reference and not value.startswith("$$") and (".." in value or any(c in value for c in "@,:?*")):
+        return [Problem(where, field, f"{value!r} is not a Reference Path (a single node: no '..', '@', ',', ':', '?' or '*')")]
+    return []
+
+
+def _payload_problems(where: str, field: str, value: Any) -> Iterator[Problem]:
+    """A Payload Template's ``"key.$"`` values are paths or intrinsic function calls (spec: Payload Template)."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            name = f"{field}.{key}"
+            if str(key).endswith(".$"):
+                plain = str(key)[:-2]
+                if plain in value:
+                    yield Problem(where, name, f"{plain!r} is given both as a value and as a path")
+                if not isinstance(item, str):
+                    yield Problem(where, name, "a '.$' field's value is a path or an intrinsic function call, not a "
+                                               f"{type(item).__name__}")
+                elif _is_reference(item):
+                    continue
+                elif item.startswith("States."):
+                    function = item.split("(", 1)[0]
+                    if function not in _INTRINSICS:
+                        yield Problem(where, name, f"unknown intrinsic function {function!r}")
+                    elif not (item.rstrip().endswith(")") and _brackets_balanced(item)):
+                        yield Problem(where, name, f"{item!r}: the intrinsic function call is not closed")
+                elif not item.startswith("$"):
+                    yield Problem(where, name, f"{item!r} is neither a path ('$...') nor an intrinsic function call")
+                elif not _brackets_balanced(item):
+                    yield Problem(where, name, f"{item!r}: its brackets do not close")
+            else:
+                yield from _payload_problems(where, name, item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _payload_problems(where, f"{field}[{index}]", item)
+
+
+def _expression_problems(where: str, field: str, value: Any) -> Iterator[Problem]:
+    """``{% %}`` strings anywhere in ``value``: not empty, their brackets and quotes close."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{%") or text.endswith("%}"):
+            if not (text.startswith("{%") and text.endswith("%}")):
+                yield Problem(where, field, f"{value[:60]!r}: a JSONata expression is written {{% ... %}}")
+                return
+            body = text[2:-2].strip()
+            if not body:
+                yield Problem(where, field, "the JSONata expression is empty")
+            elif not _brackets_balanced(body) or body.endswith(("+", "-", "&", "=", "(", ",", ".")):
+                yield Problem(where, field, f"{value[:60]!r} is not a complete JSONata expression")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _expression_problems(where, f"{field}.{key}", item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _expression_problems(where, f"{field}[{index}]", item)
+
+
+def _error_handling_problems(where: str, state: Mapping[str, Any], jsonata: bool) -> list[Problem]:
+    problems: list[Problem] = []
+    for field, allowed in (("Retry", _RETRIER_FIELDS), ("Catch", _CATCHER_FIELDS)):
+        rules = state.get(field)
+        if not isinstance(rules, list):
+            continue
+        for index, rule in enumerate(rules):
+            at = f"{field}[{index}]"
+            if not isinstance(rule, Mapping):
+                continue
+            for extra in sorted(set(rule) - allowed):
+                problems.append(Problem(where, f"{at}.{extra}", f"is not a field of a {'retrier' if field == 'Retry' else 'catcher'}"))
+            errors = rule.get("ErrorEquals")
+            if isinstance(errors, list):
+                if not errors:
+                    problems.append(Problem(where, f"{at}.ErrorEquals", "must name at least one error"))
+                if "States.ALL" in errors and (len(errors) > 1 or index != len(rules) - 1):
+                    problems.append(Problem(where, f"{at}.ErrorEquals",
+                                            f"States.ALL must be alone in the last {'retrier' if field == 'Retry' else 'catcher'}"))
+            if field == "Retry":
+                problems += _integer_problem(where, f"{at}.IntervalSeconds", rule.get("IntervalSeconds"), 1, 99999999)
+                problems += _integer_problem(where, f"{at}.MaxAttempts", rule.get("MaxAttempts"), 0, 99999999)
+                problems += _integer_problem(where, f"{at}.MaxDelaySeconds", rule.get("MaxDelaySeconds"), 1, 31622400)
+                rate = rule.get("BackoffRate")
+                if isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate < 1:
+                    problems.append(Problem(where, f"{at}.BackoffRate", f"must be 1.0 or more (got {rate})"))
+                if "JitterStrategy" in rule and rule["JitterStrategy"] not in ("FULL", "NONE"):
+                    problems.append(Problem(where, f"{at}.JitterStrategy", f"is FULL or NONE (got {rule['JitterStrategy']!r})"))
+            elif not jsonata:
+                problems += _path_problem(where, f"{at}.ResultPath", rule.get("ResultPath"), reference=True)
+                if "Output" in rule:
+                    problems.append(Problem(where, f"{at}.Output", "is a JSONata field; set QueryLanguage: JSONata to use it"))
+            elif "ResultPath" in rule:
+                problems.append(Problem(where, f"{at}.ResultPath", "is a JSONPath field; a JSONata catcher uses Output"))
+    return problems
+
+
+def _choice_rule_problems(where: str, at: str, rule: Any, top: bool) -> list[Problem]:
+    if not isinstance(rule, Mapping):
+        return []
+    problems: list[Problem] = []
+    if not top and "Next" in rule:
+        problems.append(Problem(where, f"{at}.Next", "a nested Choice rule has no Next (only the top-level rules do)"))
+    combinators = [k for k in ("And", "Or", "Not") if k in rule]
+    operators = [k for k in rule if k in _CHOICE_OPERATORS]
+    if combinators:
+        if "Variable" in rule or operators:
+            problems.append(Problem(where, at, f"{combinators[0]} cannot be combined with Variable or a comparison"))
+        for key in combinators:
+            value = rule[key]
+            if key == "Not":
+                problems += _choice_rule_problems(where, f"{at}.Not", value, False)
+            elif not isinstance(value, list) or not value:
+                problems.append(Problem(where, f"{at}.{key}", "must be a non-empty list of rules"))
+            else:
+                for index, inner in enumerate(value):
+                    problems += _choice_rule_problems(where, f"{at}.{key}[{index}]", inner, False)
+        return problems
+    if "Condition" in rule:
+        return problems
+    if "Variable" not in rule:
+        problems.append(Problem(where, at, "a Choice rule needs Variable (or And/Or/Not, or a JSONata Condition)"))
+    else:
+        problems += _path_problem(where, f"{at}.Variable", rule["Variable"])
+    for extra in sorted(set(rule) - _CHOICE_OPERATORS - {"Variable", "Next", "Comment", "Assign"}):
+        problems.append(Problem(where, f"{at}.{extra}", "is not a field of a Choice rule"))
+    for operator in operators:
+        value = rule[operator]
+        if operator.endswith("Path"):
+            problems += _path_problem(where, f"{at}.{operator}", value)
+        elif operator.startswith("Timestamp") and isinstance(value, str) and not _TIMESTAMP.match(value):
+            problems.append(Problem(where, f"{at}.{operator}", f"{value!r} is not an RFC 3339 timestamp (2026-01-01T00:00:00Z)"))
+    return problems
+
+
+def _field_problems(where: str, state: Mapping[str, Any], jsonata: bool) -> list[Problem]:
+    """Rules of each state type that the vendored schema does not carry."""
+    kind = state.get("Type")
+    problems: list[Problem] = []
+    if not jsonata:
+        for field, reference in (("InputPath", False), ("OutputPath", False), ("ResultPath", True), ("ItemsPath", False)):
+            problems += _path_problem(where, field, state.get(field), reference)
+        for field in ("Parameters", "ResultSelector", "Assign", "ItemSelector"):
+            problems += list(_payload_problems(where, field, state.get(field)))
+    for field in ("Arguments", "Output", "Assign", "Items", "Seconds", "Timestamp", "TimeoutSeconds", "HeartbeatSeconds",
+                  "MaxConcurrency", "Error", "Cause", "ItemSelector", "ToleratedFailurePercentage", "ToleratedFailureCount"):
+        if jsonata:
+            problems += list(_expression_problems(where, field, state.get(field)))
+    if jsonata and isinstance(state.get("Arguments"), str) and not _dynamic(state["Arguments"]):
+        problems.append(Problem(where, "Arguments", "a string Arguments is a JSONata expression written {% ... %}"))
+    assign = state.get("Assign")
+    if isinstance(assign, Mapping):
+        for name in assign:
+            plain = str(name)[:-2] if str(name).endswith(".$") else str(name)
+            if not _VARIABLE.match(plain) or plain == "states":
+                problems.append(Problem(where, f"Assign.{name}", "a variable name is a letter or _ then letters, digits or _, and not 'states'"))
+    problems += _error_handling_problems(where, state, jsonata)
+    if kind == "Wait":
+        problems += _exclusive(where, state, "Seconds", "Timestamp", "SecondsPath", "TimestampPath", required=True)
+        problems += _integer_problem(where, "Seconds", state.get("Seconds"), 0, 99999999)
+        stamp = state.get("Timestamp")
+        if isinstance(stamp, str) and _static(stamp) and not _TIMESTAMP.match(stamp):
+            problems.append(Problem(where, "Timestamp", f"{stamp!r} is not an RFC 3339 timestamp (2026-01-01T00:00:00Z: uppercase T and Z)"))
+        for field in ("SecondsPath", "TimestampPath"):
+            problems += _path_problem(where, field, state.get(field), reference=True)
+    elif kind == "Choice":
+        choices = state.get("Choices")
+        if isinstance(choices, list) and not choices:
+            problems.append(Problem(where, "Choices", "must hold at least one rule"))
+        for field in ("Next", "End"):
+            if field in state:
+                problems.append(Problem(where, field, "a Choice state has no Next or End (its rules and Default say where to go)"))
+        for index, rule in enumerate(choices if isinstance(choices, list) else []):
+            if not jsonata:
+                problems += _choice_rule_problems(where, f"Choices[{index}]", rule, True)
+            elif isinstance(rule, Mapping) and isinstance(rule.get("Condition"), str) and not _dynamic(rule["Condition"]):
+                problems.append(Problem(where, f"Choices[{index}].Condition", "is a boolean or a JSONata expression written {% ... %}"))
+    elif kind == "Fail":
+        problems += _exclusive(where, state, "Error", "ErrorPath") + _exclusive(where, state, "Cause", "CausePath")
+        for field in ("ErrorPath", "CausePath"):
+            value = state.get(field)
+            if isinstance(value, str) and _static(value) and not (value.startswith("$") or value.startswith("States.")):
+                problems.append(Problem(where, field, f"{value!r} is neither a path nor an intrinsic function call"))
+        for field in ("InputPath", "OutputPath", "Arguments", "Output", "Assign"):
+            if field in state:
+                problems.append(Problem(where, field, "is not a field of a Fail state"))
+    elif kind == "Task":
+        problems += _exclusive(where, state, "TimeoutSeconds", "TimeoutSecondsPath")
+        problems += _exclusive(where, state, "HeartbeatSeconds", "HeartbeatSecondsPath")
+        problems += _integer_problem(where, "TimeoutSeconds", state.get("TimeoutSeconds"), 1, 99999999)
+        problems += _integer_problem(where, "HeartbeatSeconds", state.get("HeartbeatSeconds"), 1, 99999999)
+        for field in ("TimeoutSecondsPath", "HeartbeatSecondsPath"):
+            problems += _path_problem(where, field, state.get(field), reference=True)
+        timeout, heartbeat = state.get("TimeoutSeconds"), state.get("HeartbeatSeconds")
+        if isinstance(timeout, int) and isinstance(heartbeat, int) and _is_int(timeout) and _is_int(heartbeat) and heartbeat >= timeout:
+            problems.append(Problem(where, "HeartbeatSeconds", f"must be smaller than TimeoutSeconds ({heartbeat} >= {timeout})"))
+    elif kind == "Parallel":
+        if isinstance(state.get("Branches"), list) and not state["Branches"]:
+            problems.append(Problem(where, "Branches", "must hold at least one branch"))
+    elif kind == "Map":
+        problems += _map_problems(where, state)
+    return problems
+
+
+def _map_problems(where: str, state: Mapping[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    processor = state.get("ItemProcessor")
+    config = processor.get("ProcessorConfig") if isinstance(processor, Mapping) else None
+    config = config if isinstance(config, Mapping) else {}
+    mode = config.get("Mode", "INLINE")
+    for extra in sorted(set(config) - {"Mode", "ExecutionType"}):
+        problems.append(Problem(where, f"ItemProcessor.ProcessorConfig.{extra}", "is not a field of ProcessorConfig (Mode, ExecutionType)"))
+    if mode not in ("INLINE", "DISTRIBUTED"):
+        problems.append(Problem(where, "ItemProcessor.ProcessorConfig.Mode", f"is INLINE or DISTRIBUTED (got {mode!r})"))
+    if mode == "DISTRIBUTED" and config.get("ExecutionType") not in ("STANDARD", "EXPRESS"):
+        problems.append(Problem(where, "ItemProcessor.ProcessorConfig.ExecutionType",
+                                "a DISTRIBUTED Map's children are STANDARD or EXPRESS (required)"))
+    if mode == "INLINE":
+        for field in ("ItemReader", "ItemBatcher", "ResultWriter", "ToleratedFailurePercentage", "ToleratedFailureCount",
+                      "ToleratedFailurePercentagePath", "ToleratedFailureCountPath"):
+            if field in state:
+                problems.append(Problem(where, field, "belongs to a DISTRIBUTED Map (ItemProcessor.ProcessorConfig.Mode)"))
+        if "ExecutionType" in config:
+            problems.append(Problem(where, "ItemProcessor.ProcessorConfig.ExecutionType", "belongs to a DISTRIBUTED Map"))
+    reader = state.get("ItemReader")
+    if isinstance(reader, Mapping) and "Resource" not in reader:
+        problems.append(Problem(where, "ItemReader.Resource", "an ItemReader names its Resource"))
+    problems += _exclusive(where, state, "MaxConcurrency", "MaxConcurrencyPath")
+    problems += _exclusive(where, state, "ToleratedFailurePercentage", "ToleratedFailurePercentagePath")
+    problems += _exclusive(where, state, "ToleratedFailureCount", "ToleratedFailureCountPath")
+    problems += _exclusive(where, state, "ItemSelector", "Parameters")
+    problems += _integer_problem(where, "MaxConcurrency", state.get("MaxConcurrency"), 0)
+    label = state.get("Label")
+    if isinstance(label, str) and not _LABEL.match(label):
+        problems.append(Problem(where, "Label", "a Label is 1 to 40 characters, without spaces or the characters ARNs refuse"))
+    return problems
+
+
+def _shape_problems(machine: Any, prefix: str = "") -> list[Problem]:
+    """State names that are not strings (YAML reads an unquoted ``1`` or ``null`` as a number or a null),
+    and numbers JSON cannot carry (NaN, Infinity): the other checks assume neither."""
+    problems: list[Problem] = []
+
+    def numbers(value: Any, where: Optional[str], field: str) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(Problem(where, field or None, f"{value} is not a JSON number"))
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                if key not in ("States", "Branches", "ItemProcessor", "Iterator"):
+                    numbers(item, where, f"{field}.{key}" if field else str(key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                numbers(item, where, f"{field}[{index}]")
+
+    states = machine.get("States") if isinstance(machine, Mapping) else None
+    if isinstance(machine, Mapping):
+        numbers({k: v for k, v in machine.items() if k != "States"}, prefix.rstrip("/") or None, "")
+    if not isinstance(states, Mapping):
+        return problems
+    for name, state in states.items():
+        if not isinstance(name, str):
+            problems.append(Problem(f"{prefix}{name}", None, f"the state name {name!r} is not a string: quote it"))
+            continue
+        if len(name) > 80:
+            problems.append(Problem(f"{prefix}{name[:40]}...", None, f"a state name is at most 80 characters (this one has {len(name)})"))
+        if not isinstance(state, Mapping):
+            continue
+        numbers(state, f"{prefix}{name}", "")
+        for index, branch in enumerate(state.get("Branches") or [] if isinstance(state.get("Branches"), list) else []):
+            problems += _shape_problems(branch, f"{prefix}{name}/branch{index}/")
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if state.get("Type") == "Map":
+            problems += _shape_problems(processor, f"{prefix}{name}/")
+    return problems
+
+
 def problems(document: Any) -> list[Problem]:
     """Every problem of a parsed definition, one per state and field (our explanation before the schema's)."""
-    found = graph_problems(document) + name_problems(document)
+    shape = _shape_problems(document)
+    if any("is not a string" in p.message for p in shape):
+        return shape  # the other checks read state names as strings
+    found = shape + graph_problems(document) + name_problems(document)
     if isinstance(document, Mapping):
         found = found + schema_problems(document)
     seen: set[tuple[Optional[str], Optional[str]]] = set()
@@ -345,6 +735,14 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     would deploy as one; AWS refuses such a definition as JSON.)
     """
 
+    # Plain scalars as a definition means them: only true/false are booleans (YAML 1.1 also reads
+    # yes/no/on/off, so a state named No would become False) and a timestamp stays text (the Wait
+    # state's Timestamp is a string).
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, Any] = {}
         for key_node, _ in node.value:
@@ -358,6 +756,15 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 )
             seen[key] = key_node
         return super().construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -376,7 +783,7 @@ def load(path: Path) -> Any:
     text = path.read_text()
     try:
         if path.suffix == ".json":
-            return json.loads(text, object_pairs_hook=_unique_pairs)
+            return json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except (ValueError, yaml.YAMLError) as error:
         raise ValueError(f"{path.name}: not valid YAML/JSON: {error}") from error

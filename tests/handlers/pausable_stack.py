@@ -84,12 +84,19 @@ class PausableStack:
                 time.sleep(0.05)
         return found
 
-    def deliver(self, wait: float = 5) -> list[dict[str, int]]:
-        """Hand every message the topic received to the resume handler, one SNS event each."""
+    def deliver(self, wait: float = 5, job_id: Optional[str] = None) -> list[dict[str, int]]:
+        """Hand every message the topic received to the resume handler, one SNS event each.
+
+        With ``job_id``, until one of them names that job (a message of an earlier test's job may come
+        first: the first batch alone could leave this job's message undelivered)."""
         results = []
-        for envelope in self.published(wait):
-            results.append(pausable_resume.handler(sns_event(envelope["Message"], envelope.get("MessageId"))))
-        return results
+        deadline = time.time() + wait
+        while True:
+            envelopes = self.published(max(deadline - time.time(), 0.05))
+            for envelope in envelopes:
+                results.append(pausable_resume.handler(sns_event(envelope["Message"], envelope.get("MessageId"))))
+            if job_id is None or any(job_id in e["Message"] for e in envelopes) or time.time() >= deadline:
+                return results
 
     # --- state ---------------------------------------------------------------------------------
 

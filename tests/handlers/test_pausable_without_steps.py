@@ -43,6 +43,6 @@ def test_a_manual_job_without_steps_is_resumed_by_hand(stack: PausableStack) -> 
     assert stack.published(wait=0.3) == []  # a manual job asks no service
     status, _ = stack.resume("lean-2", {"status": "SUCCEEDED", "output": {"approved": True}})
     assert status == 202
-    stack.deliver()
+    stack.deliver(job_id="lean-2")
     execution = stack.execution("lean-2")
     assert execution["status"] == "SUCCEEDED" and json.loads(execution["output"]) == {"approved": True}

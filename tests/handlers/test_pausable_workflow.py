@@ -96,7 +96,7 @@ def test_the_token_never_reaches_a_log_line_or_an_answer(stack: PausableStack, m
     answers.append(json.dumps(stack.paused("quiet-1")))
     token = stack.row("quiet-1")["token"]
     answers.append(json.dumps(stack.resume("quiet-1", {"status": "SUCCEEDED", "output": {}})[1]))
-    stack.deliver()
+    stack.deliver(job_id="quiet-1")
     assert stack.execution("quiet-1")["status"] == "SUCCEEDED"
     assert lines and not any(token in line for line in lines)
     assert not any(token in answer for answer in answers)
@@ -199,7 +199,7 @@ def test_executions_started_outside_the_api_validate_the_flag(
         assert stack.row(name)["manual"] is True
     else:
         stack.paused(name)
-        stack.deliver()
+        stack.deliver(job_id=name)
         assert stack.execution(name)["status"] == "SUCCEEDED"
 
 
@@ -227,7 +227,7 @@ def test_manual_failure_resume_fails_the_job_with_the_error(stack: PausableStack
     stack.paused("man-fail")
     status, _ = stack.resume("man-fail", {"status": "FAILED", "error": "Rejected", "cause": "the reviewer said no"})
     assert status == 202
-    stack.deliver()
+    stack.deliver(job_id="man-fail")
     execution = stack.execution("man-fail")
     assert execution["status"] == "FAILED" and execution["error"] == "Rejected"
     status, view = stack.get("man-fail")
@@ -420,7 +420,7 @@ def test_a_job_enters_three_states_and_its_lambdas_run_once_each(stack: Pausable
         monkeypatch.setitem(support.IN_PROCESS, name, counted)
     _start(stack, "costly", input={"tag": "costly"})
     stack.paused("costly")
-    stack.deliver()
+    stack.deliver(job_id="costly")
     assert stack.execution("costly")["status"] == "SUCCEEDED"
     arn = stack.state_machine_arn.replace(":stateMachine:", ":execution:") + ":costly"
     events = boto3.client("stepfunctions").get_execution_history(executionArn=arn)["events"]
@@ -451,14 +451,14 @@ def test_a_failed_job_redriven_pauses_again_and_completes(stack: PausableStack) 
     _start(stack, "ops-redrive", manual=True, input={"n": 3})
     stack.paused("ops-redrive")
     assert stack.resume("ops-redrive", {"status": "FAILED", "error": "Broken", "cause": "x"})[0] == 202
-    stack.deliver()
+    stack.deliver(job_id="ops-redrive")
     assert stack.execution("ops-redrive")["status"] == "FAILED"
     status, body = stack.call("POST /jobs/{jobId}/redrive", path={"jobId": "ops-redrive"})
     assert status == 202 and body["redriveCount"] == 1
     view = stack.paused("ops-redrive")
     assert view["status"] == "PAUSED" and view["input"] == {"n": 3}
     assert stack.resume("ops-redrive", {"status": "SUCCEEDED", "output": {"fixed": True}})[0] == 202
-    stack.deliver()
+    stack.deliver(job_id="ops-redrive")
     assert stack.execution("ops-redrive")["status"] == "SUCCEEDED"
     status, page = stack.call("GET /jobs", path=None)
     assert status == 200 and "ops-redrive" in [i["jobId"] for i in page["items"]]
