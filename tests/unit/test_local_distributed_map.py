@@ -50,18 +50,18 @@ MACHINES = {
     "all": _machine(ToleratedFailurePercentage=100),
     "legacy_parameters": _machine(
         Parameters={"value.$": "$$.Map.Item.Value.n"}, ItemBatcher={"MaxItemsPerBatch": 5},
-        ItemProcessor={"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "Echo",
+        ItemProcessor={"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "Echo",
                        "States": {"Echo": {"Type": "Pass", "End": True}}}),
     "batched": _machine(
         ItemSelector={"value.$": "$$.Map.Item.Value.n", "index.$": "$$.Map.Item.Index", "tag.$": "$.tag"},
         ItemBatcher={"MaxItemsPerBatchPath": "$.size", "BatchInput": {"job": "j-1"}},
-        ItemProcessor={"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "Echo",
+        ItemProcessor={"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "Echo",
                        "States": {"Echo": {"Type": "Pass", "End": True}}}),
     "jsonata": {"QueryLanguage": "JSONata", "StartAt": "Each", "States": {"Each": {
         "Type": "Map", "Items": "{% $states.input.items %}", "ToleratedFailureCount": "{% $states.input.tolerate %}",
         "ItemSelector": {"n": "{% $states.context.Map.Item.Value.n %}", "ok": "{% $states.context.Map.Item.Value.ok %}"},
         "ItemBatcher": {"MaxItemsPerBatch": 2}, "End": True,
-        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "Check", "States": {
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "Check", "States": {
             "Check": {"Type": "Choice", "Default": "Done",
                       "Choices": [{"Condition": "{% $count($states.input.Items[ok = false]) > 0 %}", "Next": "Reject"}]},
             "Done": {"Type": "Pass", "End": True},

@@ -93,7 +93,7 @@ def test_missing_workflow_reference_names_file_and_state(tmp_path: Path) -> None
          "state 'A': field 'Arguments': is a JSONata field"),
         ("QueryLanguage: JSONata\nStartAt: A\nStates:\n  A: {Type: Pass, QueryLanguage: JSONPath, End: true}\n",
          "state 'A': field 'QueryLanguage': a JSONPath state cannot sit in a JSONata definition"),
-        ("StartAt: A\nStates:\n  A: {Type: Wait, Seconds: -1, End: true}\n", "state 'A': field 'Seconds': -1 is less than"),
+        ("StartAt: A\nStates:\n  A: {Type: Wait, Seconds: -1, End: true}\n", "state 'A': field 'Seconds': must be a whole number from 0"),
     ],
 )
 def test_malformed_definitions_are_refused_with_the_file_name(tmp_path: Path, text: str, message: str) -> None:
