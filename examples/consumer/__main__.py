@@ -3,16 +3,27 @@
 Nothing here comes from the library's repository: the handler modules are in ``handlers/`` and the
 workflow definition in ``workflows/`` of this project (Pulumi runs the program in the project's folder,
 so the relative paths below are this project's). Exports ``endpoints`` (component -> base URL of its
-HTTP API) and ``stateMachines``.
+HTTP API), ``stateMachines``, ``alarmTopic`` and ``dashboard``.
 """
 
 import pulumi
 
-from sfn_patterns import CallbackWorkflow, IdempotentApi, MonitoredWorkflow, PausableWorkflow, Workflow
+from sfn_patterns import (
+    CallbackWorkflow,
+    IdempotentApi,
+    MonitoredWorkflow,
+    PausableWorkflow,
+    StackDashboard,
+    Workflow,
+    subscribe_stack_alarms,
+)
 
 HANDLERS = "handlers"
 WORKFLOWS = "workflows"
 config = pulumi.Config()
+
+# Every component alarms to the stack's one alarm topic; on-call subscribes from config (optional).
+subscribe_stack_alarms(email=config.get("alarmEmail"), https_endpoint=config.get("alarmHttpsEndpoint"))
 
 # An order workflow from our own YAML (validate, then price, each a handler of ours), started once per
 # order id through an IdempotentApi.
@@ -59,3 +70,8 @@ pulumi.export(
         "shipping": shipping.state_machine_arn,
     },
 )
+
+# One dashboard for the stack: every workflow's executions, every dead-letter queue, every API.
+dashboard = StackDashboard("dashboard", {})
+pulumi.export("alarmTopic", shipping.alarm_topic_arn)
+pulumi.export("dashboard", dashboard.dashboard_name)

@@ -13,7 +13,8 @@ from pathlib import Path
 from local.program import FakeCloud, run_program
 import sfn_patterns
 from sfn_patterns.blocks.function import HANDLERS_DIR, archive_files
-run = run_program(FakeCloud(), Path({str(EXAMPLE / "__main__.py")!r}))
+run = run_program(FakeCloud(), Path({str(EXAMPLE / "__main__.py")!r}),
+                  config={{"sfn-patterns-consumer:alarmEmail": "oncall@example.com"}})
 own = Path({str(EXAMPLE / "handlers")!r})
 
 def code(function):
@@ -28,6 +29,10 @@ print(json.dumps({{
     "library": sfn_patterns.__file__,
     "outputs": run.outputs,
     "components": sorted({{r.type for r in run.resources if not r.custom}}),
+    "dashboards": [json.loads(r.inputs["dashboardBody"]) for r in run.of_type("aws:cloudwatch/dashboard:Dashboard")],
+    "subscriptions": [(r.inputs["protocol"], r.inputs["endpoint"], r.inputs["topic"])
+                      for r in run.of_type("aws:sns/topicSubscription:TopicSubscription")],
+    "alarms": [r.inputs.get("alarmActions") for r in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")],
     "functions": {{r.name: {{"handler": r.inputs["handler"], "code": code(r)}}
                   for r in run.of_type("aws:lambda/function:Function")}},
 }}))
@@ -66,3 +71,14 @@ def test_the_example_declares_every_component_with_its_own_code(installed: Insta
     for name in ("approval-register", "approval-api", "render-pause", "shipping-events", "orders-api-handler"):
         assert venv in functions[name]["code"] and str(ROOT / "handlers") not in functions[name]["code"], name
     assert "render-preprocess" not in functions  # not given: no preprocessing step
+
+
+def test_the_example_has_one_dashboard_and_its_alarms_reach_on_call(installed: Installed) -> None:
+    found = _run(installed)
+    topic = found["outputs"]["alarmTopic"]
+    assert len(found["dashboards"]) == 1 and found["outputs"]["dashboard"]
+    widgets = json.dumps(found["dashboards"][0])
+    for machine in found["outputs"]["stateMachines"].values():
+        assert machine in widgets  # each workflow's executions, by its ARN
+    assert ("email", "oncall@example.com", topic) in [tuple(s) for s in found["subscriptions"]]
+    assert found["alarms"] and all(actions == [topic] for actions in found["alarms"])
