@@ -84,7 +84,7 @@ def markdown(result: dict[str, Any]) -> str:
     if monthly:
         namespaces = ", ".join(f"{n} {c}" for n, c in monthly["alarmsByNamespace"].items())
         lines += [
-            "**Per month, whatever the traffic** (the demo stack's alarms and dashboard, USD)",
+            "**Per month, whatever the traffic** (the bench stack's alarms and dashboard: the demo stack and the bench's variants, USD)",
             "",
             "| alarms | of which high resolution | alarms $ / month | dashboards | dashboards $ / month | total $ / month |",
             "|---|---|---|---|---|---|",
