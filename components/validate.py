@@ -36,6 +36,8 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import yaml
 
+from sfn_patterns.blocks.integrations import is_jsonata_expression as _dynamic
+
 SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "statemachine.json"
 _JSONPATH_ONLY = ("Parameters", "InputPath", "OutputPath", "ResultPath", "ResultSelector", "ItemsPath", "SecondsPath",
                   "TimestampPath", "TimeoutSecondsPath", "HeartbeatSecondsPath", "ErrorPath", "CausePath",
@@ -219,14 +221,14 @@ def _terminal(state: Mapping[str, Any]) -> bool:
     return state.get("Type") in ("Succeed", "Fail") or state.get("End") is True
 
 
-def _named(machine: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
-    """(state name, its path) of every state of a machine, nested branches and Map processors included."""
+def _named(machine: Any, prefix: str = "") -> Iterator[tuple[Any, str]]:
+    """(state name as given, its path) of every state of a machine, nested branches and Map processors included."""
     states = machine.get("States") if isinstance(machine, Mapping) else None
     if not isinstance(states, Mapping):
         return
     for name, state in states.items():
         where = f"{prefix}{name}"
-        yield str(name), where
+        yield name, where
         if not isinstance(state, Mapping):
             continue
         for index, branch in enumerate(state.get("Branches") or []):
@@ -375,10 +377,6 @@ _INTRINSICS = {
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _LABEL = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,40}$")
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _dynamic(value: Any) -> bool:
-    return isinstance(value, str) and value.strip().startswith("{%") and value.strip().endswith("%}")
 
 
 def _static(value: Any) -> bool:
@@ -672,8 +670,8 @@ def _map_problems(where: str, state: Mapping[str, Any]) -> list[Problem]:
 
 
 def _shape_problems(machine: Any, prefix: str = "") -> list[Problem]:
-    """State names that are not strings (YAML reads an unquoted ``1`` or ``null`` as a number or a null),
-    and numbers JSON cannot carry (NaN, Infinity): the other checks assume neither."""
+    """State names that are not strings (YAML reads an unquoted ``1`` or ``null`` as a number or a null;
+    see :func:`_names_are_strings`), names over 80 characters, and numbers JSON cannot carry (NaN, Infinity)."""
     problems: list[Problem] = []
 
     def numbers(value: Any, where: Optional[str], field: str) -> None:
@@ -709,10 +707,15 @@ def _shape_problems(machine: Any, prefix: str = "") -> list[Problem]:
     return problems
 
 
+def _names_are_strings(machine: Any) -> bool:
+    """Whether every state name, nested ones included, is a string."""
+    return all(isinstance(name, str) for name, _ in _named(machine))
+
+
 def problems(document: Any) -> list[Problem]:
     """Every problem of a parsed definition, one per state and field (our explanation before the schema's)."""
     shape = _shape_problems(document)
-    if any("is not a string" in p.message for p in shape):
+    if not _names_are_strings(document):
         return shape  # the other checks read state names as strings
     found = shape + graph_problems(document) + name_problems(document)
     if isinstance(document, Mapping):

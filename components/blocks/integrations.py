@@ -23,6 +23,7 @@ the region and account.
 
 from __future__ import annotations
 
+import functools
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -80,8 +81,12 @@ def is_self_statement(stmt: Statement) -> bool:
 # --- Reading a Task's fields ------------------------------------------------------------------
 
 
-def _dynamic(value: Any) -> bool:
+def is_jsonata_expression(value: Any) -> bool:
+    """Whether ``value`` is a JSONata expression (a string written ``{% ... %}``), known only at run time."""
     return isinstance(value, str) and value.strip().startswith("{%") and value.strip().endswith("%}")
+
+
+_dynamic = is_jsonata_expression
 
 
 class Task:
@@ -177,17 +182,24 @@ def _managed_rule(rule: str) -> Statement:
     )
 
 
-def fill_here(statements: Sequence[Statement], region: str, account: str) -> list[Statement]:
-    """``statements`` with :data:`HERE_REGION` / :data:`HERE_ACCOUNT` filled in."""
+def fill_tokens(statements: Sequence[Statement], values: Mapping[str, str]) -> list[Statement]:
+    """``statements`` with each token of ``values`` (:data:`SELF_ARN`, :data:`HERE_REGION` ...) replaced by its value."""
     def filled(value: Any) -> Any:
         if isinstance(value, str):
-            return value.replace(HERE_REGION, region).replace(HERE_ACCOUNT, account)
+            for token, text in values.items():
+                value = value.replace(token, text)
+            return value
         if isinstance(value, list):
             return [filled(v) for v in value]
         if isinstance(value, dict):
             return {k: filled(v) for k, v in value.items()}
         return value
     return [filled(stmt) for stmt in statements]
+
+
+def fill_here(statements: Sequence[Statement], region: str, account: str) -> list[Statement]:
+    """``statements`` with :data:`HERE_REGION` / :data:`HERE_ACCOUNT` filled in."""
+    return fill_tokens(statements, {HERE_REGION: region, HERE_ACCOUNT: account})
 
 
 def _s3_object(bucket: str, key: str) -> str:
@@ -378,8 +390,9 @@ def _batch_submit(task: Task) -> list[Statement]:
 # https://docs.aws.amazon.com/step-functions/latest/dg/glue-iam.html
 def _glue_start(task: Task) -> list[Statement]:
     # AWS's template for the Glue integration grants these on "*" ("AWS Glue does not have resource-based control").
-    if not isinstance(task.args, Mapping) or not ({"JobName", "JobName.$"} & set(task.args)) and not _dynamic(task.args):
-        task.field("JobName", ["glue:StartJobRun"])  # not given: NotDerivable ("which this task does not give")
+    given = isinstance(task.args, Mapping) and bool({"JobName", "JobName.$"} & set(task.args))
+    if not given:  # the grant is on "*", so a dynamic JobName will do; none at all is NotDerivable
+        task.field("JobName", ["glue:StartJobRun"])
     if task.pattern == ".sync":
         return [allow(["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"], ["*"])]
     return [allow(["glue:StartJobRun"], ["*"])]
@@ -395,6 +408,12 @@ def _foundation_model(model: str) -> str:
     return f"arn:aws:bedrock:*::foundation-model/{model}"
 
 
+def _profile_model(profile_id: str) -> Optional[str]:
+    """The foundation model ARN behind a system-defined inference profile id (``us.<model id>``), else None."""
+    geography, _, model = profile_id.partition(".")
+    return _foundation_model(model) if geography in BEDROCK_PROFILE_GEOGRAPHIES and "." in model else None
+
+
 def _bedrock_models(task: Task) -> list[Statement]:
     """The model a ``ModelId`` names: a foundation model (id or ARN), a provisioned or custom model ARN,
     or an inference profile, which also needs its foundation model in each Region it routes to
@@ -405,18 +424,17 @@ def _bedrock_models(task: Task) -> list[Statement]:
     if "${" in model:
         return [allow(actions, [model])]
     if not model.startswith("arn:"):
-        geography, _, rest = model.partition(".")
-        if geography in BEDROCK_PROFILE_GEOGRAPHIES and "." in rest:  # us.anthropic.claude-...: a profile id
+        behind = _profile_model(model)  # us.anthropic.claude-...: a profile id
+        if behind is not None:
             profile = f"arn:aws:bedrock:{HERE_REGION}:{HERE_ACCOUNT}:inference-profile/{model}"
-            return [allow(actions, [profile, _foundation_model(rest)])]
+            return [allow(actions, [profile, behind])]
         return [allow(actions, [_foundation_model(model)])]
     if not re.match(r"arn:aws(-[a-z]+)*:bedrock:", model):
         raise NotDerivable(task.path, where, actions, task.integration, f"which must be a Bedrock model ARN, got {model[:80]!r}")
     kind, _, ident = model.split(":", 5)[-1].partition("/")
-    if kind == "inference-profile":
-        geography, _, rest = ident.partition(".")
-        if geography in BEDROCK_PROFILE_GEOGRAPHIES and "." in rest:
-            return [allow(actions, [model, _foundation_model(rest)])]
+    behind = _profile_model(ident) if kind == "inference-profile" else None
+    if behind is not None:
+        return [allow(actions, [model, behind])]
     if kind in ("inference-profile", "application-inference-profile"):
         task.missing.append(NotDerivable(task.path, f"{where} (the foundation models behind the inference profile)",
                                          actions, task.integration, "which the state machine does not show"))
@@ -426,7 +444,7 @@ def _bedrock_models(task: Task) -> list[Statement]:
 def _bedrock_invoke(task: Task) -> list[Statement]:
     statements = task.part(lambda: _bedrock_models(task))
     for field, action in (("Input.S3Uri", "s3:GetObject"), ("Output.S3Uri", "s3:PutObject")):
-        statements += task.part(lambda field=field, action=action: _bedrock_s3(task, field, action))  # type: ignore[misc]
+        statements += task.part(functools.partial(_bedrock_s3, task, field, action))
     return statements
 
 

@@ -315,15 +315,8 @@ def needs_own_arn(definition: Mapping[str, Any]) -> bool:
 def own_statements(statements: Sequence[iam.Statement], state_machine_arn: str) -> list[iam.Statement]:
     """The derived statements that name the state machine itself, with its ARN filled in."""
     executions = state_machine_arn.replace(":stateMachine:", ":execution:", 1) + "/*"
-    filled = []
-    for stmt in statements:
-        if integrations.is_self_statement(stmt):
-            resources = [
-                str(r).replace(integrations.SELF_ARN, state_machine_arn).replace(integrations.SELF_EXECUTIONS, executions)
-                for r in stmt["Resource"]
-            ]
-            filled.append({**stmt, "Resource": resources})
-    return filled
+    own = [stmt for stmt in statements if integrations.is_self_statement(stmt)]
+    return integrations.fill_tokens(own, {integrations.SELF_ARN: state_machine_arn, integrations.SELF_EXECUTIONS: executions})
 
 
 #: id(arn output) -> (the output, kept so the id stays its own; the machine's type).
